@@ -1,0 +1,77 @@
+/**
+ * The audit log, `broker.log`: one JSON line per operation with its name,
+ * outcome and duration — never message content, aliases or bodies, so the log
+ * can be shared when debugging delivery.
+ *
+ * @module
+ */
+
+import type { BrokerPaths } from "./paths.ts";
+import { readJsonl } from "./jsonl.ts";
+import { FILE_MODE } from "./_fs.ts";
+
+/** One audit line. */
+export interface AuditEntry {
+  /** ISO-8601 UTC time the operation finished. */
+  ts: string;
+  /** Operation name (the MCP tool name). */
+  tool: string;
+  /** Whether it succeeded. */
+  ok: boolean;
+  /** Duration in milliseconds. */
+  ms: number;
+  /** Error code when it failed. */
+  error?: string;
+}
+
+function auditProblem(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) return "not an object";
+  const v = value as Record<string, unknown>;
+  if (typeof v.tool !== "string" || typeof v.ok !== "boolean") {
+    return "missing 'tool' or 'ok'";
+  }
+  return null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Appends one entry. Lines are short and written with `O_APPEND` in a single
+ * write, so concurrent writers do not interleave and no lock is needed. A
+ * failure to log never fails the operation being logged.
+ *
+ * Requires `--allow-write` on the broker root.
+ *
+ * @param paths Broker layout.
+ * @param entry The entry.
+ */
+export function appendAudit(paths: BrokerPaths, entry: AuditEntry): void {
+  try {
+    const file = Deno.openSync(paths.log, {
+      append: true,
+      create: true,
+      mode: FILE_MODE,
+    });
+    try {
+      file.writeSync(encoder.encode(JSON.stringify(entry) + "\n"));
+    } finally {
+      file.close();
+    }
+  } catch {
+    // The log is diagnostics; a full disk or read-only root must not turn a
+    // delivered message into a reported failure.
+  }
+}
+
+/**
+ * Reads the last `limit` entries, oldest first. A torn last line is skipped;
+ * a truncated write from a crash in the middle is reported like any bad line.
+ *
+ * @param paths Broker layout.
+ * @param limit How many entries.
+ * @returns The entries.
+ */
+export function tailAudit(paths: BrokerPaths, limit: number): AuditEntry[] {
+  const { records } = readJsonl<AuditEntry>(paths.log, auditProblem);
+  return records.slice(-limit);
+}

@@ -1,0 +1,367 @@
+/**
+ * Typed errors raised by the broker. Every error carries a stable `code` that
+ * adapters (MCP server, CLI) surface to callers, and a one-line message that
+ * names the alias, file or argument at fault and says what to do about it.
+ *
+ * @module
+ */
+
+/** Stable machine-readable codes, one per failure kind. */
+export type C2cErrorCode =
+  | "invalid_alias"
+  | "reserved_alias"
+  | "alias_taken"
+  | "unknown_alias"
+  | "recipient_dead"
+  | "self_send"
+  | "sender_mismatch"
+  | "not_registered"
+  | "message_too_large"
+  | "invalid_room_id"
+  | "invalid_session_id"
+  | "invalid_argument"
+  | "not_member"
+  | "corrupt_file"
+  | "broker_root"
+  | "session_in_use"
+  | "dead_pid";
+
+/**
+ * Base class of every error the broker raises on purpose.
+ *
+ * @example Usage
+ * ```ts
+ * import { C2cError } from "./errors.ts";
+ * try {
+ *   throw new C2cError("invalid_argument", "limit must be a positive integer");
+ * } catch (e) {
+ *   if (e instanceof C2cError) console.log(e.code); // "invalid_argument"
+ * }
+ * ```
+ */
+export class C2cError extends Error {
+  /** Stable code for programs; the message is for people. */
+  readonly code: C2cErrorCode;
+
+  /**
+   * Creates the error.
+   *
+   * @param code Stable failure code.
+   * @param message One-line, actionable description.
+   */
+  constructor(code: C2cErrorCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An alias that does not match `[a-z0-9][a-z0-9._-]{0,63}`. */
+export class InvalidAliasError extends C2cError {
+  /** The rejected alias. */
+  readonly alias: string;
+  /**
+   * Creates the error.
+   *
+   * @param alias The rejected alias.
+   * @param reason Why it was rejected.
+   */
+  constructor(alias: string, reason: string) {
+    super("invalid_alias", `invalid alias '${alias}': ${reason}`);
+    this.alias = alias;
+  }
+}
+
+/** An alias reserved for the broker itself (`c2c`, `c2c-system`, `broker`). */
+export class ReservedAliasError extends C2cError {
+  /** The reserved alias. */
+  readonly alias: string;
+  /**
+   * Creates the error.
+   *
+   * @param alias The reserved alias that was requested.
+   */
+  constructor(alias: string) {
+    super(
+      "reserved_alias",
+      `alias '${alias}' is reserved for the broker; choose another`,
+    );
+    this.alias = alias;
+  }
+}
+
+/** The alias is held by another session that is (or may be) alive. */
+export class AliasTakenError extends C2cError {
+  /** The requested alias. */
+  readonly alias: string;
+  /** Session id of the current holder. */
+  readonly holderSessionId: string;
+  /** A free alias the caller could use instead. */
+  readonly suggestion: string;
+  /**
+   * Creates the error.
+   *
+   * @param alias The requested alias.
+   * @param holderSessionId Session holding it.
+   * @param suggestion A free alternative.
+   */
+  constructor(alias: string, holderSessionId: string, suggestion: string) {
+    super(
+      "alias_taken",
+      `alias '${alias}' is held by a live session (${holderSessionId}); choose another, e.g. '${suggestion}'`,
+    );
+    this.alias = alias;
+    this.holderSessionId = holderSessionId;
+    this.suggestion = suggestion;
+  }
+}
+
+/** No registration carries this alias. */
+export class UnknownAliasError extends C2cError {
+  /** The alias that was not found. */
+  readonly alias: string;
+  /**
+   * Creates the error.
+   *
+   * @param alias The alias that was not found.
+   */
+  constructor(alias: string) {
+    super(
+      "unknown_alias",
+      `unknown alias '${alias}'; run list to see registered peers`,
+    );
+    this.alias = alias;
+  }
+}
+
+/** The recipient's session is definitively dead (its lease is released). */
+export class RecipientDeadError extends C2cError {
+  /** The dead recipient's alias. */
+  readonly alias: string;
+  /**
+   * Creates the error.
+   *
+   * @param alias The dead recipient's alias.
+   */
+  constructor(alias: string) {
+    super(
+      "recipient_dead",
+      `recipient is not alive: '${alias}' has no running session; it gets messages again once it re-registers`,
+    );
+    this.alias = alias;
+  }
+}
+
+/** A session tried to send a direct message to itself. */
+export class SelfSendError extends C2cError {
+  /** The caller's own alias. */
+  readonly alias: string;
+  /**
+   * Creates the error.
+   *
+   * @param alias The caller's own alias.
+   */
+  constructor(alias: string) {
+    super("self_send", `cannot send to yourself ('${alias}')`);
+    this.alias = alias;
+  }
+}
+
+/** A `from_alias` argument that is not the caller's registered alias. */
+export class SenderMismatchError extends C2cError {
+  /** The alias the caller claimed. */
+  readonly claimed: string;
+  /** The caller's registered alias. */
+  readonly actual: string;
+  /**
+   * Creates the error.
+   *
+   * @param claimed Alias claimed.
+   * @param actual Alias registered.
+   */
+  constructor(claimed: string, actual: string) {
+    super(
+      "sender_mismatch",
+      `from_alias '${claimed}' is not your alias; this session is registered as '${actual}'`,
+    );
+    this.claimed = claimed;
+    this.actual = actual;
+  }
+}
+
+/** The calling session has no registration. */
+export class NotRegisteredError extends C2cError {
+  /** The unregistered session id. */
+  readonly sessionId: string;
+  /**
+   * Creates the error.
+   *
+   * @param sessionId The unregistered session id.
+   */
+  constructor(sessionId: string) {
+    super(
+      "not_registered",
+      `session '${sessionId}' is not registered; call register first`,
+    );
+    this.sessionId = sessionId;
+  }
+}
+
+/** Content larger than the configured limit. */
+export class MessageTooLargeError extends C2cError {
+  /** Size of the rejected content in UTF-8 bytes. */
+  readonly bytes: number;
+  /** The limit in bytes. */
+  readonly limit: number;
+  /**
+   * Creates the error.
+   *
+   * @param bytes Content size.
+   * @param limit The limit.
+   */
+  constructor(bytes: number, limit: number) {
+    super(
+      "message_too_large",
+      `message is ${bytes} bytes; the limit is ${limit} bytes (C2C_MAX_MESSAGE_BYTES)`,
+    );
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** A room id that is not `[A-Za-z0-9_.-]{1,64}` (or is `.`/`..`). */
+export class InvalidRoomIdError extends C2cError {
+  /** The rejected room id. */
+  readonly roomId: string;
+  /**
+   * Creates the error.
+   *
+   * @param roomId The rejected room id.
+   */
+  constructor(roomId: string) {
+    super(
+      "invalid_room_id",
+      `invalid room id '${roomId}': use 1-64 of A-Z a-z 0-9 _ . - (not '.' or '..')`,
+    );
+    this.roomId = roomId;
+  }
+}
+
+/** A session id that cannot safely become a file name. */
+export class InvalidSessionIdError extends C2cError {
+  /** The rejected session id. */
+  readonly sessionId: string;
+  /**
+   * Creates the error.
+   *
+   * @param sessionId The rejected session id.
+   */
+  constructor(sessionId: string) {
+    super(
+      "invalid_session_id",
+      `invalid session id '${sessionId}': use 1-128 of A-Z a-z 0-9 _ . : @ + - starting with a letter, digit or _`,
+    );
+    this.sessionId = sessionId;
+  }
+}
+
+/** An argument outside its allowed range or shape. */
+export class InvalidArgumentError extends C2cError {
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong with which argument.
+   */
+  constructor(message: string) {
+    super("invalid_argument", message);
+  }
+}
+
+/** The caller is not a member of the room it addressed. */
+export class NotMemberError extends C2cError {
+  /** The room. */
+  readonly roomId: string;
+  /** The caller's alias. */
+  readonly alias: string;
+  /**
+   * Creates the error.
+   *
+   * @param roomId The room.
+   * @param alias The caller's alias.
+   */
+  constructor(roomId: string, alias: string) {
+    super(
+      "not_member",
+      `'${alias}' is not a member of room '${roomId}'; join_room first`,
+    );
+    this.roomId = roomId;
+    this.alias = alias;
+  }
+}
+
+/**
+ * A broker file that exists but cannot be parsed. The bytes are left on disk;
+ * only the operations that need this file fail.
+ */
+export class CorruptFileError extends C2cError {
+  /** Absolute path of the bad file. */
+  readonly path: string;
+  /**
+   * Creates the error.
+   *
+   * @param path The bad file.
+   * @param detail What is wrong (line, parse error).
+   */
+  constructor(path: string, detail: string) {
+    super(
+      "corrupt_file",
+      `${path} is not valid c2c data (${detail}); it was left untouched — inspect it, or run 'c2c repair' to move it aside`,
+    );
+    this.path = path;
+  }
+}
+
+/** No broker root could be determined, or it cannot be used. */
+export class BrokerRootError extends C2cError {
+  /**
+   * Creates the error.
+   *
+   * @param message What went wrong and how to fix it.
+   */
+  constructor(message: string) {
+    super("broker_root", message);
+  }
+}
+
+/** Another live process already holds this session's lease. */
+export class SessionInUseError extends C2cError {
+  /** The session whose lease is held. */
+  readonly sessionId: string;
+  /**
+   * Creates the error.
+   *
+   * @param sessionId The session whose lease is held.
+   */
+  constructor(sessionId: string) {
+    super(
+      "session_in_use",
+      `session '${sessionId}' is already held by another live process; use a different session id`,
+    );
+    this.sessionId = sessionId;
+  }
+}
+
+/** A pid that does not name a running process. */
+export class DeadPidError extends C2cError {
+  /** The pid. */
+  readonly pid: number;
+  /**
+   * Creates the error.
+   *
+   * @param pid The pid that is not running.
+   */
+  constructor(pid: number) {
+    super("dead_pid", `pid ${pid} is not a running process`);
+    this.pid = pid;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Message records as stored in inboxes, archives, dead letters and room
+ * histories, with strict parsing: a record that does not have the right shape
+ * is reported, never guessed at.
+ *
+ * @module
+ */
+
+/** A direct or room message as it sits in an inbox. */
+export interface Message {
+  /** Unique id (`crypto.randomUUID()`); a room message keeps one id across all copies. */
+  id: string;
+  /** ISO-8601 UTC time it was sent. */
+  ts: string;
+  /** Sender's alias. */
+  from_alias: string;
+  /** Recipient's alias. */
+  to_alias: string;
+  /** Body, as written by the sender. */
+  content: string;
+  /** Set on the inbox copies of a room message. */
+  room_id?: string;
+  /** Id of the message this one answers, if any. */
+  reply_to?: string;
+}
+
+/** A message in `archive/<session>.jsonl`, after `poll_inbox` drained it. */
+export interface ArchivedMessage extends Message {
+  /** ISO-8601 UTC time it was drained. */
+  drained_at: string;
+}
+
+/** A message rescued from the inbox of a swept session. */
+export interface DeadLetter extends Message {
+  /** Session whose inbox held it. */
+  dead_session_id: string;
+  /** ISO-8601 UTC time it was rescued. */
+  dead_at: string;
+}
+
+/** A line of `rooms/<room>/history.jsonl`. */
+export interface RoomMessage {
+  /** Unique id, shared with the inbox copies. */
+  id: string;
+  /** ISO-8601 UTC time it was posted. */
+  ts: string;
+  /** The room. */
+  room_id: string;
+  /** Poster's alias (`c2c-system` for joins and leaves). */
+  from_alias: string;
+  /** Body. */
+  content: string;
+}
+
+/** Alias used for membership lines in room history. */
+export const SYSTEM_ALIAS = "c2c-system";
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function optionalString(record: Record<string, unknown>, key: string): boolean {
+  return record[key] === undefined || typeof record[key] === "string";
+}
+
+/**
+ * Checks that `value` is a {@linkcode Message}; returns a reason when not.
+ *
+ * @param value Parsed JSON.
+ * @returns `null` when valid, else what is wrong.
+ */
+export function messageProblem(value: unknown): string | null {
+  if (!isObject(value)) return "not a JSON object";
+  for (const key of ["id", "ts", "from_alias", "to_alias", "content"]) {
+    if (typeof value[key] !== "string") return `field '${key}' is not a string`;
+  }
+  if (!optionalString(value, "room_id")) {
+    return "field 'room_id' is not a string";
+  }
+  if (!optionalString(value, "reply_to")) {
+    return "field 'reply_to' is not a string";
+  }
+  return null;
+}
+
+/**
+ * Checks that `value` is a {@linkcode RoomMessage}; returns a reason when not.
+ *
+ * @param value Parsed JSON.
+ * @returns `null` when valid, else what is wrong.
+ */
+export function roomMessageProblem(value: unknown): string | null {
+  if (!isObject(value)) return "not a JSON object";
+  for (const key of ["id", "ts", "room_id", "from_alias", "content"]) {
+    if (typeof value[key] !== "string") return `field '${key}' is not a string`;
+  }
+  return null;
+}
+
+/** Keeps only the {@linkcode Message} fields of a stored record. */
+export function toMessage(record: Message): Message {
+  const message: Message = {
+    id: record.id,
+    ts: record.ts,
+    from_alias: record.from_alias,
+    to_alias: record.to_alias,
+    content: record.content,
+  };
+  if (record.room_id !== undefined) message.room_id = record.room_id;
+  if (record.reply_to !== undefined) message.reply_to = record.reply_to;
+  return message;
+}

@@ -1,0 +1,139 @@
+/**
+ * The broker's file layout (DESIGN §3), and validation of the ids that become
+ * path components. Nothing here touches the disk.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { InvalidRoomIdError, InvalidSessionIdError } from "./errors.ts";
+
+const SESSION_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/;
+const ROOM_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Returns `sessionId` if it can safely become a file name, else throws.
+ *
+ * @param sessionId Candidate session id.
+ * @returns The same id.
+ * @throws {InvalidSessionIdError} On `/`, `..`, NUL, empty or over-long ids.
+ *
+ * @example Usage
+ * ```ts
+ * import { validateSessionId } from "./paths.ts";
+ * validateSessionId("2f1c9c1e-0b7a-4c3e-9a57-0d6c8f1e2b3a"); // ok
+ * ```
+ */
+export function validateSessionId(sessionId: string): string {
+  if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) {
+    throw new InvalidSessionIdError(String(sessionId));
+  }
+  return sessionId;
+}
+
+/**
+ * Returns `roomId` if it matches `[A-Za-z0-9_.-]{1,64}` and is not `.`/`..`.
+ *
+ * @param roomId Candidate room id.
+ * @returns The same id.
+ * @throws {InvalidRoomIdError} Otherwise.
+ *
+ * @example Usage
+ * ```ts
+ * import { validateRoomId } from "./paths.ts";
+ * validateRoomId("swarm-lounge"); // ok
+ * ```
+ */
+export function validateRoomId(roomId: string): string {
+  if (
+    typeof roomId !== "string" || !ROOM_ID.test(roomId) || roomId === "." ||
+    roomId === ".."
+  ) {
+    throw new InvalidRoomIdError(String(roomId));
+  }
+  return roomId;
+}
+
+/** Absolute paths of every broker file, derived from the root. */
+export interface BrokerPaths {
+  /** The broker root directory. */
+  readonly root: string;
+  /** `registry.json`. */
+  readonly registry: string;
+  /** `dead-letter.jsonl`. */
+  readonly deadLetter: string;
+  /** `broker.log`, the audit log. */
+  readonly log: string;
+  /** `rooms/`. */
+  readonly roomsDir: string;
+  /** `archive/`. */
+  readonly archiveDir: string;
+  /** `locks/`. */
+  readonly locksDir: string;
+  /** `leases/`. */
+  readonly leasesDir: string;
+  /** Lock sidecar guarding `registry.json`. */
+  readonly registryLock: string;
+  /** Lock sidecar guarding `dead-letter.jsonl`. */
+  readonly deadLetterLock: string;
+  /** `<session>.inbox.jsonl`. */
+  inbox(sessionId: string): string;
+  /** Lock sidecar guarding one inbox (and its archive). */
+  inboxLock(sessionId: string): string;
+  /** `archive/<session>.jsonl`. */
+  archive(sessionId: string): string;
+  /** `leases/<session>.lock`, held by the session's live process. */
+  lease(sessionId: string): string;
+  /** `rooms/<room>/`. */
+  roomDir(roomId: string): string;
+  /** `rooms/<room>/history.jsonl`. */
+  roomHistory(roomId: string): string;
+  /** `rooms/<room>/members.json`. */
+  roomMembers(roomId: string): string;
+  /** Lock sidecar guarding one room's members and history. */
+  roomLock(roomId: string): string;
+}
+
+/** Suffix of inbox files, used to find orphans. */
+export const INBOX_SUFFIX = ".inbox.jsonl";
+
+/**
+ * Computes the broker's file layout under `root`. Ids are validated here, so
+ * no caller can build a path from an unchecked id.
+ *
+ * @param root Absolute broker root.
+ * @returns The layout.
+ *
+ * @example Usage
+ * ```ts
+ * import { brokerPaths } from "./paths.ts";
+ * const paths = brokerPaths("/repo/.git/c2c/mcp");
+ * paths.inbox("s1"); // "/repo/.git/c2c/mcp/s1.inbox.jsonl"
+ * ```
+ */
+export function brokerPaths(root: string): BrokerPaths {
+  const locksDir = join(root, "locks");
+  const roomsDir = join(root, "rooms");
+  const archiveDir = join(root, "archive");
+  const leasesDir = join(root, "leases");
+  return {
+    root,
+    registry: join(root, "registry.json"),
+    deadLetter: join(root, "dead-letter.jsonl"),
+    log: join(root, "broker.log"),
+    roomsDir,
+    archiveDir,
+    locksDir,
+    leasesDir,
+    registryLock: join(locksDir, "registry.lock"),
+    deadLetterLock: join(locksDir, "dead-letter.lock"),
+    inbox: (id) => join(root, validateSessionId(id) + INBOX_SUFFIX),
+    inboxLock: (id) => join(locksDir, `inbox.${validateSessionId(id)}.lock`),
+    archive: (id) => join(archiveDir, `${validateSessionId(id)}.jsonl`),
+    lease: (id) => join(leasesDir, `${validateSessionId(id)}.lock`),
+    roomDir: (id) => join(roomsDir, validateRoomId(id)),
+    roomHistory: (id) => join(roomsDir, validateRoomId(id), "history.jsonl"),
+    roomMembers: (id) => join(roomsDir, validateRoomId(id), "members.json"),
+    roomLock: (id) => join(locksDir, `room.${validateRoomId(id)}.lock`),
+  };
+}

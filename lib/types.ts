@@ -1,0 +1,250 @@
+/**
+ * Result types of the broker's operations (DESIGN §6). These are the stable
+ * JSON shapes the MCP tools return as `structuredContent` and the CLI prints
+ * with `--json`. Every result is an object (MCP requires it), so lists are
+ * wrapped: `{peers: […]}`, `{messages: […]}`, `{rooms: […]}`.
+ *
+ * @module
+ */
+
+import type { AuditEntry } from "./audit.ts";
+import type { Liveness } from "./lease.ts";
+import type { ArchivedMessage, Message, RoomMessage } from "./message.ts";
+import type { WakeInfo } from "./registry.ts";
+
+/** What `register` did. */
+export type RegisterStatus =
+  | "registered"
+  | "already_registered"
+  | "renamed"
+  | "taken_over";
+
+/** Result of `register`. */
+export interface RegisterResult {
+  /** The alias now held. */
+  alias: string;
+  /** The caller's session id. */
+  session_id: string;
+  /** `registered`, `already_registered` (refresh), `renamed` or `taken_over`. */
+  status: RegisterStatus;
+  /** The alias this session held before a rename. */
+  previous_alias?: string;
+  /** Session whose dead registration this one replaced (takeover). */
+  replaced_session_id?: string;
+  /** Messages moved into this inbox: a dead holder's pending ones and dead letters. */
+  redelivered: number;
+}
+
+/** Result of `whoami`. */
+export interface WhoamiResult {
+  /** The caller's alias. */
+  alias: string;
+  /** The caller's session id. */
+  session_id: string;
+  /** Liveness of this session's lease. */
+  alive: Liveness;
+  /** Client name, when known. */
+  client: string | null;
+  /** Client pid, when known. */
+  pid: number | null;
+  /** First registration time. */
+  registered_at: string;
+  /** Last register/refresh time. */
+  last_seen: string;
+}
+
+/** One row of `list`. */
+export interface PeerInfo {
+  /** The peer's alias (`null` for an unregistered session in `--all`). */
+  alias: string | null;
+  /** Its session id. */
+  session_id: string;
+  /** `true` alive, `false` dead, `null` unknown (no lease). */
+  alive: Liveness;
+  /** Client name, when known. */
+  client: string | null;
+  /** Client pid, when known. */
+  pid: number | null;
+  /** Last register/refresh time (`null` when unregistered). */
+  last_seen: string | null;
+  /** Messages waiting in its inbox. */
+  pending: number;
+  /** How it can be woken when idle, if known. */
+  wake?: WakeInfo;
+}
+
+/** Result of `list`. */
+export interface ListResult {
+  /** Registered peers (and, with `all`, unregistered sessions). */
+  peers: PeerInfo[];
+}
+
+/** Delivery receipt of one direct message. */
+export interface SendReceipt {
+  /** The new message's id. */
+  id: string;
+  /** When it was queued. */
+  ts: string;
+  /** The recipient. */
+  to_alias: string;
+  /** Always `true`: the message is in the recipient's inbox. */
+  queued: true;
+}
+
+/** A peer `send_all` did not deliver to. */
+export interface SkippedPeer {
+  /** The peer. */
+  alias: string;
+  /** Why (e.g. `not alive`). */
+  reason: string;
+}
+
+/** Result of `send_all`. */
+export interface SendAllResult {
+  /** One receipt per live peer. */
+  sent_to: SendReceipt[];
+  /** Peers skipped, with the reason. */
+  skipped: SkippedPeer[];
+}
+
+/** Result of `poll_inbox` and `peek_inbox`. */
+export interface InboxResult {
+  /** Messages, oldest first. */
+  messages: Message[];
+}
+
+/** Result of `history`. */
+export interface HistoryResult {
+  /** Drained messages, newest last. */
+  messages: ArchivedMessage[];
+}
+
+/** Result of `join_room`. */
+export interface JoinRoomResult {
+  /** The room. */
+  room_id: string;
+  /** Always `true` on success. */
+  joined: true;
+  /** Whether the caller was a member already (joining is idempotent). */
+  already_member: boolean;
+  /** Members after joining. */
+  member_count: number;
+  /** The last `history_limit` messages, newest last. */
+  history: RoomMessage[];
+}
+
+/** Result of `leave_room`. */
+export interface LeaveRoomResult {
+  /** The room. */
+  room_id: string;
+  /** Whether the caller was a member (and is no longer). */
+  left: boolean;
+  /** Members after leaving. */
+  member_count: number;
+}
+
+/** Result of `send_room`. */
+export interface SendRoomResult {
+  /** The room message's id (a duplicate returns the original's). */
+  id: string;
+  /** When it was posted. */
+  ts: string;
+  /** The room. */
+  room_id: string;
+  /** Members of the room, sender included. */
+  member_count: number;
+  /** Inboxes it was queued into (0 for a duplicate). */
+  queued_count: number;
+  /** Whether it repeated the sender's identical post of the last 60 s. */
+  deduplicated: boolean;
+}
+
+/** Result of `room_history`. */
+export interface RoomHistoryResult {
+  /** The room. */
+  room_id: string;
+  /** The selected messages, newest last. */
+  messages: RoomMessage[];
+  /** Messages in the room's whole history. */
+  total: number;
+}
+
+/** One room in `list_rooms`. */
+export interface RoomSummary {
+  /** The room. */
+  room_id: string;
+  /** Its members. */
+  member_count: number;
+  /** Lines in its history. */
+  message_count: number;
+}
+
+/** Result of `list_rooms`. */
+export interface ListRoomsResult {
+  /** Every room, by id. */
+  rooms: RoomSummary[];
+}
+
+/** One room in `my_rooms`. */
+export interface MyRoom {
+  /** The room. */
+  room_id: string;
+  /** Its members. */
+  member_count: number;
+}
+
+/** Result of `my_rooms`. */
+export interface MyRoomsResult {
+  /** Rooms the caller belongs to. */
+  rooms: MyRoom[];
+}
+
+/** A registration removed by `sweep` or `broker-gc`. */
+export interface RemovedRegistration {
+  /** Its alias. */
+  alias: string;
+  /** Its session id. */
+  session_id: string;
+  /** `dead` (lease released) or `expired` (no lease, idle past the TTL). */
+  reason: "dead" | "expired";
+}
+
+/** Result of `sweep`. */
+export interface SweepResult {
+  /** How many registrations were removed. */
+  removed_registrations: number;
+  /** Which ones. */
+  removed: RemovedRegistration[];
+  /** Pending messages moved to `dead-letter.jsonl`. */
+  rescued_messages: number;
+  /** Inbox files without a registration that were rescued and removed. */
+  orphan_inboxes: number;
+}
+
+/** Result of `broker-gc`. */
+export interface GcResult extends SweepResult {
+  /** Dead letters older than their TTL that were deleted. */
+  purged_dead_letters: number;
+  /** Idle lock and lease files of unregistered sessions removed. */
+  removed_lock_files: number;
+  /** Whether this was a dry run (nothing written). */
+  dry_run: boolean;
+}
+
+/** Result of `tail_log`. */
+export interface TailLogResult {
+  /** The last entries, oldest first. */
+  entries: AuditEntry[];
+}
+
+/** Result of `refresh-peer`. */
+export interface RefreshPeerResult {
+  /** The refreshed alias. */
+  alias: string;
+  /** Its session id. */
+  session_id: string;
+  /** The pid now recorded. */
+  pid: number;
+  /** The pid's start time, when readable. */
+  pid_start_time: number | null;
+}

@@ -1,0 +1,85 @@
+/**
+ * c2c — a local message broker that lets AI coding agents in different CLIs
+ * (Claude Code, Codex, OpenCode, Gemini CLI, Kimi, Crush, plain shells) find
+ * each other and exchange direct messages, broadcasts and room posts.
+ *
+ * The broker is a directory of files guarded by file locks; there is no daemon
+ * and no port. Every process that opens a {@linkcode Broker} on the same root
+ * is a peer. The MCP server and the `c2c` command are thin adapters over the
+ * same methods.
+ *
+ * Requires `--allow-read` and `--allow-write` on the broker root (and
+ * `--allow-run=git` plus `--allow-env=C2C_MCP_BROKER_ROOT` for
+ * {@linkcode Broker.open} to find it).
+ *
+ * @example Two sessions exchange a message
+ * ```ts
+ * import { Broker, renderEnvelope } from "./mod.ts";
+ *
+ * const broker = new Broker({ root: await Deno.makeTempDir() });
+ * await broker.register("session-a", { alias: "storm-beacon" });
+ * await broker.register("session-b", { alias: "tide-runner" });
+ * await broker.send("session-a", { to_alias: "tide-runner", content: "hi" });
+ *
+ * const { messages } = await broker.pollInbox("session-b");
+ * console.log(renderEnvelope(messages[0]));
+ * // <c2c event="message" from="storm-beacon" alias="tide-runner" id="…" ts="…">hi</c2c>
+ * ```
+ *
+ * @module
+ */
+
+export {
+  Broker,
+  type BrokerOptions,
+  DEFAULT_DEAD_LETTER_TTL_MS,
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_JOIN_HISTORY,
+  DEFAULT_LEASELESS_TTL_MS,
+  DEFAULT_LOG_LIMIT,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type GcOptions,
+  MAX_JOIN_HISTORY,
+  MAX_LOG_LIMIT,
+  type RegisterArgs,
+  ROOM_DEDUPE_MS,
+  type SendArgs,
+  type SendRoomArgs,
+} from "./lib/broker.ts";
+export * from "./lib/errors.ts";
+export * from "./lib/types.ts";
+export {
+  escapeAttribute,
+  escapeBody,
+  renderEnvelope,
+  renderEnvelopes,
+} from "./lib/envelope.ts";
+export {
+  generateAlias,
+  RESERVED_ALIASES,
+  suggestAlias,
+  validateAlias,
+} from "./lib/alias.ts";
+export { Lease, type Liveness, probeLease } from "./lib/lease.ts";
+export {
+  type BrokerPaths,
+  brokerPaths,
+  validateRoomId,
+  validateSessionId,
+} from "./lib/paths.ts";
+export type {
+  ArchivedMessage,
+  DeadLetter,
+  Message,
+  RoomMessage,
+} from "./lib/message.ts";
+export type { Registration, WakeInfo } from "./lib/registry.ts";
+export type { RoomMember } from "./lib/rooms.ts";
+export type { AuditEntry } from "./lib/audit.ts";
+export {
+  BROKER_ROOT_ENV,
+  type BrokerRootSource,
+  resolveBrokerRoot,
+  type ResolvedRoot,
+  type ResolveRootOptions,
+} from "./lib/root.ts";
