@@ -4,6 +4,7 @@
 // never interleave while one of them holds a lock.
 
 import { dirname } from "node:path";
+import { SymlinkRefusedError } from "./errors.ts";
 
 /** Mode of every directory the broker creates. */
 export const DIR_MODE = 0o700;
@@ -11,22 +12,44 @@ export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 
 const created = new Set<string>();
+const roots = new Set<string>();
 
-/** Creates `path` (and parents) with mode 0700 unless it already exists. */
-export function ensureDir(path: string): void {
+/**
+ * Creates `path` with mode 0700 unless it already exists.
+ *
+ * With `root`, `path` is a broker root: created with its parents, and it may
+ * be a symlink by the user's choice. Any other directory under a known root is
+ * created one level at a time and refused if it is a symlink: Deno checks
+ * permissions on the path as written, so a symlink planted inside the broker
+ * could otherwise lead writes outside the root.
+ */
+export function ensureDir(path: string, root = false): void {
   if (created.has(path)) return;
+  const parent = dirname(path);
+  const underRoot = !root && [...roots].some((r) => path.startsWith(r + "/"));
+  if (underRoot && !roots.has(parent)) ensureDir(parent);
   try {
-    Deno.mkdirSync(path, { recursive: true, mode: DIR_MODE });
+    Deno.mkdirSync(path, { recursive: !underRoot, mode: DIR_MODE });
   } catch (e) {
     // Another process may have created it between our check and mkdir.
     if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
   }
+  if (underRoot && Deno.lstatSync(path).isSymlink) {
+    throw new SymlinkRefusedError(path);
+  }
+  if (root) roots.add(path);
   created.add(path);
 }
 
-/** Forgets which directories were created (tests that delete the root). */
-export function forgetCreatedDirs(): void {
-  created.clear();
+/**
+ * Creates `path` again even if it was created before: for callers that just
+ * found it missing (someone removed it while this process ran).
+ */
+export function recreateDir(path: string): void {
+  for (const dir of created) {
+    if (dir === path || dir.startsWith(path + "/")) created.delete(dir);
+  }
+  ensureDir(path, roots.has(path));
 }
 
 /** Reads a UTF-8 file, or returns `null` when it does not exist. */

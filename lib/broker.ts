@@ -239,7 +239,7 @@ export class Broker {
     this.paths = brokerPaths(options.root);
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#now = options.now ?? (() => new Date());
-    ensureDir(this.root);
+    ensureDir(this.root, true); // the root itself may be a symlink by choice
   }
 
   /**

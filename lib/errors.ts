@@ -24,7 +24,8 @@ export type C2cErrorCode =
   | "corrupt_file"
   | "broker_root"
   | "session_in_use"
-  | "dead_pid";
+  | "dead_pid"
+  | "symlink_refused";
 
 /**
  * Base class of every error the broker raises on purpose.
@@ -364,4 +365,46 @@ export class DeadPidError extends C2cError {
     super("dead_pid", `pid ${pid} is not a running process`);
     this.pid = pid;
   }
+}
+
+/** A broker directory that is a symlink (which could lead writes elsewhere). */
+export class SymlinkRefusedError extends C2cError {
+  /** The symlinked path. */
+  readonly path: string;
+  /**
+   * Creates the error.
+   *
+   * @param path The symlinked directory.
+   */
+  constructor(path: string) {
+    super(
+      "symlink_refused",
+      `${path} is a symlink; c2c refuses symlinked directories inside the broker root (they could lead writes outside it) — replace it with a real directory`,
+    );
+    this.path = path;
+  }
+}
+
+/**
+ * One line describing any error for a person: a {@linkcode C2cError}'s own
+ * message, a permission refusal with the path Deno names, else the message.
+ *
+ * @param error Anything thrown.
+ * @returns A single line.
+ */
+export function describeError(error: unknown): string {
+  let text: string;
+  if (error instanceof C2cError) {
+    text = error.message;
+  } else if (
+    error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) {
+    text = `not permitted: ${error.message}`;
+  } else if (error instanceof Error) {
+    text = `${error.name}: ${error.message}`;
+  } else {
+    text = String(error);
+  }
+  return text.replace(/\s*\n\s*/g, " ").trim();
 }

@@ -14,9 +14,9 @@
 import { dirname } from "node:path";
 import {
   atomicWriteText,
-  ensureDir,
   FILE_MODE,
   readBytesOrNull,
+  recreateDir,
 } from "./_fs.ts";
 import { CorruptFileError } from "./errors.ts";
 
@@ -121,7 +121,7 @@ function openForAppend(path: string): Deno.FsFile {
     return Deno.openSync(path, options);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    ensureDir(dirname(path));
+    recreateDir(dirname(path));
     return Deno.openSync(path, options);
   }
 }

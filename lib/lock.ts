@@ -11,7 +11,7 @@
  */
 
 import { dirname } from "node:path";
-import { ensureDir, FILE_MODE } from "./_fs.ts";
+import { FILE_MODE, recreateDir } from "./_fs.ts";
 
 /**
  * Runs `fn` while holding a lock on the sidecar file at `path`.
@@ -63,7 +63,7 @@ function openLocked(path: string, exclusive: boolean): Deno.FsFile {
       });
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
-      ensureDir(dirname(path));
+      recreateDir(dirname(path));
       continue;
     }
     try {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import {
   AliasTakenError,
-  Broker,
+  type Broker,
   type C2cError,
   InvalidAliasError,
   InvalidArgumentError,

@@ -135,3 +135,17 @@ Deno.test("a corrupt members.json fails that room only", async () => {
   assert.equal(r.member_count, 1);
   assert.equal(await Deno.readTextFile(broker.paths.roomMembers("bad")), "{{{");
 });
+
+Deno.test("operations recreate broker directories removed while running", async () => {
+  await using broker = await tempBroker();
+  await broker.register("s-a", { alias: "storm-beacon" });
+  await broker.register("s-b", { alias: "tide-runner" });
+  await broker.send("s-a", { to_alias: "tide-runner", content: "one" });
+  await broker.pollInbox("s-b");
+  await Deno.remove(broker.paths.locksDir, { recursive: true });
+  await Deno.remove(broker.paths.archiveDir, { recursive: true });
+  await broker.send("s-a", { to_alias: "tide-runner", content: "two" });
+  const { messages } = await broker.pollInbox("s-b");
+  assert.deepEqual(messages.map((m) => m.content), ["two"]);
+  assert.equal((await broker.history("s-b")).messages.length, 1);
+});

@@ -1,0 +1,179 @@
+/**
+ * The Deno permission flags each c2c entry point runs with (DESIGN §10).
+ *
+ * c2c is secure by permission: the MCP server and the CLI may read and write
+ * the broker root and nothing else, read only the environment variables they
+ * use, and run no program they do not need. Permission paths must be known
+ * when the process starts, but the broker root is found at run time (from the
+ * environment or git), so a tiny launcher (`launcher.ts`) resolves it first
+ * and then starts the real entry point with flags from this module.
+ *
+ * Pure: computes flags, touches nothing.
+ *
+ * @module
+ */
+
+import { installRoot, shimPath } from "./install.ts";
+import type { EnvReader } from "./session.ts";
+
+/** Environment variables the MCP server reads. */
+export const SERVER_ENV: readonly string[] = [
+  "C2C_MCP_BROKER_ROOT",
+  "C2C_MCP_SESSION_ID",
+  "C2C_MCP_AUTO_REGISTER_ALIAS",
+  "C2C_MCP_AUTO_JOIN_ROOMS",
+  "C2C_MCP_CLIENT_PID",
+  "C2C_MCP_AUTO_DRAIN_CHANNEL",
+  "C2C_MCP_CLIENT",
+  "C2C_MAX_MESSAGE_BYTES",
+  "C2C_LAUNCH_ROOT_ERROR",
+  "CLAUDE_CODE_SESSION_ID",
+  "CLAUDE_CODE_MESSAGING_SOCKET",
+  "CLAUDE_CODE_MESSAGING_TOKEN",
+  "GEMINI_SESSION_ID",
+  "CODEX_THREAD_ID",
+  "OPENCODE",
+  "OPENCODE_PID",
+  "CLAUDECODE",
+];
+
+/** Environment variables the CLI reads (a superset of the server's). */
+export const CLI_ENV: readonly string[] = [
+  ...SERVER_ENV,
+  "C2C_SESSION_ID",
+  "C2C_ALIAS",
+  "NO_COLOR",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "XDG_CONFIG_HOME",
+  "CODEX_HOME",
+  "CLAUDE_CONFIG_DIR",
+  "DENO_INSTALL_ROOT",
+  "PATH",
+];
+
+/** An entry point c2c can start. */
+export type EntryPoint = "server" | "cli";
+
+/** Inputs to {@linkcode permissionFlags}. */
+export interface PermissionScope {
+  /** Absolute broker root, or `null` when none could be resolved. */
+  root: string | null;
+  /** Extra paths to allow reading (e.g. `verify --transcripts DIR`). */
+  read?: readonly string[];
+  /** Extra paths to allow writing (e.g. client config files for `setup`). */
+  write?: readonly string[];
+  /** Programs to allow running (e.g. `ps` for `refresh-peer`). */
+  run?: readonly string[];
+  /** Whether FFI is needed (the PTY harness only). */
+  ffi?: boolean;
+}
+
+/**
+ * Computes the `deno run` flags for an entry point.
+ *
+ * @param entry Which entry point.
+ * @param scope Root and any extra grants the command needs.
+ * @returns Flags, e.g. `["--no-prompt", "--allow-read=/r", …]`.
+ *
+ * @example Usage
+ * ```ts
+ * import { permissionFlags } from "./permissions.ts";
+ * permissionFlags("server", { root: "/repo/.git/c2c/mcp" });
+ * // ["--no-prompt", "--allow-read=/repo/.git/c2c/mcp",
+ * //  "--allow-write=/repo/.git/c2c/mcp", "--allow-env=C2C_MCP_BROKER_ROOT,…"]
+ * ```
+ */
+export function permissionFlags(
+  entry: EntryPoint,
+  scope: PermissionScope,
+): string[] {
+  const read = [...(scope.root ? [scope.root] : []), ...(scope.read ?? [])];
+  const write = [...(scope.root ? [scope.root] : []), ...(scope.write ?? [])];
+  const flags = ["--no-prompt"];
+  if (read.length) flags.push(`--allow-read=${unique(read).join(",")}`);
+  if (write.length) flags.push(`--allow-write=${unique(write).join(",")}`);
+  flags.push(
+    `--allow-env=${(entry === "server" ? SERVER_ENV : CLI_ENV).join(",")}`,
+  );
+  if (scope.run?.length) {
+    flags.push(`--allow-run=${unique(scope.run).join(",")}`);
+  }
+  if (scope.ffi) flags.push("--allow-ffi");
+  return flags;
+}
+
+function unique(items: readonly string[]): string[] {
+  return [...new Set(items)];
+}
+
+/** What a CLI invocation needs beyond the broker root. */
+export interface CliGrant {
+  /** Entry point to start (`c2c mcp` runs the server itself). */
+  entry: EntryPoint;
+  /** Extra grants. */
+  scope: Omit<PermissionScope, "root">;
+}
+
+/**
+ * Decides, from the command line, what a `c2c` invocation may do beyond the
+ * broker root: `mcp` runs the server with server flags; `refresh-peer` may run
+ * `ps` (to check the pid is alive); `verify --transcripts DIR` may read DIR;
+ * `install` may run Deno and read and write the shim it installs
+ * (`<root>/bin/c2c`, where the root is `--root`, else `DENO_INSTALL_ROOT`,
+ * else `$HOME/.deno`).
+ *
+ * @param args The `c2c` arguments (without the program name).
+ * @param denoPath Absolute path of the Deno binary.
+ * @param env Environment reader, for `install`'s default root.
+ * @returns The entry point and its extra grants.
+ *
+ * @example Usage
+ * ```ts
+ * import { cliGrant } from "./permissions.ts";
+ * cliGrant(["refresh-peer", "tide-runner", "--pid", "42"], "/usr/bin/deno");
+ * // { entry: "cli", scope: { run: ["ps"] } }
+ * ```
+ */
+export function cliGrant(
+  args: readonly string[],
+  denoPath: string,
+  env: EnvReader = () => undefined,
+): CliGrant {
+  const command = args.find((a) => !a.startsWith("-"));
+  switch (command) {
+    case "mcp":
+      return { entry: "server", scope: {} };
+    case "refresh-peer":
+      return { entry: "cli", scope: { run: ["ps"] } };
+    case "install": {
+      let shim: string;
+      try {
+        shim = shimPath(installRoot(flagValue(args, "--root"), env));
+      } catch {
+        // No root known: the command reports that itself.
+        return { entry: "cli", scope: { run: [denoPath] } };
+      }
+      return {
+        entry: "cli",
+        scope: { run: [denoPath], read: [shim], write: [shim] },
+      };
+    }
+    case "verify": {
+      const value = flagValue(args, "--transcripts");
+      return { entry: "cli", scope: value ? { read: [value] } : {} };
+    }
+    default:
+      return { entry: "cli", scope: {} };
+  }
+}
+
+/** Value of `--name VALUE` or `--name=VALUE`, if present. */
+function flagValue(args: readonly string[], name: string): string | undefined {
+  const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (at === -1) return undefined;
+  return args[at].includes("=")
+    ? args[at].slice(args[at].indexOf("=") + 1)
+    : args[at + 1];
+}

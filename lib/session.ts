@@ -1,0 +1,102 @@
+/**
+ * Which session a process speaks for (DESIGN §5). The MCP server and the CLI
+ * resolve it the same way, from explicit input first, then from the ids the
+ * client itself exports.
+ *
+ * @module
+ */
+
+/** Where a session id came from. */
+export type SessionSource =
+  | "flag"
+  | "C2C_SESSION_ID"
+  | "C2C_MCP_SESSION_ID"
+  | "CLAUDE_CODE_SESSION_ID"
+  | "GEMINI_SESSION_ID"
+  | "alias"
+  | "generated";
+
+/** A resolved session id and its source. */
+export interface ResolvedSession {
+  /** The session id. */
+  sessionId: string;
+  /** Where it came from. */
+  source: SessionSource;
+}
+
+/** Reads one environment variable; `undefined` when unset or empty. */
+export type EnvReader = (name: string) => string | undefined;
+
+/** Client-exported session variables, in the order they are trusted. */
+const CLIENT_SESSION_VARS = [
+  "CLAUDE_CODE_SESSION_ID",
+  "GEMINI_SESSION_ID",
+] as const;
+
+/**
+ * Resolves the MCP server's session: `C2C_MCP_SESSION_ID`, the client's own
+ * id (`CLAUDE_CODE_SESSION_ID`, `GEMINI_SESSION_ID`), else the auto-register
+ * alias (a stable id across restarts for clients that export none, such as
+ * Codex and OpenCode), else a fresh id for this process.
+ *
+ * @param env Environment reader.
+ * @returns The session id and its source.
+ *
+ * @example Usage
+ * ```ts
+ * import { resolveServerSession } from "./session.ts";
+ * const env = new Map([["C2C_MCP_AUTO_REGISTER_ALIAS", "codex-alice-box"]]);
+ * resolveServerSession((n) => env.get(n)).sessionId; // "codex-alice-box"
+ * ```
+ */
+export function resolveServerSession(env: EnvReader): ResolvedSession {
+  const explicit = env("C2C_MCP_SESSION_ID");
+  if (explicit) return { sessionId: explicit, source: "C2C_MCP_SESSION_ID" };
+  for (const name of CLIENT_SESSION_VARS) {
+    const value = env(name);
+    if (value) return { sessionId: value, source: name };
+  }
+  const alias = env("C2C_MCP_AUTO_REGISTER_ALIAS");
+  if (alias) return { sessionId: alias, source: "alias" };
+  return { sessionId: crypto.randomUUID(), source: "generated" };
+}
+
+/**
+ * Resolves a CLI call's session: `--session-id`, else `C2C_SESSION_ID`, else
+ * `C2C_MCP_SESSION_ID`, else the client's own id. `null` when none is set
+ * (the caller may then look the session up by alias).
+ *
+ * @param flag Value of `--session-id`, if given.
+ * @param env Environment reader.
+ * @returns The session id and its source, or `null`.
+ */
+export function resolveCliSession(
+  flag: string | undefined,
+  env: EnvReader,
+): ResolvedSession | null {
+  if (flag) return { sessionId: flag, source: "flag" };
+  for (const name of ["C2C_SESSION_ID", "C2C_MCP_SESSION_ID"] as const) {
+    const value = env(name);
+    if (value) return { sessionId: value, source: name };
+  }
+  for (const name of CLIENT_SESSION_VARS) {
+    const value = env(name);
+    if (value) return { sessionId: value, source: name };
+  }
+  return null;
+}
+
+/**
+ * Reads an environment variable without throwing when the process lacks
+ * permission for it (scoped `--allow-env` lists).
+ *
+ * @param name Variable name.
+ * @returns Its value, or `undefined` when unset, empty or not permitted.
+ */
+export function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Zod schemas of the broker's results (`lib/types.ts`), used as the MCP
+ * tools' output schemas. Only the server imports this module: the CLI's
+ * import graph stays free of zod, which costs start-up time.
+ * `tests/schemas_test.ts` proves each schema and its TypeScript type agree.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+const liveness = z.boolean().nullable().describe(
+  "true alive, false dead, null unknown (registered without a lease)",
+);
+
+/** A message in an inbox. */
+export const MessageSchema = z.object({
+  id: z.string(),
+  ts: z.string(),
+  from_alias: z.string(),
+  to_alias: z.string(),
+  content: z.string(),
+  room_id: z.string().optional(),
+  reply_to: z.string().optional(),
+});
+
+/** A drained message in the archive. */
+export const ArchivedMessageSchema = MessageSchema.extend({
+  drained_at: z.string(),
+});
+
+/** A line of a room's history. */
+export const RoomMessageSchema = z.object({
+  id: z.string(),
+  ts: z.string(),
+  room_id: z.string(),
+  from_alias: z.string(),
+  content: z.string(),
+});
+
+/** Result of `register`. */
+export const RegisterResultSchema = z.object({
+  alias: z.string(),
+  session_id: z.string(),
+  status: z.enum(["registered", "already_registered", "renamed", "taken_over"]),
+  previous_alias: z.string().optional(),
+  replaced_session_id: z.string().optional(),
+  redelivered: z.number(),
+});
+
+/** Result of `whoami`. */
+export const WhoamiResultSchema = z.object({
+  alias: z.string(),
+  session_id: z.string(),
+  alive: liveness,
+  client: z.string().nullable(),
+  pid: z.number().nullable(),
+  registered_at: z.string(),
+  last_seen: z.string(),
+});
+
+const wakeInfo = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean()]),
+);
+
+/** One peer in `list`. */
+export const PeerInfoSchema = z.object({
+  alias: z.string().nullable(),
+  session_id: z.string(),
+  alive: liveness,
+  client: z.string().nullable(),
+  pid: z.number().nullable(),
+  last_seen: z.string().nullable(),
+  pending: z.number(),
+  wake: wakeInfo.optional(),
+});
+
+/** Result of `list`. */
+export const ListResultSchema = z.object({ peers: z.array(PeerInfoSchema) });
+
+/** Receipt of one direct message. */
+export const SendReceiptSchema = z.object({
+  id: z.string(),
+  ts: z.string(),
+  to_alias: z.string(),
+  queued: z.literal(true),
+});
+
+/** Result of `send_all`. */
+export const SendAllResultSchema = z.object({
+  sent_to: z.array(SendReceiptSchema),
+  skipped: z.array(z.object({ alias: z.string(), reason: z.string() })),
+});
+
+/** Result of `poll_inbox` and `peek_inbox`. */
+export const InboxResultSchema = z.object({ messages: z.array(MessageSchema) });
+
+/** Result of `history`. */
+export const HistoryResultSchema = z.object({
+  messages: z.array(ArchivedMessageSchema),
+});
+
+/** Result of `join_room`. */
+export const JoinRoomResultSchema = z.object({
+  room_id: z.string(),
+  joined: z.literal(true),
+  already_member: z.boolean(),
+  member_count: z.number(),
+  history: z.array(RoomMessageSchema),
+});
+
+/** Result of `leave_room`. */
+export const LeaveRoomResultSchema = z.object({
+  room_id: z.string(),
+  left: z.boolean(),
+  member_count: z.number(),
+});
+
+/** Result of `send_room`. */
+export const SendRoomResultSchema = z.object({
+  id: z.string(),
+  ts: z.string(),
+  room_id: z.string(),
+  member_count: z.number(),
+  queued_count: z.number(),
+  deduplicated: z.boolean(),
+});
+
+/** Result of `room_history`. */
+export const RoomHistoryResultSchema = z.object({
+  room_id: z.string(),
+  messages: z.array(RoomMessageSchema),
+  total: z.number(),
+});
+
+/** Result of `list_rooms`. */
+export const ListRoomsResultSchema = z.object({
+  rooms: z.array(z.object({
+    room_id: z.string(),
+    member_count: z.number(),
+    message_count: z.number(),
+  })),
+});
+
+/** Result of `my_rooms`. */
+export const MyRoomsResultSchema = z.object({
+  rooms: z.array(z.object({ room_id: z.string(), member_count: z.number() })),
+});
+
+/** Result of `sweep`. */
+export const SweepResultSchema = z.object({
+  removed_registrations: z.number(),
+  removed: z.array(z.object({
+    alias: z.string(),
+    session_id: z.string(),
+    reason: z.enum(["dead", "expired"]),
+  })),
+  rescued_messages: z.number(),
+  orphan_inboxes: z.number(),
+});
+
+/** Result of `tail_log`. */
+export const TailLogResultSchema = z.object({
+  entries: z.array(z.object({
+    ts: z.string(),
+    tool: z.string(),
+    ok: z.boolean(),
+    ms: z.number(),
+    error: z.string().optional(),
+  })),
+});
