@@ -1,12 +1,11 @@
 // Test helpers for the MCP server: the official SDK client over stdio,
 // spawning the real server with the documented permission flags.
 
-// @ts-types="@modelcontextprotocol/sdk/client/index"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallToolResult,
+  Client,
+  StdioClientTransport,
+} from "../mcp/sdk_client.ts";
 import { permissionFlags } from "../lib/permissions.ts";
 import { DENO, REPO } from "./_helpers.ts";
 
