@@ -7,7 +7,7 @@
  */
 
 import type { BrokerPaths } from "./paths.ts";
-import { readJsonl } from "./jsonl.ts";
+import { readJsonlTail } from "./jsonl.ts";
 import { FILE_MODE } from "./_fs.ts";
 
 /** One audit line. */
@@ -35,6 +35,9 @@ function auditProblem(value: unknown): string | null {
 
 const encoder = new TextEncoder();
 
+/** `broker.log` is rotated to `broker.log.1` past this size. */
+export const LOG_ROTATE_BYTES = 8 * 1024 * 1024;
+
 /**
  * Appends one entry. Lines are short and written with `O_APPEND` in a single
  * write, so concurrent writers do not interleave and no lock is needed. A
@@ -54,6 +57,12 @@ export function appendAudit(paths: BrokerPaths, entry: AuditEntry): void {
     });
     try {
       file.writeSync(encoder.encode(JSON.stringify(entry) + "\n"));
+      // Every operation (each hook poll too) appends a line: keep one older
+      // generation and start afresh past the limit, so the log cannot grow
+      // without bound. Two processes rotating at once lose only diagnostics.
+      if (file.statSync().size > LOG_ROTATE_BYTES) {
+        Deno.renameSync(paths.log, `${paths.log}.1`);
+      }
     } finally {
       file.close();
     }
@@ -72,6 +81,5 @@ export function appendAudit(paths: BrokerPaths, entry: AuditEntry): void {
  * @returns The entries.
  */
 export function tailAudit(paths: BrokerPaths, limit: number): AuditEntry[] {
-  const { records } = readJsonl<AuditEntry>(paths.log, auditProblem);
-  return records.slice(-limit);
+  return readJsonlTail<AuditEntry>(paths.log, auditProblem, { limit });
 }

@@ -67,6 +67,7 @@ import {
 } from "./registry.ts";
 import {
   appendHistory,
+  countHistory,
   findRecentDuplicate,
   listRoomIds,
   readHistory,
@@ -663,8 +664,7 @@ export class Broker {
     return this.#op("history", () => {
       const limit = positiveInt("limit", args.limit, DEFAULT_HISTORY_LIMIT);
       this.#me(sessionId);
-      const all = readArchive(this.paths, sessionId);
-      return { messages: limit === 0 ? [] : all.slice(-limit) };
+      return { messages: readArchive(this.paths, sessionId, limit) };
     });
   }
 
@@ -711,13 +711,12 @@ export class Broker {
             this.#roomMessage(roomId, SYSTEM_ALIAS, `${me.alias} joined`, now),
           ]);
         }
-        const history = readHistory(paths, roomId);
         return {
           room_id: roomId,
           joined: true as const,
           already_member: existing !== undefined,
           member_count: members.length,
-          history: limit === 0 ? [] : history.slice(-limit),
+          history: readHistory(paths, roomId, { limit }),
         };
       });
     });
@@ -779,11 +778,11 @@ export class Broker {
           }
           const now = this.#now();
           const duplicate = findRecentDuplicate(
-            readHistory(paths, roomId),
+            readHistory(paths, roomId, {
+              stopAt: (m) => now.getTime() - Date.parse(m.ts) > ROOM_DEDUPE_MS,
+            }),
             me.alias,
             args.content,
-            now.getTime(),
-            ROOM_DEDUPE_MS,
           );
           if (duplicate) {
             return {
@@ -851,15 +850,21 @@ export class Broker {
     return this.#op("room_history", () => {
       const roomId = validateRoomId(args.room_id);
       const limit = positiveInt("limit", args.limit, DEFAULT_HISTORY_LIMIT);
-      const history = readHistory(this.paths, roomId);
       let messages: RoomMessage[];
       if (args.offset !== undefined) {
         const offset = positiveInt("offset", args.offset, 0);
-        messages = history.slice(offset, offset + limit);
+        messages = readHistory(this.paths, roomId).slice(
+          offset,
+          offset + limit,
+        );
       } else {
-        messages = limit === 0 ? [] : history.slice(-limit);
+        messages = readHistory(this.paths, roomId, { limit });
       }
-      return { room_id: roomId, messages, total: history.length };
+      return {
+        room_id: roomId,
+        messages,
+        total: countHistory(this.paths, roomId),
+      };
     });
   }
 
@@ -873,7 +878,7 @@ export class Broker {
       rooms: listRoomIds(this.paths).map((roomId) => ({
         room_id: roomId,
         member_count: readMembers(this.paths, roomId).length,
-        message_count: readHistory(this.paths, roomId).length,
+        message_count: countHistory(this.paths, roomId),
       })),
     }));
   }

@@ -14,7 +14,13 @@
  */
 
 import type { BrokerPaths } from "./paths.ts";
-import { appendJsonl, readJsonl, rewriteJsonl } from "./jsonl.ts";
+import {
+  appendJsonl,
+  countLines,
+  readJsonl,
+  readJsonlTail,
+  rewriteJsonl,
+} from "./jsonl.ts";
 import {
   type ArchivedMessage,
   type Message,
@@ -100,38 +106,40 @@ export function takeInbox(paths: BrokerPaths, sessionId: string): Message[] {
 }
 
 /**
- * Reads a session's archive without a lock.
+ * Reads the newest part of a session's archive without a lock; the cost
+ * depends on `limit`, not on the archive's size.
  *
  * Requires `--allow-read` on the broker root.
  *
  * @param paths Broker layout.
  * @param sessionId Archive owner.
+ * @param limit How many of the newest messages (default: all).
  * @returns Drained messages, oldest first.
  */
 export function readArchive(
   paths: BrokerPaths,
   sessionId: string,
+  limit?: number,
 ): ArchivedMessage[] {
-  return readJsonl<ArchivedMessage>(paths.archive(sessionId), messageProblem)
-    .records;
+  if (limit === undefined) {
+    return readJsonl<ArchivedMessage>(paths.archive(sessionId), messageProblem)
+      .records;
+  }
+  if (limit === 0) return [];
+  return readJsonlTail<ArchivedMessage>(
+    paths.archive(sessionId),
+    messageProblem,
+    { limit },
+  );
 }
 
 /**
- * Counts the complete lines of an inbox without parsing them (for `list`).
+ * Counts the pending messages of a session without parsing them (for `list`).
  *
  * @param paths Broker layout.
  * @param sessionId Inbox owner.
  * @returns Number of pending messages.
  */
 export function countPending(paths: BrokerPaths, sessionId: string): number {
-  let bytes: Uint8Array;
-  try {
-    bytes = Deno.readFileSync(paths.inbox(sessionId));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return 0;
-    throw e;
-  }
-  let count = 0;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) count++;
-  return count;
+  return countLines(paths.inbox(sessionId));
 }

@@ -83,6 +83,121 @@ export function readJsonl<T>(
   return { records, tornTail: end < bytes.length };
 }
 
+/** Options of {@linkcode readJsonlTail}. */
+export interface TailOptions<T> {
+  /** Stop after this many records. */
+  limit?: number;
+  /** Stop at (and exclude) the first record, going backwards, this accepts. */
+  stopAt?: (record: T) => boolean;
+}
+
+/**
+ * Reads the last records of a JSON Lines file, walking backwards from the end
+ * in chunks, so the cost depends on what is returned, not on the file's size.
+ * A torn last line is skipped.
+ *
+ * Requires `--allow-read` on the file.
+ *
+ * @param path The file; a missing file reads as empty.
+ * @param problem Returns `null` for a valid record, else what is wrong.
+ * @param options How far back to read.
+ * @returns The records found, oldest first.
+ * @throws {CorruptFileError} On a complete line that is not a valid record.
+ */
+export function readJsonlTail<T>(
+  path: string,
+  problem: (value: unknown) => string | null,
+  options: TailOptions<T>,
+): T[] {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const limit = options.limit ?? Infinity;
+  const found: T[] = [];
+  try {
+    const size = file.statSync().size;
+    let end = size;
+    let carry = new Uint8Array(0); // bytes of a line that began in an earlier chunk
+    let trailing = true; // the bytes after the last newline are a torn tail
+    while (end > 0 && found.length < limit) {
+      const start = Math.max(0, end - TAIL_CHUNK);
+      const chunk = new Uint8Array(end - start + carry.length);
+      file.seekSync(start, Deno.SeekMode.Start);
+      readFull(file, chunk.subarray(0, end - start));
+      chunk.set(carry, end - start);
+      let stop = chunk.length;
+      for (let at = chunk.length - 1; at >= -1; at--) {
+        if (at >= 0 && chunk[at] !== NEWLINE) continue;
+        if (at === -1 && start > 0) break; // the line continues in the previous chunk
+        if (trailing) {
+          trailing = false; // drop whatever followed the last newline
+        } else if (stop > at + 1) {
+          const record = parseLine<T>(
+            path,
+            chunk.subarray(at + 1, stop),
+            problem,
+            start + at + 1,
+          );
+          if (options.stopAt?.(record)) return found.reverse();
+          found.push(record);
+          if (found.length >= limit) break;
+        }
+        stop = at;
+      }
+      carry = chunk.slice(0, Math.max(0, stop));
+      end = start;
+    }
+  } finally {
+    file.close();
+  }
+  return found.reverse();
+}
+
+const TAIL_CHUNK = 64 * 1024;
+
+function parseLine<T>(
+  path: string,
+  bytes: Uint8Array,
+  problem: (value: unknown) => string | null,
+  offset: number,
+): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw new CorruptFileError(path, `the line at byte ${offset} is not JSON`);
+  }
+  const reason = problem(value);
+  if (reason !== null) {
+    throw new CorruptFileError(path, `the line at byte ${offset}: ${reason}`);
+  }
+  return value as T;
+}
+
+/**
+ * Counts the complete lines of a file without parsing them.
+ *
+ * @param path The file; a missing file has none.
+ * @returns The number of newline-terminated lines.
+ */
+export function countLines(path: string): number {
+  const bytes = readBytesOrNull(path);
+  if (bytes === null) return 0;
+  let count = 0;
+  for (
+    let at = bytes.indexOf(NEWLINE);
+    at !== -1;
+    at = bytes.indexOf(NEWLINE, at + 1)
+  ) {
+    count++;
+  }
+  return count;
+}
+
 /**
  * Appends records, one JSON line each, in a single write. The caller must hold
  * the file's lock: the torn-tail repair reads and truncates.

@@ -10,7 +10,13 @@ import type { BrokerPaths } from "./paths.ts";
 import { validateRoomId } from "./paths.ts";
 import { atomicWriteText, readTextOrNull } from "./_fs.ts";
 import { CorruptFileError } from "./errors.ts";
-import { appendJsonl, readJsonl } from "./jsonl.ts";
+import {
+  appendJsonl,
+  countLines,
+  readJsonl,
+  readJsonlTail,
+  type TailOptions,
+} from "./jsonl.ts";
 import { type RoomMessage, roomMessageProblem } from "./message.ts";
 
 /** One member of a room. */
@@ -79,15 +85,36 @@ export function writeMembers(
 }
 
 /**
- * Reads a room's whole history without a lock.
+ * Reads a room's history without a lock: all of it, or (with `tail`) only the
+ * newest part, read backwards so the cost does not grow with the history.
  *
  * @param paths Broker layout.
  * @param roomId The room.
- * @returns Every message, oldest first.
+ * @param tail How much of the end to read; omitted: everything.
+ * @returns Messages, oldest first.
  */
-export function readHistory(paths: BrokerPaths, roomId: string): RoomMessage[] {
-  return readJsonl<RoomMessage>(paths.roomHistory(roomId), roomMessageProblem)
-    .records;
+export function readHistory(
+  paths: BrokerPaths,
+  roomId: string,
+  tail?: TailOptions<RoomMessage>,
+): RoomMessage[] {
+  const path = paths.roomHistory(roomId);
+  if (tail) {
+    if (tail.limit === 0) return [];
+    return readJsonlTail(path, roomMessageProblem, tail);
+  }
+  return readJsonl<RoomMessage>(path, roomMessageProblem).records;
+}
+
+/**
+ * Counts a room's messages without parsing them.
+ *
+ * @param paths Broker layout.
+ * @param roomId The room.
+ * @returns Lines in its history.
+ */
+export function countHistory(paths: BrokerPaths, roomId: string): number {
+  return countLines(paths.roomHistory(roomId));
 }
 
 /**
@@ -127,27 +154,19 @@ export function listRoomIds(paths: BrokerPaths): string[] {
 }
 
 /**
- * Finds the sender's identical post within the dedupe window, if any.
+ * Finds the sender's identical post among recent history, if any.
  *
- * @param history The room's history, oldest first.
+ * @param recent The room's messages within the dedupe window, oldest first.
  * @param fromAlias The poster.
  * @param content The body being posted.
- * @param now Current time in ms.
- * @param windowMs Dedupe window.
  * @returns The earlier post, or `undefined`.
  */
 export function findRecentDuplicate(
-  history: readonly RoomMessage[],
+  recent: readonly RoomMessage[],
   fromAlias: string,
   content: string,
-  now: number,
-  windowMs: number,
 ): RoomMessage | undefined {
-  for (let i = history.length - 1; i >= 0; i--) {
-    const m = history[i];
-    const age = now - Date.parse(m.ts);
-    if (age > windowMs) return undefined;
-    if (m.from_alias === fromAlias && m.content === content) return m;
-  }
-  return undefined;
+  return recent.findLast((m) =>
+    m.from_alias === fromAlias && m.content === content
+  );
 }
