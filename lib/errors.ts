@@ -25,7 +25,10 @@ export type C2cErrorCode =
   | "broker_root"
   | "session_in_use"
   | "dead_pid"
-  | "symlink_refused";
+  | "symlink_refused"
+  | "config_parse"
+  | "config_shape"
+  | "setup_conflict";
 
 /**
  * Base class of every error the broker raises on purpose.

@@ -1,0 +1,124 @@
+/**
+ * `c2c setup codex`: `[mcp_servers.c2c]` in `$CODEX_HOME/config.toml`
+ * (default `~/.codex`) with c2c's tools approved, and PostToolUse + Stop
+ * hooks in `$CODEX_HOME/hooks.json`.
+ *
+ * Codex starts MCP servers in `~/.codex` with only HOME, PATH, LANG, SHELL
+ * and TERM, so the entry carries the broker root resolved at setup time, and
+ * forwards c2c's own variables from the parent with `env_vars`. Codex hooks
+ * receive Codex's thread id, not the server's session, so the hook finds the
+ * inbox by the alias setup wrote.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { editJsonFile } from "./_json_file.ts";
+import { codexHome } from "./paths.ts";
+import { SetupConflictError } from "./errors.ts";
+import { dropHookGroups, jsonEqual, putHookGroup } from "./merge.ts";
+import type {
+  ClientModule,
+  FileChange,
+  FileReader,
+  SetupContext,
+} from "./plan.ts";
+import {
+  appendBlock,
+  findBlock,
+  parseToml,
+  removeBlock,
+  tomlBlock,
+} from "./toml_edit.ts";
+
+const HEADER = "mcp_servers.c2c";
+
+/** Variables Codex should pass through from its own environment. */
+export const FORWARDED_ENV = [
+  "C2C_MCP_SESSION_ID",
+  "C2C_MCP_AUTO_JOIN_ROOMS",
+  "C2C_MCP_AUTO_DRAIN_CHANNEL",
+  "C2C_MAX_MESSAGE_BYTES",
+];
+
+function desiredTable(ctx: SetupContext): Record<string, unknown> {
+  return {
+    command: ctx.server.command,
+    args: ctx.server.args,
+    env: ctx.server.env,
+    env_vars: FORWARDED_ENV.filter((name) => !(name in ctx.server.env)),
+    default_tools_approval_mode: "approve",
+  };
+}
+
+function planConfig(
+  ctx: SetupContext,
+  read: FileReader,
+  install: boolean,
+): FileChange {
+  const path = join(codexHome(ctx), "config.toml");
+  const before = read(path);
+  const text = before ?? "";
+  const parsed = parseToml(path, text);
+  const current = (parsed.mcp_servers as Record<string, unknown> | undefined)
+    ?.c2c;
+  const summary: string[] = [];
+  let after = before;
+  const block = findBlock(text, HEADER);
+  if (install) {
+    const desired = desiredTable(ctx);
+    if (current !== undefined && jsonEqual(current, desired)) {
+      return { path, before, after, summary };
+    }
+    if (current !== undefined && (!ctx.force || !block)) {
+      // Without our block (an inline or dotted-key entry) we cannot replace
+      // it without touching the user's text, even with --force.
+      throw new SetupConflictError(path, `[${HEADER}] table`);
+    }
+    const rest = block ? removeBlock(text, HEADER) : text;
+    after = appendBlock(rest, tomlBlock(HEADER, desired));
+    parseToml(path, after); // never write what Codex could not read
+    summary.push(`${current === undefined ? "add" : "replace"} [${HEADER}]`);
+  } else if (block) {
+    after = removeBlock(text, HEADER);
+    summary.push(`remove [${HEADER}]`);
+    if (after.trim() === "") after = null;
+  }
+  return { path, before, after, summary };
+}
+
+function hookGroup(ctx: SetupContext, matcher: boolean) {
+  const hook = { type: "command", command: ctx.hook, timeout: 10 };
+  return matcher ? { matcher: "*", hooks: [hook] } : { hooks: [hook] };
+}
+
+/** Codex's setup. */
+export const codex: ClientModule = {
+  name: "codex",
+  install: (ctx, read) => [
+    planConfig(ctx, read, true),
+    editJsonFile(join(codexHome(ctx), "hooks.json"), read, (doc, summary) => {
+      putHookGroup(
+        doc,
+        ["hooks", "PostToolUse"],
+        hookGroup(ctx, true),
+        ctx.force,
+        summary,
+      );
+      putHookGroup(
+        doc,
+        ["hooks", "Stop"],
+        hookGroup(ctx, false),
+        ctx.force,
+        summary,
+      );
+    }),
+  ],
+  uninstall: (ctx, read) => [
+    planConfig(ctx, read, false),
+    editJsonFile(join(codexHome(ctx), "hooks.json"), read, (doc, summary) => {
+      dropHookGroups(doc, ["hooks", "PostToolUse"], summary);
+      dropHookGroups(doc, ["hooks", "Stop"], summary);
+    }, true),
+  ],
+};

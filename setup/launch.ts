@@ -1,0 +1,175 @@
+/**
+ * What `setup` writes into a client's config to start c2c: the MCP server
+ * entry (command, args, env), the hook command, and the default alias.
+ *
+ * Two ways to start the server, both with permissions scoped to the broker
+ * root (DESIGN §10):
+ * - through the launcher, which finds the root of whatever repository the
+ *   client runs in (user-wide configs: one entry serves every project);
+ * - directly with the root resolved now, for project configs (`--target-dir`)
+ *   and for Codex, which starts MCP servers in `~/.codex` where git cannot
+ *   find the project.
+ *
+ * @module
+ */
+
+import { permissionFlags } from "../lib/permissions.ts";
+
+/** The clients `setup` knows. */
+export const CLIENTS = [
+  "claude-code",
+  "codex",
+  "opencode",
+  "gemini",
+  "kimi",
+  "crush",
+] as const;
+
+/** One of {@linkcode CLIENTS}. */
+export type ClientName = (typeof CLIENTS)[number];
+
+/** How a client starts the c2c MCP server. */
+export interface ServerLaunch {
+  /** Executable (the Deno binary). */
+  command: string;
+  /** Its arguments. */
+  args: string[];
+  /** Environment to set. */
+  env: Record<string, string>;
+}
+
+/** Inputs to {@linkcode serverLaunch}. */
+export interface LaunchOptions {
+  /** Absolute path of the Deno binary. */
+  deno: string;
+  /** Absolute path of the c2c checkout. */
+  repo: string;
+  /** Broker root to pin, or `null` to let the launcher find it per project. */
+  root: string | null;
+  /** Alias to auto-register, or `null` for none. */
+  alias: string | null;
+  /** The client. */
+  client: ClientName;
+  /** Deno's cache directory, so the server finds its npm packages offline. */
+  denoDir: string | null;
+}
+
+/**
+ * Computes the MCP server entry.
+ *
+ * @param options Paths, root, alias and client.
+ * @returns Command, args and env.
+ *
+ * @example Usage
+ * ```ts
+ * import { serverLaunch } from "./launch.ts";
+ * serverLaunch({
+ *   deno: "/usr/bin/deno", repo: "/opt/c2c", root: null,
+ *   alias: "codex-alice-box", client: "codex", denoDir: null,
+ * }).args.at(-1); // "mcp"
+ * ```
+ */
+export function serverLaunch(options: LaunchOptions): ServerLaunch {
+  const config = `--config=${options.repo}/deno.json`;
+  const env: Record<string, string> = { C2C_MCP_CLIENT: options.client };
+  if (options.alias) env.C2C_MCP_AUTO_REGISTER_ALIAS = options.alias;
+  if (options.denoDir) env.DENO_DIR = options.denoDir;
+  if (options.root === null) {
+    return {
+      command: options.deno,
+      args: [
+        "run",
+        "--quiet",
+        config,
+        "--no-prompt",
+        "--allow-env",
+        `--allow-run=git,${options.deno}`,
+        `${options.repo}/launcher.ts`,
+        "mcp",
+      ],
+      env,
+    };
+  }
+  env.C2C_MCP_BROKER_ROOT = options.root;
+  return {
+    command: options.deno,
+    args: [
+      "run",
+      "--quiet",
+      config,
+      ...permissionFlags("server", { root: options.root }),
+      `${options.repo}/server.ts`,
+    ],
+    env,
+  };
+}
+
+/** Inputs to {@linkcode hookCommand}. */
+export interface HookOptions {
+  /** Absolute path of the c2c checkout (holds `bin/c2c-hook`). */
+  repo: string;
+  /** Absolute path of the Deno binary. */
+  deno: string;
+  /** The client. */
+  client: ClientName;
+  /** Find the inbox by this alias (clients whose hooks lack our session id). */
+  alias: string | null;
+  /** Pin the broker root (else the hook asks git in the project). */
+  root: string | null;
+}
+
+/**
+ * The shell command a client runs as its hook. It starts with a POSIX shell
+ * script that checks the inbox file's size and exits at once when nothing
+ * waits, so the common path never starts Deno.
+ *
+ * @param options Paths, client, alias and root.
+ * @returns The command line.
+ */
+export function hookCommand(options: HookOptions): string {
+  const parts = [
+    shellQuote(`${options.repo}/bin/c2c-hook`),
+    options.client,
+    "--deno",
+    shellQuote(options.deno),
+  ];
+  if (options.alias) parts.push("--alias", shellQuote(options.alias));
+  if (options.root) parts.push("--root", shellQuote(options.root));
+  return parts.join(" ");
+}
+
+/** Marks hook entries as c2c's (for idempotency and uninstall). */
+export const HOOK_MARKER = "/bin/c2c-hook";
+
+/**
+ * Quotes a word for POSIX `sh` when it needs it.
+ *
+ * @param word Any string.
+ * @returns The word, single-quoted if it holds anything but safe characters.
+ */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The stable default alias `<client>-<user>-<host>`, lowercased and cleaned
+ * to the alias alphabet, so a client gets the same alias on every restart.
+ *
+ * @param client The client.
+ * @param user User name.
+ * @param host Host name (only the part before the first dot is used).
+ * @returns The alias.
+ */
+export function defaultAlias(
+  client: ClientName,
+  user: string,
+  host: string,
+): string {
+  const clean = (s: string) =>
+    s.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[^a-z0-9]+/, "")
+      .replace(/-+$/, "");
+  const shortHost = host.split(".")[0];
+  const parts = [client, clean(user) || "user", clean(shortHost) || "host"];
+  return parts.join("-").slice(0, 64).replace(/[-._]+$/, "");
+}

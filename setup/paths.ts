@@ -1,0 +1,139 @@
+/**
+ * Where each client keeps the config files `setup` edits. Pure and free of
+ * dependencies, so the launcher can grant `c2c setup` access to exactly these
+ * files without loading the editors.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import type { EnvReader } from "../lib/session.ts";
+import type { ClientName } from "./launch.ts";
+
+/** What the paths depend on. */
+export interface ConfigLocation {
+  /** The user's home directory. */
+  home: string;
+  /** Environment (`XDG_CONFIG_HOME`, `CODEX_HOME`, `CLAUDE_CONFIG_DIR`). */
+  env: EnvReader;
+  /** Project directory for project-scoped configs, or `null`. */
+  targetDir: string | null;
+}
+
+/** Claude Code's state file, holding `mcpServers` (and `projects`). */
+export function claudeStateFile(at: ConfigLocation): string {
+  const dir = at.env("CLAUDE_CONFIG_DIR");
+  return dir ? join(dir, ".claude.json") : join(at.home, ".claude.json");
+}
+
+/** Claude Code's settings file, holding `hooks`. */
+export function claudeSettingsFile(at: ConfigLocation): string {
+  if (at.targetDir) {
+    return join(at.targetDir, ".claude", "settings.local.json");
+  }
+  const dir = at.env("CLAUDE_CONFIG_DIR");
+  return dir
+    ? join(dir, "settings.json")
+    : join(at.home, ".claude", "settings.json");
+}
+
+/** Codex's home (`CODEX_HOME`, default `~/.codex`). */
+export function codexHome(at: ConfigLocation): string {
+  return at.env("CODEX_HOME") ?? join(at.home, ".codex");
+}
+
+/** Gemini CLI's settings file. */
+export function geminiSettingsFile(at: ConfigLocation): string {
+  return join(at.targetDir ?? at.home, ".gemini", "settings.json");
+}
+
+/**
+ * c2c's note beside Gemini's settings of what `hooksConfig.enabled` was
+ * before setup turned hooks on, so uninstall can put it back.
+ */
+export function geminiStateFile(at: ConfigLocation): string {
+  return join(at.targetDir ?? at.home, ".gemini", "c2c-setup-state.json");
+}
+
+function xdgConfig(at: ConfigLocation): string {
+  return at.env("XDG_CONFIG_HOME") ?? join(at.home, ".config");
+}
+
+/** OpenCode's config file. */
+export function opencodeFile(at: ConfigLocation): string {
+  return at.targetDir
+    ? join(at.targetDir, "opencode.json")
+    : join(xdgConfig(at), "opencode", "opencode.json");
+}
+
+/** Kimi Code's MCP config file. */
+export function kimiFile(at: ConfigLocation): string {
+  return join(at.home, ".kimi", "mcp.json");
+}
+
+/** Crush's config file. */
+export function crushFile(at: ConfigLocation): string {
+  return at.targetDir
+    ? join(at.targetDir, "crush.json")
+    : join(xdgConfig(at), "crush", "crush.json");
+}
+
+/**
+ * Every config file `setup <client>` may read or write.
+ *
+ * @param client The client.
+ * @param at Home, environment and target directory.
+ * @returns Absolute paths.
+ */
+export function configFiles(client: ClientName, at: ConfigLocation): string[] {
+  switch (client) {
+    case "claude-code":
+      return [claudeStateFile(at), claudeSettingsFile(at)];
+    case "codex":
+      return [
+        join(codexHome(at), "config.toml"),
+        join(codexHome(at), "hooks.json"),
+      ];
+    case "gemini":
+      return [geminiSettingsFile(at), geminiStateFile(at)];
+    case "opencode":
+      return [opencodeFile(at)];
+    case "kimi":
+      return [kimiFile(at)];
+    case "crush":
+      return [crushFile(at)];
+  }
+}
+
+/** File-system grants `c2c setup <client>` runs with. */
+export interface SetupGrants {
+  /** Paths to allow reading. */
+  read: string[];
+  /** Paths to allow writing. */
+  write: string[];
+}
+
+/**
+ * The narrowest grants that let `setup <client>` do its job: each config
+ * file, its temp file and its backup (named with `stamp`), and the client's
+ * own config directory when it may have to be created — never the home or
+ * project directory itself.
+ *
+ * @param client The client.
+ * @param at Home, environment and target directory.
+ * @param stamp The backup stamp the run will use.
+ * @returns Read and write grants.
+ */
+export function setupGrants(
+  client: ClientName,
+  at: ConfigLocation,
+  stamp: string,
+): SetupGrants {
+  const paths: string[] = [];
+  for (const file of configFiles(client, at)) {
+    paths.push(file, `${file}.c2c-tmp`, `${file}.c2c-backup-${stamp}`);
+    const dir = dirname(file);
+    if (dir !== at.home && dir !== at.targetDir) paths.push(dir);
+  }
+  return { read: paths, write: paths };
+}
