@@ -11,7 +11,7 @@
 
 import { fileURLToPath } from "node:url";
 import {
-  CallToolResult,
+  type CallToolResult,
   Client,
   StdioClientTransport,
 } from "./mcp/sdk_client.ts";

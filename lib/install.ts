@@ -169,6 +169,7 @@ export async function installC2c(options: {
   const before = readTextOrNull(plan.command);
   const out = await new Deno.Command(options.denoPath, {
     args: plan.deno_args,
+    env: { NO_COLOR: "1" }, // plain text for the error message
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -176,11 +177,7 @@ export async function installC2c(options: {
   if (!out.success) {
     const text = new TextDecoder().decode(out.stderr).trim();
     const last = text.split("\n").filter((l) => l.trim()).pop() ?? "";
-    throw new Error(
-      `deno install failed (exit ${out.code}): ${
-        last.replace(/\x1b\[[0-9;]*m/g, "")
-      }`,
-    );
+    throw new Error(`deno install failed (exit ${out.code}): ${last}`);
   }
   const written = Deno.readTextFileSync(plan.command);
   const pinned = pinDeno(written, options.denoPath);

@@ -14,7 +14,7 @@ import {
   type ParseError,
   parseTree,
   printParseErrorCode,
-} from "npm:jsonc-parser@3.3.1";
+} from "jsonc-parser";
 import { ConfigParseError, ConfigShapeError } from "./errors.ts";
 
 /** A path into a JSON document: property names and array indexes. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type JsonDocument, type JsonPath } from "./json_edit.ts";
+import type { JsonDocument, JsonPath } from "./json_edit.ts";
 import { SetupConflictError } from "./errors.ts";
 import { HOOK_MARKER } from "./launch.ts";
 

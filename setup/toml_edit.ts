@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parse, TomlError } from "npm:smol-toml@1.6.1";
+import { parse, TomlError } from "smol-toml";
 import { ConfigParseError } from "./errors.ts";
 
 /** The comment line setup writes above its block. */

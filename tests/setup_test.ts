@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { parse as parseToml } from "npm:smol-toml@1.6.1";
+import { parse as parseToml } from "smol-toml";
 import { ConfigParseError, SetupConflictError } from "../setup/errors.ts";
 import type { ClientName } from "../setup/launch.ts";
 import { configFiles } from "../setup/paths.ts";

@@ -1,0 +1,97 @@
+/**
+ * The `c2c` command: parses the command line, runs one handler (a call into
+ * `lib/`), and maps the outcome to an exit status — 0 success, 1 failure,
+ * 2 usage error. Errors are one line on stderr, `c2c <command>: <message>`,
+ * or with `--json` a `{"error":{"code","message"}}` object.
+ *
+ * Normally started by `launcher.ts` (the installed `c2c`), which resolves the
+ * broker root and runs this file with permissions scoped to it. Run directly:
+ *
+ * ```sh
+ * C2C_MCP_BROKER_ROOT=/path/to/broker deno run --allow-read=/path/to/broker \
+ *   --allow-write=/path/to/broker --allow-env cli.ts list
+ * ```
+ *
+ * The import graph of this file holds neither zod nor the MCP SDK (start-up
+ * cost); `c2c mcp` loads the server on demand.
+ *
+ * @module
+ */
+
+import { describeError } from "./lib/errors.ts";
+import { readEnv } from "./lib/session.ts";
+import { parseInvocation, UsageError, wantsJson } from "./cli/args.ts";
+import { HANDLERS } from "./cli/commands.ts";
+import { CliError, createContext, errorCode } from "./cli/context.ts";
+import { painter, toJson } from "./cli/format.ts";
+import { commandHelp, roomHelp, toolHelp } from "./cli/help.ts";
+import config from "./deno.json" with { type: "json" };
+
+/** Exit status of a usage error (unknown command or flag, missing argument). */
+export const EXIT_USAGE = 2;
+
+/**
+ * Runs `c2c` with the given arguments.
+ *
+ * Requires read/write on the broker root and the environment variables in
+ * `CLI_ENV` (see `lib/permissions.ts`), plus what `cliGrant` adds per command.
+ *
+ * @param argv Arguments without the program name.
+ * @returns The exit status.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { main } from "./cli.ts";
+ * Deno.exit(await main(["list", "--json"]));
+ * ```
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const json = wantsJson(argv);
+  let command: string | null = null;
+  try {
+    const inv = parseInvocation(argv);
+    if (inv.kind === "version") {
+      console.log(`c2c ${config.version}`);
+      return 0;
+    }
+    if (inv.kind === "help") {
+      console.log(
+        inv.spec ? commandHelp(inv.spec) : inv.group ? roomHelp() : toolHelp(),
+      );
+      return 0;
+    }
+    command = inv.spec.name;
+    if (inv.spec.unavailable) {
+      throw new CliError("not_available", inv.spec.unavailable);
+    }
+    const ctx = createContext({
+      spec: inv.spec,
+      values: inv.values,
+      positionals: inv.positionals,
+      env: readEnv,
+      paint: painter(readEnv("NO_COLOR"), Deno.stdout.isTerminal()),
+      print: (text) => console.log(text),
+    });
+    return await HANDLERS[inv.spec.name](ctx);
+  } catch (error) {
+    const usage = error instanceof UsageError;
+    const where = usage ? error.command : command;
+    // Our own errors (and plain ones) carry a message meant for people.
+    const message = error instanceof UsageError ||
+        error instanceof CliError ||
+        (error instanceof Error && error.name === "Error")
+      ? error.message.replace(/\s*\n\s*/g, " ")
+      : describeError(error);
+    if (json) {
+      console.error(toJson({ error: { code: errorCode(error), message } }));
+    } else {
+      const hint = usage ? `; see 'c2c ${where ? where + " " : ""}--help'` : "";
+      console.error(`c2c${where ? " " + where : ""}: ${message}${hint}`);
+    }
+    return usage ? EXIT_USAGE : 1;
+  }
+}
+
+// Not Deno.exit(): `c2c mcp` returns once the server is listening, and the
+// process must live on until the server closes.
+if (import.meta.main) Deno.exitCode = await main(Deno.args);

@@ -1,0 +1,613 @@
+/**
+ * One handler per `c2c` command: read the arguments, make one call into the
+ * library, print the result (as text, or the result object with `--json`).
+ * Logic beyond that lives in `lib/`.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { formatDuration, parseDuration } from "../lib/duration.ts";
+import { renderEnvelope } from "../lib/envelope.ts";
+import { checkHealth, type HealthStatus } from "../lib/health.ts";
+import { installC2c, installRoot } from "../lib/install.ts";
+import type { Message, RoomMessage } from "../lib/message.ts";
+import { isPidAlive } from "../lib/pid.ts";
+import { resolveCliSession } from "../lib/session.ts";
+import type { GcResult, SweepResult } from "../lib/types.ts";
+import { verifyExchange } from "../lib/verify.ts";
+import { intOption, UsageError } from "./args.ts";
+import {
+  CliError,
+  type Context,
+  NoSessionError,
+  resolveRoot,
+  statedAlias,
+} from "./context.ts";
+import {
+  type Colour,
+  count,
+  livenessWord,
+  roomLine,
+  table,
+  toJson,
+} from "./format.ts";
+
+/** A command handler; resolves to the exit status. */
+export type Handler = (ctx: Context) => Promise<number>;
+
+/** Default seconds between `broker-gc` rounds. */
+export const DEFAULT_GC_INTERVAL_S = 60;
+
+function str(ctx: Context, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Prints `result` as JSON, or the text `render` makes of it. */
+function emit<T>(ctx: Context, result: T, render: (r: T) => string): number {
+  ctx.print(ctx.json ? toJson(result) : render(result));
+  return 0;
+}
+
+function envelopes(messages: readonly Message[]): string {
+  return messages.length === 0
+    ? "(no messages)"
+    : messages.map(renderEnvelope).join("\n");
+}
+
+function roomLines(messages: readonly RoomMessage[]): string {
+  return messages.length === 0
+    ? "(no messages)"
+    : messages.map(roomLine).join("\n");
+}
+
+function aliveCell(alive: boolean | null): { text: string; colour: Colour } {
+  return {
+    text: livenessWord(alive),
+    colour: alive === null ? "dim" : alive ? "green" : "red",
+  };
+}
+
+/** The client pid to record for a new CLI registration. */
+function clientPid(ctx: Context): number {
+  const pid = Number(ctx.env("C2C_MCP_CLIENT_PID") ?? "");
+  return Number.isInteger(pid) && pid > 0 ? pid : Deno.ppid;
+}
+
+async function join(ctx: Context): Promise<number> {
+  const broker = await ctx.broker();
+  const result = await broker.joinRoom(ctx.session(broker), {
+    room_id: ctx.positionals[0],
+    alias: statedAlias(ctx.values),
+    history_limit: intOption(ctx.values, "history-limit", ctx.spec.name),
+  });
+  return emit(
+    ctx,
+    result,
+    (r) =>
+      `${r.already_member ? "already in" : "joined"} room ${r.room_id} (${
+        count(r.member_count, "member")
+      })` + (r.history.length ? "\n" + roomLines(r.history) : ""),
+  );
+}
+
+function sweepText(r: SweepResult | GcResult, dryRun = false): string {
+  const would = dryRun ? "would remove" : "removed";
+  const parts: string[] = [];
+  if (r.removed_registrations > 0) {
+    parts.push(
+      `${would} ${count(r.removed_registrations, "registration")}: ${
+        r.removed.map((x) => `${x.alias} (${x.reason})`).join(", ")
+      }`,
+    );
+  }
+  if (r.rescued_messages > 0) {
+    parts.push(
+      `${dryRun ? "would rescue" : "rescued"} ${
+        count(r.rescued_messages, "message")
+      } to dead-letter.jsonl`,
+    );
+  }
+  if (r.orphan_inboxes > 0) {
+    parts.push(`${count(r.orphan_inboxes, "orphan inbox")}`.replace(
+      "inboxs",
+      "inboxes",
+    ));
+  }
+  if ("purged_dead_letters" in r) {
+    if (r.purged_dead_letters > 0) {
+      parts.push(
+        `${dryRun ? "would purge" : "purged"} ${
+          count(r.purged_dead_letters, "dead letter")
+        }`,
+      );
+    }
+    if (r.removed_lock_files > 0) {
+      parts.push(`removed ${count(r.removed_lock_files, "idle lock file")}`);
+    }
+  }
+  return parts.length === 0 ? "nothing to remove" : parts.join("; ");
+}
+
+const STATUS_TEXT: Record<HealthStatus, [string, Colour]> = {
+  ok: ["ok", "green"],
+  warn: ["warn", "yellow"],
+  fail: ["FAIL", "red"],
+  unknown: ["?", "dim"],
+};
+
+/** Runs `broker-gc` rounds until stopped. */
+async function gcLoop(ctx: Context): Promise<number> {
+  const broker = await ctx.broker();
+  const once = ctx.values.once === true;
+  const dryRun = ctx.values["dry-run"] === true;
+  const duration = (name: string) => {
+    const v = str(ctx, name);
+    if (v === undefined) return undefined;
+    try {
+      return parseDuration(v, `--${name}`);
+    } catch (e) {
+      throw new UsageError(ctx.spec.name, (e as Error).message);
+    }
+  };
+  const intervalMs = duration("interval") ?? DEFAULT_GC_INTERVAL_S * 1000;
+  if (intervalMs <= 0) {
+    throw new UsageError(ctx.spec.name, "--interval must be more than 0");
+  }
+  const options = {
+    dryRun,
+    leaselessTtlMs: duration("ttl"),
+    deadLetterTtlMs: duration("dead-letter-ttl"),
+  };
+  const round = async () => {
+    const result = await broker.gc(options);
+    ctx.print(
+      ctx.json
+        ? toJson(result)
+        : once
+        ? sweepText(result, dryRun)
+        : `${new Date().toISOString()} ${sweepText(result, dryRun)}`,
+    );
+  };
+  if (once) {
+    await round();
+    return 0;
+  }
+  // Stop between rounds on SIGINT/SIGTERM: a round itself is synchronous
+  // under its locks, so it always completes.
+  const stop = Promise.withResolvers<void>();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const onSignal = () => stop.resolve();
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  if (!ctx.json) {
+    ctx.print(
+      `broker-gc: every ${formatDuration(intervalMs)}${
+        dryRun ? " (dry run)" : ""
+      } on ${broker.root}; Ctrl-C stops`,
+    );
+  }
+  try {
+    let stopped = false;
+    stop.promise.then(() => stopped = true);
+    while (!stopped) {
+      await round();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        stop.promise,
+        new Promise((r) => timer = setTimeout(r, intervalMs)),
+      ]);
+      clearTimeout(timer);
+    }
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+  return 0;
+}
+
+/** Every runnable command, by full name. */
+export const HANDLERS: Record<string, Handler> = {
+  async register(ctx) {
+    const broker = await ctx.broker();
+    const alias = ctx.alias();
+    let sessionId = ctx.positionals[0] ?? ctx.optionalSession();
+    if (!sessionId && alias) {
+      // No session id anywhere: the alias names the session, as
+      // C2C_MCP_AUTO_REGISTER_ALIAS does for the server (DESIGN §5).
+      sessionId = broker.registrationByAlias(alias)?.session_id ?? alias;
+    }
+    if (!sessionId) throw new NoSessionError();
+    // A refresh keeps what the session's own client recorded.
+    const known = broker.registration(sessionId) !== undefined;
+    const result = await broker.register(sessionId, {
+      alias,
+      client: str(ctx, "client") ?? (known ? undefined : "cli"),
+      pid: known ? undefined : clientPid(ctx),
+      leased: false,
+    });
+    return emit(ctx, result, (r) => {
+      const head = {
+        registered: `registered ${r.alias}`,
+        already_registered: `refreshed ${r.alias}`,
+        renamed: `renamed ${r.previous_alias} to ${r.alias}`,
+        taken_over:
+          `took over ${r.alias} from dead session ${r.replaced_session_id}`,
+      }[r.status];
+      return `${head} (session ${r.session_id})` +
+        (r.redelivered
+          ? `; ${count(r.redelivered, "message")} redelivered`
+          : "");
+    });
+  },
+
+  async whoami(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.whoami(ctx.session(broker, ctx.positionals[0]));
+    return emit(ctx, r, () =>
+      [
+        ["alias", r.alias],
+        ["session_id", r.session_id],
+        [
+          "alive",
+          livenessWord(r.alive) + (r.alive === null ? " (no lease)" : ""),
+        ],
+        ["client", r.client ?? "-"],
+        ["pid", r.pid === null ? "-" : String(r.pid)],
+        ["registered_at", r.registered_at],
+        ["last_seen", r.last_seen],
+      ].map(([k, v]) => `${k.padEnd(13)} ${v}`).join("\n"));
+  },
+
+  async list(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.list({ all: ctx.values.all === true });
+    return emit(
+      ctx,
+      r,
+      () =>
+        r.peers.length === 0 ? "no peers registered" : table(
+          [
+            "ALIAS",
+            "ALIVE",
+            "PENDING",
+            "CLIENT",
+            "PID",
+            "SESSION",
+            "LAST SEEN",
+          ],
+          r.peers.map((p) => [
+            p.alias ?? "(unregistered)",
+            aliveCell(p.alive),
+            String(p.pending),
+            p.client ?? "-",
+            p.pid === null ? "-" : String(p.pid),
+            p.session_id,
+            p.last_seen ?? "-",
+          ]),
+          ctx.paint,
+        ),
+    );
+  },
+
+  async send(ctx) {
+    const broker = await ctx.broker();
+    const session = ctx.session(broker);
+    const r = await broker.send(session, {
+      to_alias: ctx.positionals[0],
+      content: await ctx.message(1),
+      from_alias: statedAlias(ctx.values),
+      reply_to: str(ctx, "reply-to"),
+    });
+    return emit(ctx, r, () => `sent to ${r.to_alias} (id ${r.id})`);
+  },
+
+  async "send-all"(ctx) {
+    const broker = await ctx.broker();
+    const session = ctx.session(broker);
+    const r = await broker.sendAll(session, {
+      content: await ctx.message(0),
+      from_alias: statedAlias(ctx.values),
+    });
+    return emit(ctx, r, () => {
+      const lines = [
+        r.sent_to.length === 0
+          ? "no live peers to send to"
+          : `sent to ${count(r.sent_to.length, "peer")}: ${
+            r.sent_to.map((s) => s.to_alias).join(", ")
+          }`,
+      ];
+      for (const s of r.skipped) lines.push(`skipped ${s.alias} (${s.reason})`);
+      return lines.join("\n");
+    });
+  },
+
+  async "poll-inbox"(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.pollInbox(ctx.session(broker));
+    return emit(ctx, r, () => envelopes(r.messages));
+  },
+
+  async "peek-inbox"(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.peekInbox(ctx.session(broker));
+    return emit(ctx, r, () => envelopes(r.messages));
+  },
+
+  async history(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.history(ctx.session(broker), {
+      limit: intOption(ctx.values, "limit", ctx.spec.name),
+    });
+    return emit(ctx, r, () => envelopes(r.messages));
+  },
+
+  init: join,
+  "room init": join,
+  "room join": join,
+
+  async "room leave"(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.leaveRoom(ctx.session(broker), {
+      room_id: ctx.positionals[0],
+      alias: statedAlias(ctx.values),
+    });
+    return emit(
+      ctx,
+      r,
+      () =>
+        r.left
+          ? `left room ${r.room_id} (${count(r.member_count, "member")} left)`
+          : `not a member of room ${r.room_id}; nothing to do`,
+    );
+  },
+
+  async "room send"(ctx) {
+    const broker = await ctx.broker();
+    const session = ctx.session(broker);
+    const r = await broker.sendRoom(session, {
+      room_id: ctx.positionals[0],
+      content: await ctx.message(1),
+      from_alias: statedAlias(ctx.values),
+    });
+    return emit(
+      ctx,
+      r,
+      () =>
+        r.deduplicated
+          ? `not repeated: you posted the same to ${r.room_id} within 60 s (id ${r.id})`
+          : `posted to ${r.room_id}: queued for ${
+            count(r.queued_count, "member")
+          } (id ${r.id})`,
+    );
+  },
+
+  async "room history"(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.roomHistory({
+      room_id: ctx.positionals[0],
+      limit: intOption(ctx.values, "limit", ctx.spec.name),
+      offset: intOption(ctx.values, "offset", ctx.spec.name),
+    });
+    return emit(ctx, r, () => roomLines(r.messages));
+  },
+
+  async "room list"(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.listRooms();
+    return emit(ctx, r, () =>
+      r.rooms.length === 0 ? "no rooms" : table(
+        ["ROOM", "MEMBERS", "MESSAGES"],
+        r.rooms.map((x) => [
+          x.room_id,
+          String(x.member_count),
+          String(x.message_count),
+        ]),
+        ctx.paint,
+      ));
+  },
+
+  async "my-rooms"(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.myRooms(ctx.session(broker), {
+      alias: statedAlias(ctx.values),
+    });
+    return emit(ctx, r, () =>
+      r.rooms.length === 0 ? "not in any room" : table(
+        ["ROOM", "MEMBERS"],
+        r.rooms.map((x) => [x.room_id, String(x.member_count)]),
+        ctx.paint,
+      ));
+  },
+
+  async health(ctx) {
+    let root: string | null = null;
+    let rootError: string | undefined;
+    try {
+      root = await resolveRoot(ctx.env);
+    } catch (e) {
+      rootError = (e as Error).message;
+    }
+    const alias = ctx.alias();
+    const report = checkHealth({
+      root,
+      rootError,
+      sessionId: resolveCliSession(str(ctx, "session-id"), ctx.env)
+        ?.sessionId ?? null,
+      alias: alias ?? null,
+    });
+    emit(ctx, report, (r) => {
+      const width = Math.max(...r.checks.map((c) => c.name.length));
+      const lines = [`c2c health: broker root ${r.root ?? "(none)"}`];
+      for (const c of r.checks) {
+        const [word, colour] = STATUS_TEXT[c.status];
+        lines.push(
+          `  ${ctx.paint(colour, word.padEnd(4))}  ${
+            c.name.padEnd(width)
+          }  ${c.detail}`,
+        );
+        if (c.fix && c.status !== "ok") {
+          lines.push(`        ${" ".repeat(width)}  fix: ${c.fix}`);
+        }
+      }
+      const failed = r.checks.filter((c) => c.status === "fail").length;
+      lines.push(
+        r.healthy
+          ? ctx.paint("green", "healthy")
+          : ctx.paint("red", `unhealthy: ${count(failed, "problem")}`),
+      );
+      return lines.join("\n");
+    });
+    return report.healthy ? 0 : 1;
+  },
+
+  async sweep(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.sweep();
+    return emit(ctx, r, () => sweepText(r));
+  },
+
+  "broker-gc": gcLoop,
+
+  async "refresh-peer"(ctx) {
+    const pid = intOption(ctx.values, "pid", ctx.spec.name, 1);
+    if (pid === undefined) {
+      throw new UsageError(ctx.spec.name, "missing option --pid N");
+    }
+    const broker = await ctx.broker();
+    const r = await broker.refreshPeer({
+      alias: ctx.positionals[0],
+      pid,
+      isAlive: isPidAlive,
+    });
+    return emit(
+      ctx,
+      r,
+      () => `${r.alias} (session ${r.session_id}) now points at pid ${r.pid}`,
+    );
+  },
+
+  async "tail-log"(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.tailLog({
+      limit: intOption(ctx.values, "limit", ctx.spec.name),
+    });
+    return emit(
+      ctx,
+      r,
+      () =>
+        r.entries.length === 0 ? "the log is empty" : table(
+          ["TS", "OPERATION", "OK", "MS", "ERROR"],
+          r.entries.map((e) => [
+            e.ts,
+            e.tool,
+            e.ok ? "ok" : { text: "failed", colour: "red" },
+            String(e.ms),
+            e.error ?? "",
+          ]),
+          ctx.paint,
+        ),
+    );
+  },
+
+  async verify(ctx) {
+    const broker = await ctx.broker();
+    const r = verifyExchange(broker.paths, {
+      transcripts: str(ctx, "transcripts"),
+      goal: intOption(ctx.values, "goal", ctx.spec.name),
+    });
+    emit(ctx, r, () => {
+      if (r.participants.length === 0) {
+        return "no messages exchanged yet";
+      }
+      const withT = r.transcript_files !== null;
+      const rows = r.participants.map((p) => [
+        p.alias,
+        String(p.sent),
+        String(p.received),
+        ...(withT
+          ? [
+            `${p.archive.sent}/${p.archive.received}`,
+            `${p.transcripts!.sent}/${p.transcripts!.received}`,
+          ]
+          : []),
+        p.reached ? { text: "reached", colour: "green" as const } : {
+          text: "short: " + [
+            p.sent < r.goal ? `${r.goal - p.sent} more sent` : "",
+            p.received < r.goal ? `${r.goal - p.received} more received` : "",
+          ].filter(Boolean).join(", "),
+          colour: "red" as const,
+        },
+      ]);
+      const below = r.participants.filter((p) => !p.reached).length;
+      return [
+        table(
+          [
+            "PARTICIPANT",
+            "SENT",
+            "RECEIVED",
+            ...(withT ? ["ARCHIVE S/R", "TRANSCRIPTS S/R"] : []),
+            `GOAL ${r.goal}`,
+          ],
+          rows,
+          ctx.paint,
+        ),
+        `counted ${count(r.archive_messages, "archived message")}` +
+        (withT
+          ? ` and ${count(r.transcript_markers!, "envelope")} in ${
+            count(r.transcript_files!, "transcript file")
+          }`
+          : ""),
+        below === 0
+          ? `all ${
+            count(r.participants.length, "participant")
+          } reached the goal`
+          : `${below} of ${
+            count(r.participants.length, "participant")
+          } below the goal`,
+      ].join("\n");
+    });
+    return r.all_reached ? 0 : 1;
+  },
+
+  async install(ctx) {
+    const url = new URL("../", import.meta.url);
+    if (url.protocol !== "file:") {
+      throw new CliError(
+        "invalid_argument",
+        `install needs a local checkout of c2c; this one runs from ${url.href}`,
+      );
+    }
+    const repoDir = fileURLToPath(url).replace(/\/$/, "");
+    const r = await installC2c({
+      repoDir,
+      denoPath: Deno.execPath(),
+      root: installRoot(str(ctx, "root"), ctx.env),
+      env: ctx.env,
+    });
+    return emit(ctx, r, () => {
+      const lines = [
+        {
+          installed: `installed c2c at ${r.command}`,
+          updated: `updated c2c at ${r.command}`,
+          unchanged: `c2c at ${r.command} is up to date (reinstalled)`,
+        }[r.status],
+        `it runs ${repoDir}/launcher.ts with ${r.deno}`,
+      ];
+      if (!r.on_path) {
+        lines.push(
+          `${r.bin_dir} is not on PATH; add it, e.g. in ~/.bashrc:`,
+          `  export PATH="${r.bin_dir}:$PATH"`,
+        );
+      }
+      return lines.join("\n");
+    });
+  },
+
+  async mcp() {
+    // Loaded only for this command: the MCP SDK and zod stay out of every
+    // other command's start-up.
+    const { runServer } = await import("../server.ts");
+    await runServer();
+    return 0;
+  },
+};

@@ -1,0 +1,216 @@
+/**
+ * What a command handler gets: its parsed arguments, output, and the two
+ * things most commands need first — the broker and the caller's session.
+ *
+ * @module
+ */
+
+import { Broker } from "../lib/broker.ts";
+import { BrokerRootError, C2cError } from "../lib/errors.ts";
+import { BROKER_ROOT_ENV, resolveBrokerRoot } from "../lib/root.ts";
+import { type EnvReader, resolveCliSession } from "../lib/session.ts";
+import type { OptionValues } from "./args.ts";
+import { UsageError } from "./args.ts";
+import type { Painter } from "./format.ts";
+import type { CommandSpec } from "./spec.ts";
+
+/** A CLI-level failure with a stable code (exit status 1). */
+export class CliError extends Error {
+  /** Stable code, printed in `--json` errors. */
+  readonly code: string;
+  /**
+   * Creates the error.
+   *
+   * @param code Stable code.
+   * @param message One line: what failed and what to do.
+   */
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "CliError";
+    this.code = code;
+  }
+}
+
+/** The caller has no session id and no registered alias to act as. */
+export class NoSessionError extends CliError {
+  /**
+   * Creates the error.
+   *
+   * @param alias The alias that was tried, if any.
+   */
+  constructor(alias?: string) {
+    super(
+      "no_session",
+      "no session: pass --session-id or set C2C_SESSION_ID" +
+        (alias
+          ? ` (alias '${alias}' is not registered; run 'c2c register --alias ${alias}')`
+          : ""),
+    );
+  }
+}
+
+/** Everything a handler may use. */
+export interface Context {
+  /** The command. */
+  spec: CommandSpec;
+  /** Parsed options. */
+  values: OptionValues;
+  /** Positional arguments. */
+  positionals: string[];
+  /** Whether `--json` was given. */
+  json: boolean;
+  /** Environment reader (never throws). */
+  env: EnvReader;
+  /** Colours text when colour is on. */
+  paint: Painter;
+  /** Writes one line (or block) to standard output. */
+  print(text: string): void;
+  /** Opens the broker at the resolved root. */
+  broker(): Promise<Broker>;
+  /** The caller's session id: flag, environment, else registered alias. */
+  session(broker: Broker, explicit?: string): string;
+  /** The caller's session id, or `null` when none is given. */
+  optionalSession(): string | null;
+  /** The alias from `--alias`, else `C2C_ALIAS`. */
+  alias(): string | undefined;
+  /** The message from positionals starting at `from` (or stdin for `-`). */
+  message(from: number): Promise<string>;
+}
+
+/**
+ * Resolves the broker root: `C2C_MCP_BROKER_ROOT` (set by the launcher),
+ * else the launcher's reason for not finding one, else git (when run
+ * directly).
+ *
+ * Requires `--allow-run=git` when no root is set.
+ *
+ * @param env Environment reader.
+ * @returns The absolute root.
+ * @throws {BrokerRootError} When no root can be found.
+ */
+export async function resolveRoot(env: EnvReader): Promise<string> {
+  const envRoot = env(BROKER_ROOT_ENV);
+  const launchError = env("C2C_LAUNCH_ROOT_ERROR");
+  if (!envRoot && launchError) throw new BrokerRootError(launchError);
+  return (await resolveBrokerRoot({ envRoot: envRoot ?? "" })).root;
+}
+
+/**
+ * Opens the broker at {@linkcode resolveRoot}, with the message size limit
+ * from `C2C_MAX_MESSAGE_BYTES`.
+ *
+ * Requires read/write on the root, and `--allow-run=git` when no root is set.
+ *
+ * @param env Environment reader.
+ * @returns The broker.
+ * @throws {BrokerRootError} When no root can be found.
+ */
+export async function openBroker(env: EnvReader): Promise<Broker> {
+  const maxBytes = Number(env("C2C_MAX_MESSAGE_BYTES") ?? "");
+  // Same rule as the server: an unusable value leaves the default limit.
+  const limits = Number.isInteger(maxBytes) && maxBytes > 0
+    ? { maxMessageBytes: maxBytes }
+    : {};
+  return new Broker({ root: await resolveRoot(env), ...limits });
+}
+
+/** Inputs of {@linkcode createContext}. */
+export interface ContextInit {
+  /** The command. */
+  spec: CommandSpec;
+  /** Parsed options. */
+  values: OptionValues;
+  /** Positionals. */
+  positionals: string[];
+  /** Environment reader. */
+  env: EnvReader;
+  /** Painter. */
+  paint: Painter;
+  /** Output sink. */
+  print(text: string): void;
+}
+
+/**
+ * Builds a handler's context.
+ *
+ * @param init Parsed command line, environment and output.
+ * @returns The context.
+ */
+export function createContext(init: ContextInit): Context {
+  let opened: Promise<Broker> | null = null;
+  const flagSession = () => {
+    const v = init.values["session-id"];
+    return typeof v === "string" ? v : undefined;
+  };
+  const ctx: Context = {
+    ...init,
+    json: init.values.json === true,
+    broker: () => opened ??= openBroker(init.env),
+    alias: () => {
+      const v = init.values.alias;
+      return typeof v === "string" ? v : init.env("C2C_ALIAS");
+    },
+    optionalSession: () =>
+      resolveCliSession(flagSession(), init.env)?.sessionId ?? null,
+    session: (broker, explicit) => {
+      if (explicit) return explicit;
+      const resolved = resolveCliSession(flagSession(), init.env);
+      if (resolved) return resolved.sessionId;
+      // Clients whose shells export no session id (Codex, OpenCode) act as
+      // the session their alias is registered under.
+      const alias = ctx.alias();
+      if (alias) {
+        const row = broker.registrationByAlias(alias);
+        if (row) return row.session_id;
+      }
+      throw new NoSessionError(alias);
+    },
+    message: async (from) => {
+      const words = init.positionals.slice(from);
+      let text: string;
+      if (words.length === 1 && words[0] === "-") {
+        text = await new Response(Deno.stdin.readable).text();
+        // `echo hi | c2c send x -` means "hi", not "hi\n".
+        if (text.endsWith("\n")) text = text.slice(0, -1);
+      } else {
+        text = words.join(" ");
+      }
+      if (text === "") {
+        throw new UsageError(init.spec.name, "the message is empty");
+      }
+      return text;
+    },
+  };
+  return ctx;
+}
+
+/**
+ * The `--alias` option as the sender's stated alias: passed to the broker,
+ * which checks it against the session's registration (never trusted).
+ * `C2C_ALIAS` only finds a session; it is not a claim.
+ *
+ * @param values Parsed options.
+ * @returns The stated alias, if any.
+ */
+export function statedAlias(values: OptionValues): string | undefined {
+  return typeof values.alias === "string" ? values.alias : undefined;
+}
+
+/**
+ * A code for any error, for `--json` error output.
+ *
+ * @param error Anything thrown.
+ * @returns The error's stable code.
+ */
+export function errorCode(error: unknown): string {
+  if (error instanceof C2cError) return error.code;
+  if (error instanceof UsageError) return "usage";
+  if (error instanceof CliError) return error.code;
+  if (
+    error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) {
+    return "permission_denied";
+  }
+  return "internal";
+}

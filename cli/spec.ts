@@ -1,0 +1,569 @@
+/**
+ * Every `c2c` subcommand as data: its arguments, options, help text and
+ * examples. Parsing (`args.ts`) and help (`help.ts`) are generated from this
+ * table, so the two cannot disagree.
+ *
+ * @module
+ */
+
+/** One `--option` of a command. */
+export interface OptionSpec {
+  /** Long name without the dashes. */
+  name: string;
+  /** `string` takes a value, `boolean` does not. */
+  type: "string" | "boolean";
+  /** One-letter alias, if any. */
+  short?: string;
+  /** Placeholder shown in help for a value (`N`, `DIR`). */
+  value?: string;
+  /** What it does. */
+  description: string;
+}
+
+/** How a command finds the caller's session. */
+export type SessionNeed = "required" | "optional" | "none";
+
+/** One subcommand. */
+export interface CommandSpec {
+  /** Full name as typed: `send`, `room send`. */
+  name: string;
+  /** Group heading in the tool's help. */
+  group: "Messages" | "Rooms" | "Broker" | "Setup" | "Not yet available";
+  /** One line for the command list. */
+  summary: string;
+  /** Positional arguments as shown in help, e.g. `<alias> <message…|->`. */
+  args: string;
+  /** Longer description, if the summary is not enough. */
+  description?: string;
+  /** Least and most positionals (`Infinity`: a message). */
+  positionals: [number, number];
+  /** Options besides the common ones. */
+  options: OptionSpec[];
+  /** Examples: command line, then what it does. */
+  examples: [string, string][];
+  /** Whether it acts as a session. */
+  session: SessionNeed;
+  /** Set for commands that come with a later issue: why they are missing. */
+  unavailable?: string;
+}
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "json",
+    type: "boolean",
+    description:
+      "print the result as one JSON object (errors: {error:{code,message}} on stderr)",
+  },
+  { name: "help", type: "boolean", short: "h", description: "show this help" },
+];
+
+/** Options of commands that act as a session. */
+export const SESSION_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "session-id",
+    type: "string",
+    value: "ID",
+    description:
+      "act as this session (default: C2C_SESSION_ID, C2C_MCP_SESSION_ID, CLAUDE_CODE_SESSION_ID, GEMINI_SESSION_ID)",
+  },
+  {
+    name: "alias",
+    type: "string",
+    value: "A",
+    description:
+      "your alias; with no session id, act as the session registered as A (default: C2C_ALIAS)",
+  },
+];
+
+const LIMIT = (what: string, fallback: number): OptionSpec => ({
+  name: "limit",
+  type: "string",
+  value: "N",
+  description: `${what} (default ${fallback})`,
+});
+
+const HISTORY_LIMIT: OptionSpec = {
+  name: "history-limit",
+  type: "string",
+  value: "N",
+  description: "recent room messages to show (default 20, max 200)",
+};
+
+const MESSAGE_NOTE =
+  "The message is the remaining arguments joined with spaces, or standard input when it is '-'. Put '--' before a message that starts with '-'.";
+
+const notYet = (
+  name: string,
+  args: string,
+  summary: string,
+  issue: string,
+): CommandSpec => ({
+  name,
+  group: "Not yet available",
+  summary: `${summary} (not yet available)`,
+  args,
+  positionals: [0, Infinity],
+  options: [],
+  examples: [[`c2c ${name}${args ? " " + args : ""}`, summary]],
+  session: "none",
+  unavailable: `not available yet: it comes with ${issue}`,
+});
+
+/** Every command, in help order. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "register",
+    group: "Messages",
+    summary: "register this session and get an alias",
+    args: "[SESSION_ID]",
+    description:
+      "The session id comes from the argument, else --session-id, else the environment; with none of those, --alias names it (a registered alias is refreshed, a new one becomes the session id). Without --alias, the current alias is kept or a two-word alias is generated. A registration from a shell holds no lease: its liveness reads as unknown and it counts as alive.",
+    positionals: [0, 1],
+    options: [
+      {
+        name: "session-id",
+        type: "string",
+        value: "ID",
+        description: "the session to register (same as the argument)",
+      },
+      {
+        name: "alias",
+        type: "string",
+        value: "A",
+        description:
+          "alias to take (default: keep the current one, or C2C_ALIAS, or generate one)",
+      },
+      {
+        name: "client",
+        type: "string",
+        value: "NAME",
+        description: "client name to record (default: cli)",
+      },
+    ],
+    examples: [
+      ["c2c register --alias storm-beacon", "register the current session"],
+      [
+        "c2c register 3f2a-shell-1 --alias storm-beacon",
+        "register a given session id",
+      ],
+    ],
+    session: "none",
+  },
+  {
+    name: "whoami",
+    group: "Messages",
+    summary: "show this session's alias and registration",
+    args: "[SESSION_ID]",
+    positionals: [0, 1],
+    options: [],
+    examples: [["c2c whoami", "alias, session id, liveness, client, pid"]],
+    session: "required",
+  },
+  {
+    name: "list",
+    group: "Messages",
+    summary: "list registered peers with liveness and pending counts",
+    args: "",
+    positionals: [0, 0],
+    options: [{
+      name: "all",
+      type: "boolean",
+      description:
+        "also list sessions with an inbox or lease but no registration",
+    }],
+    examples: [["c2c list", "a table of peers"], [
+      "c2c list --all --json",
+      "every session, as JSON",
+    ]],
+    session: "none",
+  },
+  {
+    name: "send",
+    group: "Messages",
+    summary: "send a direct message to a peer",
+    args: "<alias> <message…|->",
+    description:
+      `Sends as this session's registered alias, and only as that. ${MESSAGE_NOTE}`,
+    positionals: [2, Infinity],
+    options: [{
+      name: "reply-to",
+      type: "string",
+      value: "ID",
+      description: "id of the message this one answers",
+    }],
+    examples: [
+      [
+        'c2c send tide-runner "sync on the room design?"',
+        "queue a message for tide-runner",
+      ],
+      ["git diff | c2c send tide-runner -", "send standard input"],
+    ],
+    session: "required",
+  },
+  {
+    name: "send-all",
+    group: "Messages",
+    summary: "broadcast to every live peer but yourself",
+    args: "<message…|->",
+    description: `Dead peers are skipped and listed. ${MESSAGE_NOTE}`,
+    positionals: [1, Infinity],
+    options: [],
+    examples: [[
+      'c2c send-all "build is green again"',
+      "message every live peer",
+    ]],
+    session: "required",
+  },
+  {
+    name: "poll-inbox",
+    group: "Messages",
+    summary: "drain your inbox and print the messages as envelopes",
+    args: "",
+    description:
+      'Prints one <c2c event="message" …>body</c2c> envelope per message, oldest first, and moves them to your archive (see history).',
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c poll-inbox", "print and remove pending messages"]],
+    session: "required",
+  },
+  {
+    name: "peek-inbox",
+    group: "Messages",
+    summary: "print pending messages without removing them",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c peek-inbox --json", "pending messages as JSON"]],
+    session: "required",
+  },
+  {
+    name: "history",
+    group: "Messages",
+    summary: "print messages you already drained (newest last)",
+    args: "",
+    positionals: [0, 0],
+    options: [LIMIT("how many", 50)],
+    examples: [["c2c history --limit 10", "the last 10 drained messages"]],
+    session: "required",
+  },
+  {
+    name: "init",
+    group: "Rooms",
+    summary: "create a room and join it (same as room join)",
+    args: "<room>",
+    positionals: [1, 1],
+    options: [HISTORY_LIMIT],
+    examples: [["c2c init swarm-lounge", "create swarm-lounge and join it"]],
+    session: "required",
+  },
+  {
+    name: "room init",
+    group: "Rooms",
+    summary: "create a room and join it (same as room join)",
+    args: "<room>",
+    description:
+      "A room exists once someone is in it, so creating one means joining it.",
+    positionals: [1, 1],
+    options: [HISTORY_LIMIT],
+    examples: [[
+      "c2c room init swarm-lounge",
+      "create swarm-lounge and join it",
+    ]],
+    session: "required",
+  },
+  {
+    name: "room join",
+    group: "Rooms",
+    summary: "join a room (created if missing) and show recent messages",
+    args: "<room>",
+    positionals: [1, 1],
+    options: [HISTORY_LIMIT],
+    examples: [[
+      "c2c room join swarm-lounge",
+      "join and print the last 20 messages",
+    ]],
+    session: "required",
+  },
+  {
+    name: "room leave",
+    group: "Rooms",
+    summary: "leave a room",
+    args: "<room>",
+    positionals: [1, 1],
+    options: [],
+    examples: [["c2c room leave swarm-lounge", "stop receiving its messages"]],
+    session: "required",
+  },
+  {
+    name: "room send",
+    group: "Rooms",
+    summary: "post to a room (one copy to every other member's inbox)",
+    args: "<room> <message…|->",
+    description:
+      `Your identical post within 60 s is not repeated. ${MESSAGE_NOTE}`,
+    positionals: [2, Infinity],
+    options: [],
+    examples: [[
+      'c2c room send swarm-lounge "who takes issue 7?"',
+      "post to the room",
+    ]],
+    session: "required",
+  },
+  {
+    name: "room history",
+    group: "Rooms",
+    summary: "read a room's messages (newest last)",
+    args: "<room>",
+    description:
+      "Without --offset: the newest N messages. With --offset K: N messages starting after the first K (paging forward).",
+    positionals: [1, 1],
+    options: [LIMIT("how many", 50), {
+      name: "offset",
+      type: "string",
+      value: "K",
+      description: "skip the first K messages of the whole history",
+    }],
+    examples: [["c2c room history swarm-lounge --limit 5", "the last 5 posts"]],
+    session: "none",
+  },
+  {
+    name: "room list",
+    group: "Rooms",
+    summary: "list every room with member and message counts",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c room list", "a table of rooms"]],
+    session: "none",
+  },
+  {
+    name: "my-rooms",
+    group: "Rooms",
+    summary: "list the rooms you are in",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c my-rooms", "your rooms and their member counts"]],
+    session: "required",
+  },
+  {
+    name: "health",
+    group: "Broker",
+    summary: "diagnose the broker root, registry, session, inbox and rooms",
+    args: "",
+    description:
+      "Exits 1 when a check fails; every problem comes with its fix. The session is optional: without one, its checks are skipped.",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c health", "one line per check"], [
+      "c2c health --json",
+      "the report as JSON",
+    ]],
+    session: "optional",
+  },
+  {
+    name: "sweep",
+    group: "Broker",
+    summary: "remove dead registrations, rescuing their messages",
+    args: "",
+    description:
+      "Pending messages of removed sessions (and of inboxes nobody is registered for) go to dead-letter.jsonl and come back when the session or alias registers again. Same as one round of broker-gc without the TTL expiries.",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c sweep", "one sweep now"]],
+    session: "none",
+  },
+  {
+    name: "broker-gc",
+    group: "Broker",
+    summary:
+      "sweep on an interval; expire lease-less registrations and old dead letters",
+    args: "",
+    description:
+      "Runs until SIGINT or SIGTERM (or once with --once), printing what each round removed. Durations: 90, 90s, 30m, 24h, 7d (a bare number is seconds).",
+    positionals: [0, 0],
+    options: [
+      { name: "once", type: "boolean", description: "run one round and exit" },
+      {
+        name: "interval",
+        type: "string",
+        value: "SECONDS",
+        description: "time between rounds (default 60)",
+      },
+      {
+        name: "dry-run",
+        type: "boolean",
+        description: "report what would be removed; change nothing",
+      },
+      {
+        name: "ttl",
+        type: "string",
+        value: "DURATION",
+        description:
+          "expire lease-less (shell) registrations idle this long (default 24h)",
+      },
+      {
+        name: "dead-letter-ttl",
+        type: "string",
+        value: "DURATION",
+        description: "delete dead letters older than this (default 7d)",
+      },
+    ],
+    examples: [
+      ["c2c broker-gc --once --dry-run", "show what one round would remove"],
+      ["c2c broker-gc --interval 300", "collect every 5 minutes until Ctrl-C"],
+    ],
+    session: "none",
+  },
+  {
+    name: "refresh-peer",
+    group: "Broker",
+    summary: "point a registration at a new live pid (operator escape hatch)",
+    args: "<alias>",
+    description: "Refuses a pid that is not running (checked with ps -p).",
+    positionals: [1, 1],
+    options: [{
+      name: "pid",
+      type: "string",
+      value: "N",
+      description: "the new pid (required)",
+    }],
+    examples: [[
+      "c2c refresh-peer tide-runner --pid 4242",
+      "record pid 4242 for tide-runner",
+    ]],
+    session: "none",
+  },
+  {
+    name: "tail-log",
+    group: "Broker",
+    summary: "show the last broker operations (never message content)",
+    args: "",
+    positionals: [0, 0],
+    options: [LIMIT("how many, at most 500", 50)],
+    examples: [["c2c tail-log --limit 20", "the last 20 operations"]],
+    session: "none",
+  },
+  {
+    name: "verify",
+    group: "Broker",
+    summary:
+      "count messages each participant sent and received, against a goal",
+    args: "",
+    description:
+      'Counts direct messages from the broker archives and, with --transcripts, from <c2c event="message" markers (also HTML-escaped, and inside JSON strings) in every file under DIR. A message counts once however many places show it. Exits 1 unless every participant reached the goal.',
+    positionals: [0, 0],
+    options: [
+      {
+        name: "transcripts",
+        type: "string",
+        value: "DIR",
+        description:
+          "also count envelopes in client transcript files under DIR",
+      },
+      {
+        name: "goal",
+        type: "string",
+        value: "N",
+        description: "messages each must send and receive (default 20)",
+      },
+    ],
+    examples: [
+      ["c2c verify", "counts from the broker archives"],
+      [
+        "c2c verify --transcripts ~/.claude/projects --goal 5",
+        "include transcripts",
+      ],
+    ],
+    session: "none",
+  },
+  {
+    name: "install",
+    group: "Setup",
+    summary: "install the c2c command with deno install",
+    args: "",
+    description:
+      "Installs a shim that runs the launcher with --allow-env --allow-run=git,<deno>; the launcher scopes every command to the broker root. Idempotent: running it again reinstalls and says whether anything changed.",
+    positionals: [0, 0],
+    options: [{
+      name: "root",
+      type: "string",
+      value: "DIR",
+      description:
+        "install into DIR/bin (default: DENO_INSTALL_ROOT, else ~/.deno)",
+    }],
+    examples: [["c2c install --root ~/.local", "install ~/.local/bin/c2c"]],
+    session: "none",
+  },
+  {
+    name: "mcp",
+    group: "Setup",
+    summary: "run the MCP server on stdio (what client configs start)",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c mcp", "serve the c2c tools over stdio"]],
+    session: "none",
+  },
+  notYet(
+    "setup",
+    "<client>",
+    "configure a client (claude-code, codex, …)",
+    "issue 5 (client setup)",
+  ),
+  notYet(
+    "hook",
+    "<client>",
+    "deliver pending messages from a client hook",
+    "issue 5 (hook delivery)",
+  ),
+  notYet(
+    "run",
+    "<client>",
+    "run a client in a managed terminal",
+    "issue 6 (managed harness)",
+  ),
+  notYet(
+    "restart-me",
+    "",
+    "restart the current client",
+    "issue 6 (managed harness)",
+  ),
+  notYet(
+    "wake",
+    "",
+    "wake an idle agent in a tmux pane",
+    "issue 6 (managed harness and wake)",
+  ),
+];
+
+/** Subcommands of `room`. */
+export const ROOM_SUBCOMMANDS: readonly string[] = COMMANDS
+  .filter((c) => c.name.startsWith("room "))
+  .map((c) => c.name.slice(5));
+
+/**
+ * Finds a command by its full name.
+ *
+ * @param name E.g. `send`, `room send`.
+ * @returns The spec, or `undefined`.
+ */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/**
+ * All options a command accepts: its own, the session ones if it acts as a
+ * session, and the common ones.
+ *
+ * @param spec The command.
+ * @returns Its options.
+ */
+export function optionsOf(spec: CommandSpec): OptionSpec[] {
+  const own = new Set(spec.options.map((o) => o.name));
+  const session = spec.session === "none"
+    ? []
+    : SESSION_OPTIONS.filter((o) => !own.has(o.name));
+  return [...spec.options, ...session, ...COMMON_OPTIONS];
+}

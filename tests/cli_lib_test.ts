@@ -1,0 +1,217 @@
+// Unit tests of the pure pieces behind the `c2c` command: durations, verify
+// counting, health checks, the install plan, argument parsing, formatting.
+
+import assert from "node:assert/strict";
+import { formatDuration, parseDuration } from "../lib/duration.ts";
+import { checkHealth } from "../lib/health.ts";
+import { installPlan, installRoot, pinDeno } from "../lib/install.ts";
+import {
+  archiveEvents,
+  tallyExchange,
+  transcriptEvents,
+} from "../lib/verify.ts";
+import { InvalidArgumentError } from "../lib/errors.ts";
+import { parseInvocation, UsageError } from "../cli/args.ts";
+import { painter, roomLine, table } from "../cli/format.ts";
+import { tempBroker } from "./_helpers.ts";
+
+Deno.test("parseDuration() reads bare seconds and unit suffixes, and rejects the rest", () => {
+  assert.equal(parseDuration("90", "--interval"), 90_000);
+  assert.equal(parseDuration("0.5", "--interval"), 500);
+  assert.equal(parseDuration("250ms", "x"), 250);
+  assert.equal(parseDuration("30m", "x"), 1_800_000);
+  assert.equal(parseDuration("24h", "x"), 86_400_000);
+  assert.equal(parseDuration("7d", "x"), 604_800_000);
+  assert.throws(
+    () => parseDuration("1y", "--ttl"),
+    (e) =>
+      e instanceof InvalidArgumentError &&
+      /--ttl must be a duration/.test(e.message),
+  );
+  assert.throws(() => parseDuration("-5", "--ttl"), InvalidArgumentError);
+  assert.equal(formatDuration(86_400_000), "1d");
+  assert.equal(formatDuration(90_000), "90s");
+  assert.equal(formatDuration(1500), "1500ms");
+});
+
+Deno.test("transcriptEvents() finds raw, HTML-escaped and JSON-escaped envelopes", () => {
+  const text = [
+    '<c2c event="message" from="a" alias="b" id="1" ts="t">hi</c2c>',
+    '&lt;c2c event="message" from="b" alias="a" id="2"&gt;hi',
+    "&lt;c2c event=&quot;message&quot; from=&quot;a&quot; alias=&quot;b&quot; id=&quot;3&quot;&gt;",
+    JSON.stringify({
+      t: '<c2c event="message" from="c" alias="a" id="4">x</c2c>',
+    }),
+    JSON.stringify({ t: '<c2c event="message" from="c" alias="a">x' })
+      .replaceAll("<", "\\u003c"),
+    '<c2c event="room_message" from="a" alias="b" room_id="r" id="5">room</c2c>',
+    '<c2c event="message">no attributes</c2c>',
+  ].join("\n");
+  assert.deepEqual(transcriptEvents(text), [
+    { id: "1", from: "a", to: "b" },
+    { id: "2", from: "b", to: "a" },
+    { id: "3", from: "a", to: "b" },
+    { id: "4", from: "c", to: "a" },
+    { id: null, from: "c", to: "a" },
+    { id: null, from: "", to: "" },
+  ]);
+});
+
+Deno.test("tallyExchange() counts a message once across sources and skips room copies", () => {
+  const archive = archiveEvents([
+    { id: "1", ts: "", from_alias: "a", to_alias: "b", content: "" },
+    { id: "2", ts: "", from_alias: "b", to_alias: "a", content: "" },
+    {
+      id: "3",
+      ts: "",
+      from_alias: "a",
+      to_alias: "b",
+      content: "",
+      room_id: "r",
+    },
+  ]);
+  assert.equal(archive.length, 2);
+  const transcripts = [
+    { id: "1", from: "a", to: "b" }, // the archived one again
+    { id: "1", from: "a", to: "b" }, // and again (hook + tool result)
+    { id: null, from: "a", to: "b" }, // no id: counts on its own
+    { id: null, from: "a", to: "b" },
+    { id: null, from: "", to: "" }, // unattributed
+  ];
+  const r = tallyExchange(archive, transcripts, 3);
+  assert.deepEqual(
+    r.participants.map((p) => [p.alias, p.sent, p.received, p.reached]),
+    [["a", 3, 1, false], ["b", 1, 3, false]],
+  );
+  assert.deepEqual(r.participants[1].archive, { sent: 1, received: 1 });
+  assert.deepEqual(r.participants[1].transcripts, { sent: 0, received: 3 });
+  assert.equal(r.transcript_markers, 5);
+  assert.equal(r.all_reached, false);
+  assert.equal(tallyExchange(archive, null, 1).all_reached, true);
+  assert.equal(
+    tallyExchange([], null, 0).all_reached,
+    false,
+    "nobody is not success",
+  );
+});
+
+Deno.test("checkHealth() treats a missing root as a warning and a corrupt inbox as a failure", async () => {
+  await using broker = await tempBroker();
+  const missing = checkHealth({ root: `${broker.root}/not-yet` });
+  assert.equal(missing.healthy, true);
+  assert.equal(missing.checks[0].status, "warn");
+  assert.match(missing.checks[0].detail, /does not exist yet/);
+
+  await broker.register("s-a", { alias: "alpha" });
+  Deno.writeTextFileSync(broker.paths.inbox("s-a"), "garbage\n");
+  const report = checkHealth({ root: broker.root, alias: "alpha" });
+  assert.equal(report.healthy, false);
+  assert.equal(report.session_id, "s-a");
+  const inbox = report.checks.find((c) => c.name === "inbox");
+  assert.equal(inbox?.status, "fail");
+  assert.match(
+    inbox!.detail,
+    /s-a\.inbox\.jsonl is not valid c2c data \(line 1 is not JSON\)/,
+  );
+  assert.match(inbox!.fix!, /move it aside/);
+  const unknown = checkHealth({ root: broker.root, alias: "ghost" });
+  assert.equal(
+    unknown.checks.find((c) => c.name === "session")?.status,
+    "fail",
+  );
+});
+
+Deno.test("installPlan() and pinDeno() build the deno install call and pin the binary", () => {
+  const plan = installPlan("/src/c2c", "/opt/deno", "/home/u/.deno");
+  assert.equal(plan.command, "/home/u/.deno/bin/c2c");
+  assert.deepEqual(plan.deno_args, [
+    "install",
+    "-g",
+    "-f",
+    "--root",
+    "/home/u/.deno",
+    "-n",
+    "c2c",
+    "--config",
+    "/src/c2c/deno.json",
+    "--allow-env",
+    "--allow-run=git,/opt/deno",
+    "/src/c2c/launcher.ts",
+  ]);
+  const shim =
+    "#!/bin/sh\n# generated by deno install\nexec deno run --allow-env 'file:///x' \"$@\"\n";
+  assert.equal(
+    pinDeno(shim, "/it's/deno"),
+    "#!/bin/sh\n# generated by deno install\nexec '/it'\\''s/deno' run --allow-env 'file:///x' \"$@\"\n",
+  );
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  assert.equal(installRoot("/r", env({})), "/r");
+  assert.equal(
+    installRoot(undefined, env({ DENO_INSTALL_ROOT: "/d", HOME: "/h" })),
+    "/d",
+  );
+  assert.equal(installRoot(undefined, env({ HOME: "/h" })), "/h/.deno");
+  assert.throws(() => installRoot(undefined, env({})), InvalidArgumentError);
+});
+
+Deno.test("parseInvocation() finds the command, room subcommand, help and usage errors", () => {
+  const send = parseInvocation([
+    "send",
+    "bob",
+    "hi",
+    "--json",
+    "--",
+    "--not-a-flag",
+  ]);
+  assert.equal(send.kind, "run");
+  if (send.kind === "run") {
+    assert.equal(send.spec.name, "send");
+    assert.deepEqual(send.positionals, ["bob", "hi", "--not-a-flag"]);
+    assert.equal(send.values.json, true);
+  }
+  const room = parseInvocation(["--json", "room", "send", "lounge", "x"]);
+  assert.equal(room.kind === "run" && room.spec.name, "room send");
+  assert.deepEqual(parseInvocation(["help", "room"]), {
+    kind: "help",
+    spec: null,
+    group: "room",
+  });
+  assert.equal(parseInvocation(["send", "-h"]).kind, "help");
+  assert.equal(parseInvocation(["--version"]).kind, "version");
+  const usage = (argv: string[], message: RegExp) =>
+    assert.throws(
+      () => parseInvocation(argv),
+      (e) => e instanceof UsageError && message.test(e.message),
+    );
+  usage([], /missing command/);
+  usage(
+    ["--session-id", "x", "list"],
+    /unknown option '--session-id' before the command/,
+  );
+  usage(["room"], /missing room command/);
+  usage(["whoami", "a", "b"], /unexpected argument 'b'/);
+  usage(["list", "--json=yes"], /option '--json' does not take a value/);
+});
+
+Deno.test("table() aligns columns; painter() colours only a terminal without NO_COLOR", () => {
+  const plain = painter(undefined, false);
+  assert.equal(
+    table(["A", "LONG HEADER"], [["wide cell", "x"], ["y", {
+      text: "z",
+      colour: "red",
+    }]], plain),
+    "A          LONG HEADER\nwide cell  x\ny          z",
+  );
+  assert.equal(painter("1", true)("red", "x"), "x");
+  assert.equal(painter(undefined, true)("red", "x"), "\x1b[31mx\x1b[39m");
+  assert.equal(
+    roomLine({
+      id: "1",
+      ts: "T",
+      room_id: "r",
+      from_alias: "a",
+      content: "<c2c x></c2c>",
+    }),
+    "T a: &lt;c2c x>&lt;/c2c>",
+  );
+});
