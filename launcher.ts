@@ -11,6 +11,7 @@
 
 import { resolveBrokerRoot } from "./lib/root.ts";
 import { cliGrant, permissionFlags } from "./lib/permissions.ts";
+import { setupCommandGrants, setupStamp } from "./setup/paths.ts";
 import { fileURLToPath } from "node:url";
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
@@ -33,7 +34,28 @@ async function main(): Promise<number> {
     env.C2C_MCP_CLIENT_PID = String(Deno.ppid);
   }
   // The env reader gives `install` its default root (DENO_INSTALL_ROOT, HOME).
-  const grant = cliGrant(args, deno, (name) => Deno.env.get(name) || undefined);
+  const readEnvVar = (name: string) => Deno.env.get(name) || undefined;
+  const grant = cliGrant(args, deno, readEnvVar);
+  const command = args.find((a) => !a.startsWith("-"));
+  if (command === "setup" || command === "unsetup") {
+    // setup edits client config files: exactly those, their temp files and
+    // the backups this run makes (named with a stamp picked here).
+    const stamp = setupStamp(new Date());
+    env.C2C_SETUP_STAMP = stamp;
+    const files = setupCommandGrants(
+      args.slice(args.indexOf(command)),
+      readEnvVar,
+      Deno.cwd(),
+      stamp,
+    );
+    grant.scope = {
+      ...grant.scope,
+      read: [...(grant.scope.read ?? []), ...(files?.read ?? [])],
+      write: [...(grant.scope.write ?? []), ...(files?.write ?? [])],
+      run: ["git"],
+      sys: ["hostname"],
+    };
+  }
   const script = grant.entry === "server"
     ? here("./server.ts")
     : here("./cli.ts");

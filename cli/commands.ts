@@ -8,7 +8,14 @@
 
 import { fileURLToPath } from "node:url";
 import { formatDuration, parseDuration } from "../lib/duration.ts";
-import { renderEnvelope } from "../lib/envelope.ts";
+import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
+import {
+  deliveryText,
+  type HookClient,
+  hookOutput,
+  parseHookInput,
+  shouldDeliver,
+} from "../lib/hook.ts";
 import { checkHealth, type HealthStatus } from "../lib/health.ts";
 import { installC2c, installRoot } from "../lib/install.ts";
 import type { Message, RoomMessage } from "../lib/message.ts";
@@ -32,6 +39,22 @@ import {
   table,
   toJson,
 } from "./format.ts";
+
+const HOOK_CLIENT_NAMES: ReadonlySet<string> = new Set([
+  "claude-code",
+  "codex",
+  "gemini",
+]);
+
+function isHookClient(name: string | undefined): name is HookClient {
+  return name !== undefined && HOOK_CLIENT_NAMES.has(name);
+}
+
+async function setup(ctx: Context, uninstall: boolean): Promise<number> {
+  // Loaded only for this command: the config editors pull in npm packages.
+  const { runSetupCommand } = await import("./setup_command.ts");
+  return runSetupCommand(ctx, uninstall);
+}
 
 /** A command handler; resolves to the exit status. */
 export type Handler = (ctx: Context) => Promise<number>;
@@ -601,6 +624,36 @@ export const HANDLERS: Record<string, Handler> = {
       }
       return lines.join("\n");
     });
+  },
+
+  setup: (ctx) => setup(ctx, ctx.values.uninstall === true),
+  unsetup: (ctx) => setup(ctx, true),
+
+  async hook(ctx) {
+    const client = ctx.positionals[0];
+    if (!isHookClient(client)) {
+      throw new UsageError(
+        "hook",
+        `hooks deliver for ${
+          [...HOOK_CLIENT_NAMES].join(", ")
+        }, not '${client}'`,
+      );
+    }
+    const input = parseHookInput(
+      await new Response(Deno.stdin.readable).text(),
+    );
+    if (!shouldDeliver(input)) return 0;
+    const broker = await ctx.broker();
+    const alias = ctx.alias();
+    const sessionId = alias
+      ? broker.registrationByAlias(alias)?.session_id
+      : ctx.optionalSession() ?? input.session_id;
+    if (!sessionId || !broker.registration(sessionId)) return 0;
+    const { messages } = await broker.pollInbox(sessionId);
+    if (messages.length === 0) return 0;
+    const text = deliveryText(renderEnvelopes(messages), messages.length);
+    ctx.print(JSON.stringify(hookOutput(client, input, text)));
+    return 0;
   },
 
   async mcp() {

@@ -506,18 +506,107 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: [["c2c mcp", "serve the c2c tools over stdio"]],
     session: "none",
   },
-  notYet(
-    "setup",
-    "<client>",
-    "configure a client (claude-code, codex, …)",
-    "issue 5 (client setup)",
-  ),
-  notYet(
-    "hook",
-    "<client>",
-    "deliver pending messages from a client hook",
-    "issue 5 (hook delivery)",
-  ),
+  {
+    name: "setup",
+    group: "Setup",
+    summary: "configure a client to use c2c: MCP server entry, delivery hooks",
+    args: "<client>",
+    description:
+      "Clients: claude-code, codex, opencode, gemini, kimi, crush. Merges into the existing config: every other key, comment and line stays as it was, a second run changes nothing, and each changed file is first backed up as <file>.c2c-backup-<time>. An unparseable file is refused untouched; an existing c2c entry that differs is refused unless --force. Restart the client afterwards.",
+    positionals: [1, 1],
+    options: [
+      {
+        name: "alias",
+        type: "string",
+        value: "NAME",
+        description:
+          "alias the client registers at start (default <client>-<user>-<host>)",
+      },
+      {
+        name: "no-alias",
+        type: "boolean",
+        description: "no auto-registration; the agent calls register itself",
+      },
+      {
+        name: "force",
+        type: "boolean",
+        description: "replace an existing c2c entry that differs",
+      },
+      {
+        name: "dry-run",
+        type: "boolean",
+        description: "show the change as a diff and write nothing",
+      },
+      {
+        name: "target-dir",
+        type: "string",
+        value: "DIR",
+        description:
+          "write the project's config in DIR instead of the user's (broker root pinned to DIR's repository)",
+      },
+      {
+        name: "uninstall",
+        type: "boolean",
+        description: "remove exactly what setup added",
+      },
+    ],
+    examples: [
+      [
+        "c2c setup claude-code",
+        "MCP server in ~/.claude.json, hooks in ~/.claude/settings.json",
+      ],
+      [
+        "c2c setup codex --alias codex-review",
+        "~/.codex/config.toml and hooks.json, alias codex-review",
+      ],
+      [
+        "c2c setup opencode --target-dir . --dry-run",
+        "show what the project's opencode.json would get",
+      ],
+      [
+        "c2c setup --uninstall gemini",
+        "take c2c out of ~/.gemini/settings.json",
+      ],
+    ],
+    session: "none",
+  },
+  {
+    name: "unsetup",
+    group: "Setup",
+    summary: "remove what setup added (same as setup --uninstall)",
+    args: "<client>",
+    positionals: [1, 1],
+    options: [
+      {
+        name: "dry-run",
+        type: "boolean",
+        description: "show the change as a diff and write nothing",
+      },
+      {
+        name: "target-dir",
+        type: "string",
+        value: "DIR",
+        description: "the project's config in DIR",
+      },
+    ],
+    examples: [["c2c unsetup codex", "take c2c out of Codex's config"]],
+    session: "none",
+  },
+  {
+    name: "hook",
+    group: "Setup",
+    summary: "hand waiting messages to a client's hook (clients run this)",
+    args: "<client>",
+    description:
+      "Run by the hooks setup installs (claude-code, codex, gemini), with the hook's JSON on standard input. Drains the session's inbox and prints the hook answer the client shows to its model: additionalContext after a tool call, a one-time block at the end of a turn. Prints nothing when no message waits. bin/c2c-hook checks the inbox first, so an empty inbox never starts Deno.",
+    positionals: [1, 1],
+    options: [],
+    examples: [[
+      `echo '{"session_id":"…","hook_event_name":"PostToolUse"}' | c2c hook claude-code`,
+      "print the PostToolUse answer with the waiting envelopes",
+    ]],
+    session: "optional",
+  },
   notYet(
     "run",
     "<client>",

@@ -50,6 +50,9 @@ export const CLI_ENV: readonly string[] = [
   "CODEX_HOME",
   "CLAUDE_CONFIG_DIR",
   "DENO_INSTALL_ROOT",
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "C2C_SETUP_STAMP",
   "PATH",
 ];
 
@@ -68,6 +71,8 @@ export interface PermissionScope {
   run?: readonly string[];
   /** Whether FFI is needed (the PTY harness only). */
   ffi?: boolean;
+  /** System information to allow (e.g. `hostname` for `setup`). */
+  sys?: readonly string[];
 }
 
 /**
@@ -99,6 +104,9 @@ export function permissionFlags(
   );
   if (scope.run?.length) {
     flags.push(`--allow-run=${unique(scope.run).join(",")}`);
+  }
+  if (scope.sys?.length) {
+    flags.push(`--allow-sys=${unique(scope.sys).join(",")}`);
   }
   if (scope.ffi) flags.push("--allow-ffi");
   return flags;

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { EnvReader } from "../lib/session.ts";
-import type { ClientName } from "./launch.ts";
+import { type ClientName, CLIENTS as CLIENT_NAMES } from "./launch.ts";
 
 /** What the paths depend on. */
 export interface ConfigLocation {
@@ -136,4 +136,55 @@ export function setupGrants(
     if (dir !== at.home && dir !== at.targetDir) paths.push(dir);
   }
   return { read: paths, write: paths };
+}
+
+/**
+ * A backup stamp for `now`: `YYYYMMDDTHHMMSS` (UTC). The launcher picks it
+ * and hands it to `setup` (`C2C_SETUP_STAMP`), so it can grant write access
+ * to exactly the backup files the run will create.
+ *
+ * @param now The time.
+ * @returns The stamp.
+ */
+export function setupStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, "").slice(0, 15);
+}
+
+const SETUP_VALUE_FLAGS = new Set(["--alias", "--target-dir"]);
+
+/**
+ * The grants for a `c2c setup …` / `c2c unsetup …` command line, or `null`
+ * when it names no client (the command then reports that itself).
+ *
+ * @param args The `c2c` arguments, starting with `setup` or `unsetup`.
+ * @param env Environment reader (`HOME`, `XDG_CONFIG_HOME`, …).
+ * @param cwd The working directory (for a relative `--target-dir`).
+ * @param stamp The backup stamp the run will use.
+ * @returns Read/write grants, or `null`.
+ */
+export function setupCommandGrants(
+  args: readonly string[],
+  env: EnvReader,
+  cwd: string,
+  stamp: string,
+): SetupGrants | null {
+  const home = env("HOME");
+  let client: string | undefined;
+  let targetDir: string | null = null;
+  for (let i = 1; i < args.length; i++) {
+    const arg = args[i];
+    const [flag, inline] = arg.split(/=(.*)/s, 2);
+    if (SETUP_VALUE_FLAGS.has(flag)) {
+      const value = inline ?? args[++i];
+      if (flag === "--target-dir" && value) targetDir = resolve(cwd, value);
+    } else if (!arg.startsWith("-") && client === undefined) {
+      client = arg;
+    }
+  }
+  if (
+    !home || !client || !(CLIENT_NAMES as readonly string[]).includes(client)
+  ) {
+    return null;
+  }
+  return setupGrants(client as ClientName, { home, env, targetDir }, stamp);
 }

@@ -26,6 +26,7 @@ import {
   serverLaunch,
 } from "./launch.ts";
 import { opencode } from "./opencode.ts";
+export { setupStamp } from "./paths.ts";
 import type {
   ClientModule,
   FileChange,
@@ -215,10 +216,9 @@ export function applySetup(
     if (change.after === null) {
       Deno.removeSync(change.path);
     } else {
-      Deno.mkdirSync(dirname(change.path), { recursive: true, mode: 0o700 });
       const temp = tempPath(change.path);
       try {
-        Deno.writeTextFileSync(temp, change.after, { mode });
+        writeCreatingDir(temp, change.after, mode);
         Deno.chmodSync(temp, mode);
         Deno.renameSync(temp, change.path);
       } catch (e) {
@@ -230,6 +230,21 @@ export function applySetup(
     }
     return outcome;
   });
+}
+
+/**
+ * Writes a file, creating its directory (0700) only when it is missing: the
+ * directory above a config file may be the home directory, which setup has
+ * no permission to touch.
+ */
+function writeCreatingDir(path: string, text: string, mode: number): void {
+  try {
+    Deno.writeTextFileSync(path, text, { mode });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    Deno.writeTextFileSync(path, text, { mode });
+  }
 }
 
 /**
@@ -251,14 +266,4 @@ export function backupPath(path: string, stamp: string): string {
  */
 export function tempPath(path: string): string {
   return `${path}.c2c-tmp`;
-}
-
-/**
- * A backup stamp for `now`: `YYYYMMDDTHHMMSS` (UTC).
- *
- * @param now The time.
- * @returns The stamp.
- */
-export function setupStamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, "").slice(0, 15);
 }

@@ -27,15 +27,37 @@ export interface RunOptions {
   cwd?: string;
 }
 
-/** The minimal environment a child needs to find Deno's cache. */
+/**
+ * The minimal environment a child needs: PATH, HOME, Deno's cache (pinned, so
+ * a test's temp HOME does not send Deno to the network for its npm packages)
+ * and the TLS/proxy settings that reaching the registry may need.
+ */
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
+  for (const name of PASSED_ENV) {
     const value = Deno.env.get(name);
     if (value) env[name] = value;
   }
+  const home = Deno.env.get("HOME") ?? "";
+  env.DENO_DIR ??= `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/deno`;
   return env;
 }
+
+const PASSED_ENV = [
+  "PATH",
+  "HOME",
+  "DENO_DIR",
+  "DENO_CERT",
+  "DENO_TLS_CA_STORE",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+];
 
 async function run(
   args: string[],
@@ -113,7 +135,7 @@ export function launch(args: string[], options: RunOptions = {}): Promise<Run> {
       "--quiet",
       `--config=${REPO}/deno.json`,
       "--allow-env",
-      "--allow-run",
+      `--allow-run=git,${DENO}`,
       `${REPO}/launcher.ts`,
       ...args,
     ],

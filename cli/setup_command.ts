@@ -1,0 +1,177 @@
+/**
+ * `c2c setup <client>` / `c2c unsetup <client>`: gathers the options, plans
+ * and applies the change (`setup/`), prints what happened. Loaded only for
+ * these commands, since the config editors bring npm packages with them.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { resolveBrokerRoot } from "../lib/root.ts";
+import { type ClientName, CLIENTS } from "../setup/launch.ts";
+import {
+  applySetup,
+  type FileOutcome,
+  planSetup,
+  setupStamp,
+} from "../setup/setup.ts";
+import { UsageError } from "./args.ts";
+import { CliError, type Context } from "./context.ts";
+import { count, toJson } from "./format.ts";
+
+const RESTART: Record<ClientName, string> = {
+  "claude-code": "Claude Code",
+  codex: "Codex",
+  opencode: "OpenCode",
+  gemini: "Gemini CLI",
+  kimi: "Kimi Code",
+  crush: "Crush",
+};
+
+function readText(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Where Deno keeps its cache, so the server finds its npm packages. */
+function denoDir(ctx: Context, home: string): string {
+  return ctx.env("DENO_DIR") ??
+    join(ctx.env("XDG_CACHE_HOME") ?? join(home, ".cache"), "deno");
+}
+
+/**
+ * Runs `setup` (or `unsetup`).
+ *
+ * Requires read/write on the client's config files (granted by the launcher
+ * from `setup/paths.ts`), `--allow-sys=hostname`, and `--allow-run=git` for
+ * `--target-dir`.
+ *
+ * @param ctx The command context.
+ * @param uninstall Remove instead of add.
+ * @returns The exit status.
+ */
+export async function runSetupCommand(
+  ctx: Context,
+  uninstall: boolean,
+): Promise<number> {
+  const client = ctx.positionals[0] as ClientName;
+  if (!CLIENTS.includes(client)) {
+    throw new UsageError(
+      ctx.spec.name,
+      `unknown client '${client}'; choose one of ${CLIENTS.join(", ")}`,
+    );
+  }
+  const home = ctx.env("HOME");
+  if (!home) throw new CliError("invalid_argument", "HOME is not set");
+  const target = ctx.values["target-dir"];
+  const targetDir = typeof target === "string" ? resolve(target) : null;
+  // Pin the broker root where the client cannot find it itself: a project
+  // config belongs to that project's broker, and Codex starts its servers in
+  // ~/.codex, outside any repository.
+  let root: string | null = null;
+  if (targetDir) {
+    root = (await resolveBrokerRoot({ cwd: targetDir, envRoot: "" })).root;
+  } else if (client === "codex") {
+    root = ctx.env("C2C_MCP_BROKER_ROOT") ??
+      (await resolveBrokerRoot()).root;
+  }
+  const alias = ctx.values.alias;
+  const plan = planSetup({
+    client,
+    uninstall,
+    alias: typeof alias === "string" ? alias : undefined,
+    noAlias: ctx.values["no-alias"] === true,
+    force: ctx.values.force === true,
+    targetDir,
+    root,
+    home,
+    env: ctx.env,
+    deno: Deno.execPath(),
+    denoDir: denoDir(ctx, home),
+    repo: fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, ""),
+    user: ctx.env("USER") ?? ctx.env("LOGNAME") ?? "user",
+    host: hostname(),
+  }, readText);
+  const dryRun = ctx.values["dry-run"] === true;
+  const files = applySetup(plan, {
+    dryRun,
+    stamp: ctx.env("C2C_SETUP_STAMP") ?? setupStamp(new Date()),
+  });
+  const changed = files.some((f) => f.status !== "unchanged");
+  const result = {
+    ...plan,
+    changes: undefined,
+    dry_run: dryRun,
+    changed,
+    files,
+  };
+  delete result.changes;
+  if (ctx.json) {
+    ctx.print(toJson(result));
+    return 0;
+  }
+  ctx.print(describe(client, plan.action, plan.alias, root, files, dryRun));
+  for (const note of plan.notes) ctx.print(`note: ${note}`);
+  if (changed && !dryRun) {
+    ctx.print(
+      plan.action === "install"
+        ? `restart ${
+          RESTART[client]
+        } to pick it up; undo with: c2c setup --uninstall ${client}`
+        : `restart ${RESTART[client]} to drop c2c`,
+    );
+  }
+  return 0;
+}
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "host"; // without --allow-sys=hostname
+  }
+}
+
+function describe(
+  client: ClientName,
+  action: "install" | "uninstall",
+  alias: string | null,
+  root: string | null,
+  files: FileOutcome[],
+  dryRun: boolean,
+): string {
+  const lines: string[] = [];
+  if (action === "install") {
+    lines.push(
+      `c2c setup ${client}: alias ${
+        alias ?? "(none: register from the agent)"
+      }; broker root ${root ?? "found per project by git"}`,
+    );
+  } else {
+    lines.push(`c2c setup --uninstall ${client}`);
+  }
+  const changed = files.filter((f) => f.status !== "unchanged");
+  if (changed.length === 0) {
+    lines.push(
+      action === "install"
+        ? "already configured; nothing changed"
+        : "c2c is not configured there; nothing changed",
+    );
+    return lines.join("\n");
+  }
+  const verb = dryRun ? "would be " : "";
+  for (const f of changed) {
+    lines.push(`  ${verb}${f.status} ${f.path} (${f.summary.join(", ")})`);
+    if (f.backup) lines.push(`    previous version saved as ${f.backup}`);
+    if (f.diff) lines.push(f.diff.replace(/^/gm, "    "));
+  }
+  if (dryRun) {
+    lines.push(`dry run: ${count(changed.length, "file")} left as they are`);
+  }
+  return lines.join("\n");
+}
