@@ -70,7 +70,9 @@ function step(agent: string, action: string, detail = ""): void {
 }
 
 function show(agent: Agent, result: CallToolResult): void {
-  const envelopes = textOf(result, 1);
+  const envelopes =
+    (result.structuredContent as { envelopes?: string } | undefined)
+      ?.envelopes ?? "";
   if (!envelopes) {
     console.log(dim(`${" ".repeat(13)}(inbox empty)`));
     return;

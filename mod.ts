@@ -39,6 +39,7 @@ export {
   DEFAULT_LOG_LIMIT,
   DEFAULT_MAX_MESSAGE_BYTES,
   type GcOptions,
+  type InboxBounds,
   MAX_JOIN_HISTORY,
   MAX_LOG_LIMIT,
   type RegisterArgs,

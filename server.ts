@@ -147,16 +147,13 @@ function registerTool(
           defaultAlias: session.autoAlias,
           registerArgs: (alias) => session.registerArgs(alias),
         }, args);
-        const content: CallToolResult["content"] = [
-          { type: "text", text: JSON.stringify(result) },
-        ];
         const messages = tool.envelopes?.(result as never);
-        if (messages?.length) {
-          content.push({ type: "text", text: renderEnvelopes(messages) });
-        }
+        const structured = messages
+          ? { ...result, envelopes: renderEnvelopes(messages) }
+          : result;
         return {
-          content,
-          structuredContent: result as Record<string, unknown>,
+          content: [{ type: "text", text: JSON.stringify(structured) }],
+          structuredContent: structured as Record<string, unknown>,
         };
       } catch (e) {
         if (e instanceof NotRegisteredError && session.autoRegisterError) {

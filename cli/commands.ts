@@ -40,6 +40,11 @@ import {
   toJson,
 } from "./format.ts";
 
+/** Most messages one hook call hands the model. */
+export const HOOK_MESSAGE_LIMIT = 50;
+/** About how many bytes of messages one hook call hands the model. */
+export const HOOK_MESSAGE_BYTES = 256 * 1024;
+
 const HOOK_CLIENT_NAMES: ReadonlySet<string> = new Set([
   "claude-code",
   "codex",
@@ -649,9 +654,18 @@ export const HANDLERS: Record<string, Handler> = {
       ? broker.registrationByAlias(alias)?.session_id
       : ctx.optionalSession() ?? input.session_id;
     if (!sessionId || !broker.registration(sessionId)) return 0;
-    const { messages } = await broker.pollInbox(sessionId);
+    // Bounded, so a backlog cannot flood the model's context in one turn;
+    // the rest comes with the next tool call.
+    const { messages, remaining } = await broker.pollInbox(sessionId, {
+      limit: HOOK_MESSAGE_LIMIT,
+      maxBytes: HOOK_MESSAGE_BYTES,
+    });
     if (messages.length === 0) return 0;
-    const text = deliveryText(renderEnvelopes(messages), messages.length);
+    const text = deliveryText(
+      renderEnvelopes(messages),
+      messages.length,
+      remaining,
+    );
     ctx.print(JSON.stringify(hookOutput(client, input, text)));
     return 0;
   },

@@ -602,8 +602,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [1, 1],
     options: [],
     examples: [[
-      `echo '{"session_id":"…","hook_event_name":"PostToolUse"}' | c2c hook claude-code`,
-      "print the PostToolUse answer with the waiting envelopes",
+      "c2c hook claude-code < hook-input.json",
+      "print the hook answer with the waiting envelopes",
     ]],
     session: "optional",
   },

@@ -29,8 +29,10 @@ import {
   appendToInbox,
   countPending,
   drainInbox,
+  type InboxSelection,
   readArchive,
   readInbox,
+  selectMessages,
   takeInbox,
 } from "./inbox.ts";
 import { appendJsonl, readJsonl, rewriteJsonl } from "./jsonl.ts";
@@ -164,6 +166,25 @@ export interface SendRoomArgs {
   content: string;
   /** The caller's alias, if stated; checked. */
   from_alias?: string;
+}
+
+/** Bounds on how much one `poll_inbox` / `peek_inbox` returns. */
+export interface InboxBounds {
+  /** At most this many messages (default: all). */
+  limit?: number;
+  /** About this many bytes of messages at most (default: no bound); the
+   * oldest message is always returned, however large. */
+  maxBytes?: number;
+}
+
+function checkBounds(bounds: InboxBounds): InboxBounds {
+  if (
+    bounds.limit !== undefined &&
+    (!Number.isInteger(bounds.limit) || bounds.limit < 1)
+  ) {
+    throw new InvalidArgumentError("limit must be a positive integer");
+  }
+  return bounds;
 }
 
 /** Options of {@linkcode Broker.gc}. */
@@ -586,16 +607,20 @@ export class Broker {
   }
 
   /**
-   * Drains the caller's inbox: returns every pending message and moves them
-   * to the archive.
+   * Drains the caller's inbox: returns the pending messages (all, or the
+   * oldest within `bounds`) and moves them to the archive.
    *
    * @param sessionId The caller's session.
-   * @returns The messages, oldest first.
+   * @param bounds At most how many (or how many bytes of) messages.
+   * @returns The messages, oldest first, and how many are still pending.
    */
-  pollInbox(sessionId: string): Promise<InboxResult> {
+  pollInbox(
+    sessionId: string,
+    bounds: InboxBounds = {},
+  ): Promise<InboxResult> {
     return this.#op("poll_inbox", () => {
       this.#me(sessionId);
-      return { messages: this.#drain(sessionId) };
+      return this.#drain(sessionId, checkBounds(bounds));
     });
   }
 
@@ -613,16 +638,16 @@ export class Broker {
   ): Promise<InboxResult> {
     return this.#op(
       "drain",
-      () => ({ messages: this.#drain(sessionId, new Set(ids)) }),
+      () => this.#drain(sessionId, { only: new Set(ids) }),
     );
   }
 
-  #drain(sessionId: string, only?: ReadonlySet<string>): Message[] {
+  #drain(sessionId: string, selection: InboxSelection): InboxResult {
     const drainedAt = this.#stamp();
     return withLock(
       this.paths.inboxLock(sessionId),
       true,
-      () => drainInbox(this.paths, sessionId, drainedAt, only),
+      () => drainInbox(this.paths, sessionId, drainedAt, selection),
     );
   }
 
@@ -630,12 +655,19 @@ export class Broker {
    * Reads the caller's pending messages without removing them.
    *
    * @param sessionId The caller's session.
-   * @returns The messages, oldest first.
+   * @param bounds At most how many (or how many bytes of) messages.
+   * @returns The messages, oldest first, and how many more are pending.
    */
-  peekInbox(sessionId: string): Promise<InboxResult> {
+  peekInbox(
+    sessionId: string,
+    bounds: InboxBounds = {},
+  ): Promise<InboxResult> {
     return this.#op("peek_inbox", () => {
       this.#me(sessionId);
-      return { messages: readInbox(this.paths, sessionId) };
+      return selectMessages(
+        readInbox(this.paths, sessionId),
+        checkBounds(bounds),
+      );
     });
   }
 

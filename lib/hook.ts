@@ -68,11 +68,19 @@ export function shouldDeliver(input: HookInput): boolean {
  *
  * @param envelopes Rendered envelopes, one per line.
  * @param count How many messages.
+ * @param remaining How many more wait (they come with the next hook).
  * @returns The text.
  */
-export function deliveryText(envelopes: string, count: number): string {
+export function deliveryText(
+  envelopes: string,
+  count: number,
+  remaining = 0,
+): string {
   const noun = count === 1 ? "message" : "messages";
-  return `c2c: ${count} new ${noun} from other agents (already taken from your inbox; answer with the c2c send tool):\n${envelopes}`;
+  const more = remaining > 0
+    ? ` ${remaining} more will follow after your next tool call.`
+    : "";
+  return `c2c: ${count} new ${noun} from other agents (already taken from your inbox; answer with the c2c send tool).${more}\n${envelopes}`;
 }
 
 /**

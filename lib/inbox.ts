@@ -58,38 +58,87 @@ export function appendToInbox(
   appendJsonl(paths.inbox(sessionId), messages);
 }
 
+/** Which messages a drain or peek takes. */
+export interface InboxSelection {
+  /** Only messages with these ids (a push channel drains what it pushed). */
+  only?: ReadonlySet<string>;
+  /** At most this many messages, oldest first. */
+  limit?: number;
+  /** Stop before the JSON of the taken messages passes this many bytes
+   * (the first message is always taken, however large). */
+  maxBytes?: number;
+}
+
+/** The messages a selection takes, and how many others stay pending. */
+export interface Selected {
+  /** Taken messages, oldest first. */
+  messages: Message[];
+  /** Pending messages not taken. */
+  remaining: number;
+}
+
+/**
+ * Picks messages from a pending list: bounded replies keep a client from
+ * choking on (or a hook from flooding the model with) a huge backlog; the
+ * rest stays queued for the next call.
+ *
+ * @param records Pending messages, oldest first.
+ * @param selection Ids, count and size bounds.
+ * @returns What is taken and how many remain.
+ */
+export function selectMessages(
+  records: readonly Message[],
+  selection: InboxSelection = {},
+): Selected {
+  const pool = selection.only
+    ? records.filter((m) => selection.only!.has(m.id))
+    : records;
+  const limit = selection.limit ?? Infinity;
+  const maxBytes = selection.maxBytes ?? Infinity;
+  const messages: Message[] = [];
+  let bytes = 0;
+  for (const m of pool) {
+    if (messages.length >= limit) break;
+    bytes += m.content.length + 200;
+    if (messages.length > 0 && bytes > maxBytes) break;
+    messages.push(toMessage(m));
+  }
+  return { messages, remaining: records.length - messages.length };
+}
+
 /**
  * Drains an inbox into its archive. Caller holds the inbox lock.
  *
  * @param paths Broker layout.
  * @param sessionId Inbox owner.
  * @param drainedAt Timestamp recorded in the archive.
- * @param only When given, drain only messages with these ids; the rest stay.
- * @returns The drained messages, oldest first.
+ * @param selection Which messages to drain (default: all); the rest stay.
+ * @returns The drained messages, oldest first, and how many remain.
  */
 export function drainInbox(
   paths: BrokerPaths,
   sessionId: string,
   drainedAt: string,
-  only?: ReadonlySet<string>,
-): Message[] {
+  selection: InboxSelection = {},
+): Selected {
   const path = paths.inbox(sessionId);
   const { records, tornTail } = readJsonl<Message>(path, messageProblem);
-  const drained = only ? records.filter((m) => only.has(m.id)) : records;
-  if (drained.length === 0) return [];
-  const archived: ArchivedMessage[] = drained.map((m) => ({
-    ...toMessage(m),
+  const taken = selectMessages(records, selection);
+  if (taken.messages.length === 0) return taken;
+  const archived: ArchivedMessage[] = taken.messages.map((m) => ({
+    ...m,
     drained_at: drainedAt,
   }));
   appendJsonl(paths.archive(sessionId), archived);
-  if (only && drained.length < records.length) {
-    rewriteJsonl(path, records.filter((m) => !only.has(m.id)));
-  } else if (tornTail || drained.length === records.length) {
+  if (taken.remaining > 0) {
+    const gone = new Set(taken.messages.map((m) => m.id));
+    rewriteJsonl(path, records.filter((m) => !gone.has(m.id)));
+  } else if (tornTail || records.length > 0) {
     // Everything complete was archived; a torn tail is an unacknowledged
     // partial write and goes with it.
     Deno.truncateSync(path, 0);
   }
-  return drained.map(toMessage);
+  return taken;
 }
 
 /**

@@ -111,6 +111,8 @@ export interface SendAllResult {
 export interface InboxResult {
   /** Messages, oldest first. */
   messages: Message[];
+  /** Pending messages not returned this time (bounded replies). */
+  remaining: number;
 }
 
 /** Result of `history`. */

@@ -94,7 +94,10 @@ export const SendAllResultSchema = z.object({
 });
 
 /** Result of `poll_inbox` and `peek_inbox`. */
-export const InboxResultSchema = z.object({ messages: z.array(MessageSchema) });
+export const InboxResultSchema = z.object({
+  messages: z.array(MessageSchema),
+  remaining: z.number(),
+});
 
 /** Result of `history`. */
 export const HistoryResultSchema = z.object({

@@ -59,7 +59,12 @@ export interface ToolSpec {
   /** Runs the tool. */
   // deno-lint-ignore no-explicit-any
   run: (ctx: ToolContext, args: any) => Promise<object>;
-  /** Messages in the result to also render as envelopes for the model. */
+  /**
+   * Messages in the result to render as `<c2c>` envelopes in an extra
+   * `envelopes` field. It is a field, not a second text block, because
+   * Claude Code and Codex show the model only `structuredContent` when a
+   * tool returns it.
+   */
   envelopes?: (result: never) => readonly Message[];
 }
 
@@ -76,6 +81,26 @@ const roomId = z.string().describe(
 );
 const limit = (what: string) =>
   z.number().int().min(0).optional().describe(what);
+
+/** Adds the `envelopes` field to a message tool's output schema. */
+function withEnvelopes(schema: z.ZodObject): z.ZodObject {
+  return schema.extend({
+    envelopes: z.string().describe(
+      "The same messages as <c2c> envelopes, one per line: what to read",
+    ),
+  });
+}
+
+/** Most messages one `poll_inbox`/`peek_inbox` returns by default. */
+export const INBOX_REPLY_LIMIT = 500;
+/** About how many bytes of messages one reply carries at most. */
+export const INBOX_REPLY_BYTES = 1024 * 1024;
+
+const inboxInput = {
+  limit: z.number().int().min(1).max(INBOX_REPLY_LIMIT).optional().describe(
+    `At most this many messages (default ${INBOX_REPLY_LIMIT}); the rest stay queued`,
+  ),
+};
 
 const READ_ONLY: ToolAnnotations = {
   readOnlyHint: true,
@@ -157,21 +182,29 @@ export const TOOLS: readonly ToolSpec[] = [
     name: "poll_inbox",
     title: "Poll inbox",
     description:
-      "Return and remove your pending messages (they move to your history). Call it when told messages are waiting.",
-    input: {},
-    output: InboxResultSchema,
+      "Return and remove your pending messages (they move to your history). Call it when told messages are waiting; call again while `remaining` is above 0.",
+    input: inboxInput,
+    output: withEnvelopes(InboxResultSchema),
     annotations: WRITES,
-    run: (ctx) => ctx.broker.pollInbox(ctx.sessionId),
+    run: (ctx, args) =>
+      ctx.broker.pollInbox(ctx.sessionId, {
+        limit: args.limit ?? INBOX_REPLY_LIMIT,
+        maxBytes: INBOX_REPLY_BYTES,
+      }),
     envelopes: (r: { messages: Message[] }) => r.messages,
   },
   {
     name: "peek_inbox",
     title: "Peek inbox",
     description: "Show your pending messages without removing them.",
-    input: {},
-    output: InboxResultSchema,
+    input: inboxInput,
+    output: withEnvelopes(InboxResultSchema),
     annotations: READ_ONLY,
-    run: (ctx) => ctx.broker.peekInbox(ctx.sessionId),
+    run: (ctx, args) =>
+      ctx.broker.peekInbox(ctx.sessionId, {
+        limit: args.limit ?? INBOX_REPLY_LIMIT,
+        maxBytes: INBOX_REPLY_BYTES,
+      }),
     envelopes: (r: { messages: Message[] }) => r.messages,
   },
   {
@@ -179,7 +212,7 @@ export const TOOLS: readonly ToolSpec[] = [
     title: "Inbox history",
     description: "Show messages you already received, newest last.",
     input: { limit: limit("How many (default 50)") },
-    output: HistoryResultSchema,
+    output: withEnvelopes(HistoryResultSchema),
     annotations: READ_ONLY,
     run: (ctx, args) => ctx.broker.history(ctx.sessionId, args),
     envelopes: (r: { messages: Message[] }) => r.messages,

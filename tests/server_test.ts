@@ -120,7 +120,12 @@ Deno.test("two server processes exchange DMs with envelopes in the text", async 
   }).messages;
   assert.equal(messages[0].content, "hello b");
   assert.equal(messages[0].from_alias, "storm-beacon");
-  const envelopes = (polled.content[1] as { text: string }).text;
+  const envelopes = (polled.structuredContent as { envelopes: string })
+    .envelopes;
+  assert.deepEqual(
+    JSON.parse((polled.content[0] as { text: string }).text),
+    polled.structuredContent,
+  );
   assert.match(
     envelopes,
     /^<c2c event="message" from="storm-beacon" alias="tide-runner" id="[^"]+" ts="[^"]+">hello b<\/c2c>$/,
@@ -228,7 +233,7 @@ Deno.test("three server processes: broadcast, rooms and room history", async () 
   assert.equal(dup.deduplicated, true);
   for (const peer of [a, c]) {
     const r = await peer.call("poll_inbox");
-    const text = (r.content[1] as { text: string }).text;
+    const text = (r.structuredContent as { envelopes: string }).envelopes;
     assert.match(
       text,
       /^<c2c event="room_message" from="tide-runner" alias="[a-z-]+" room_id="swarm-lounge" id=.*>room hello<\/c2c>$/,
@@ -465,4 +470,39 @@ Deno.test("channel push: each message is pushed once and drained; off by default
     (await quiet.ok<{ messages: unknown[] }>("peek_inbox")).messages.length,
     5,
   );
+});
+
+Deno.test("poll_inbox replies are bounded; the rest stays queued with a count", async () => {
+  const root = await tempRoot();
+  await using a = await agent(root, "storm-beacon");
+  await using b = await agent(root, "tide-runner");
+  for (let i = 0; i < 7; i++) {
+    await a.ok("send", { to_alias: "tide-runner", content: `m${i}` });
+  }
+  const peek = await b.ok<{ messages: unknown[]; remaining: number }>(
+    "peek_inbox",
+    { limit: 2 },
+  );
+  assert.deepEqual([peek.messages.length, peek.remaining], [2, 5]);
+  const first = await b.ok<
+    { messages: { content: string }[]; remaining: number }
+  >(
+    "poll_inbox",
+    { limit: 3 },
+  );
+  assert.deepEqual(first.messages.map((m) => m.content), ["m0", "m1", "m2"]);
+  assert.equal(first.remaining, 4);
+  const rest = await b.ok<
+    { messages: { content: string }[]; remaining: number }
+  >(
+    "poll_inbox",
+  );
+  assert.deepEqual(rest.messages.map((m) => m.content), [
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+  ]);
+  assert.equal(rest.remaining, 0);
+  assert.match(await b.fails("poll_inbox", { limit: 0 }), /limit/);
 });
