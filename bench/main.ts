@@ -33,6 +33,8 @@ import { listGroup } from "./list_bench.ts";
 import { sendRoomGroup } from "./send_room_bench.ts";
 import { roomHistoryGroup } from "./room_history_bench.ts";
 import { throughputGroup } from "./throughput_bench.ts";
+import { mcpGroup } from "./mcp_bench.ts";
+import { memoryGroup } from "./memory_bench.ts";
 
 /** Every benchmark group, in the order a full run goes through them. */
 export const GROUPS: readonly BenchGroup[] = [
@@ -42,6 +44,8 @@ export const GROUPS: readonly BenchGroup[] = [
   sendRoomGroup,
   roomHistoryGroup,
   throughputGroup,
+  mcpGroup,
+  memoryGroup,
 ];
 
 /** Where the report goes unless `--out` says otherwise. */

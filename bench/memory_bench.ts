@@ -1,0 +1,201 @@
+/**
+ * Resident memory (`VmRSS` from `/proc/<pid>/status`) of an idle MCP server
+ * after `initialize` and a few tool calls, next to the idle echo server (the
+ * same SDK doing nothing) and an idle `deno run` of an empty script (issue 8).
+ * Linux only.
+ *
+ * @module
+ */
+
+import type { BenchGroup } from "./group.ts";
+import { BODY, fillInbox, registerPeers, withTempBroker } from "./_harness.ts";
+import {
+  childPids,
+  connectMcp,
+  DENO,
+  echoCommand,
+  IDLE_SCRIPT,
+  launcherCommand,
+  type Memory,
+  readMemory,
+  serverCommand,
+  sessionEnv,
+} from "./_mcp_harness.ts";
+import { median } from "./stats.ts";
+import { fmtInt, fmtRatio, type Table } from "./table.ts";
+import type { Broker } from "../mod.ts";
+
+/** How long a process is left alone after its calls before it is measured. */
+const SETTLE_MS = 500;
+
+/** One process (or pair, for the launcher) to measure. */
+interface Subject {
+  /** Row label. */
+  name: string;
+  /** What it did before going idle. */
+  did: string;
+  /**
+   * Starts it, does its calls, lets it settle and measures it; returns one
+   * memory reading per process it consists of, and stops it.
+   */
+  measure(run: number): Promise<Memory[]>;
+}
+
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
+
+/** The calls a freshly started c2c server gets before it is measured. */
+async function someCalls(
+  call: (name: string, args?: Record<string, unknown>) => Promise<unknown>,
+  peer: string,
+): Promise<void> {
+  await call("whoami");
+  await call("list");
+  for (let i = 0; i < 5; i++) {
+    await call("send", { to_alias: peer, content: `${i}: ${BODY}` });
+  }
+  await call("peek_inbox");
+  await call("poll_inbox");
+}
+
+function subjects(broker: Broker, peer: string): Subject[] {
+  const root = broker.root;
+  return [
+    {
+      name: "empty `deno run` (waits on stdin)",
+      did: "nothing",
+      measure: async () => {
+        const child = new Deno.Command(DENO, {
+          args: ["run", "--no-prompt", IDLE_SCRIPT],
+          stdin: "piped",
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        try {
+          await settle();
+          return [readMemory(child.pid)];
+        } finally {
+          await child.stdin.close();
+          await child.status;
+        }
+      },
+    },
+    {
+      name: "echo server",
+      did: "initialize, 5 × `echo`",
+      measure: async () => {
+        await using p = await connectMcp(echoCommand());
+        for (let i = 0; i < 5; i++) await p.call("echo", { text: BODY });
+        await settle();
+        return [readMemory(p.pid)];
+      },
+    },
+    {
+      name: "c2c server, documented flags",
+      did: "initialize, whoami, list, 5 × send, peek, poll",
+      measure: async (run) => {
+        const session = `mem-server-${run}`;
+        await using p = await connectMcp(serverCommand(root), {
+          env: sessionEnv(root, session),
+        });
+        await someCalls(p.call, peer);
+        await settle();
+        return [readMemory(p.pid)];
+      },
+    },
+    {
+      name: "c2c server, after a large poll",
+      did: "as above, then `poll_inbox` of 10,000",
+      measure: async (run) => {
+        const session = `mem-large-${run}`;
+        await using p = await connectMcp(serverCommand(root), {
+          env: sessionEnv(root, session),
+          maxBufferSize: 256 * 1024 * 1024,
+        });
+        await someCalls(p.call, peer);
+        fillInbox(broker, session, session, 10_000);
+        await p.call("poll_inbox");
+        await settle();
+        return [readMemory(p.pid)];
+      },
+    },
+    {
+      name: "`c2c mcp` via launcher.ts (launcher + server)",
+      did: "initialize, whoami, list, 5 × send, peek, poll",
+      measure: async (run) => {
+        const session = `mem-launcher-${run}`;
+        await using p = await connectMcp(launcherCommand(), {
+          env: sessionEnv(root, session),
+        });
+        await someCalls(p.call, peer);
+        await settle();
+        const server = childPids(p.pid);
+        if (server.length !== 1) {
+          throw new Error(`launcher has ${server.length} children, not 1`);
+        }
+        return [readMemory(p.pid), readMemory(server[0])];
+      },
+    },
+    // The PTY harness (an idle `c2c` harness around a child agent) goes
+    // here once it exists: a Subject whose `measure` starts the harness on
+    // an idle child, waits SETTLE_MS and returns [harness, child] readings.
+  ];
+}
+
+const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+
+/** The memory group. */
+export const memoryGroup: BenchGroup = {
+  name: "memory",
+  title: "memory of idle processes",
+  run: ({ quick }) =>
+    withTempBroker(async (broker) => {
+      using peers = await registerPeers(broker, "mem-peer", 1);
+      const list = subjects(broker, peers.aliases[0]);
+      const runs = quick ? 1 : 3;
+      const readings: Memory[][][] = list.map(() => []);
+      // Round-robin, so each kind sees the same machine state.
+      for (let run = 0; run < runs; run++) {
+        for (let k = 0; k < list.length; k++) {
+          readings[k].push(await list[k].measure(run));
+        }
+      }
+      // Sum over a subject's processes, then the median over runs.
+      const rss = readings.map((rs) =>
+        median(rs.map((r) => r.reduce((n, m) => n + m.rssKiB, 0)))
+      );
+      const peak = readings.map((rs) =>
+        median(rs.map((r) => r.reduce((n, m) => n + m.peakKiB, 0)))
+      );
+      const floor = rss[0];
+      const echo = rss[1];
+      const launcher = readings[4].map((r) => r[0].rssKiB);
+      const rows = list.map((s, i) => [
+        s.name,
+        s.did,
+        fmtInt(runs),
+        mib(rss[i]),
+        mib(peak[i]),
+        i === 0 ? "—" : `+${mib(rss[i] - floor)}`,
+        fmtRatio(rss[i] / echo),
+      ]);
+      const table: Table = {
+        title: "Resident memory (RSS) of idle processes",
+        columns: [
+          "process",
+          "before going idle",
+          "runs",
+          "RSS idle",
+          "peak RSS",
+          "above empty deno",
+          "RSS / echo",
+        ],
+        rows,
+        notes: [
+          `\`VmRSS\` (RSS idle) and \`VmHWM\` (peak RSS) from \`/proc/<pid>/status\`, read ${SETTLE_MS} ms after the last call; the median of ${runs} fresh process(es) each, started round-robin. Servers are spawned and driven by the SDK \`StdioClientTransport\` and \`Client\`, with the same command lines as the \`mcp\` group; sends go to a live peer. The launcher row adds the launcher process (${
+            mib(median(launcher))
+          }), which stays alive for the server's whole life to pass signals on. The empty \`deno run\` is Deno itself with no imports; the echo server is the same MCP SDK and zod with one trivial tool, so \`RSS / echo\` is what c2c adds on top of the SDK. No target in the issues. The PTY harness's RSS will be added here when it lands.`,
+        ],
+      };
+      return [table];
+    }),
+};
