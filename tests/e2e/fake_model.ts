@@ -590,6 +590,8 @@ export function countOccurrences(
 ): number {
   const forms = new Set([
     needle,
+    // Inside a JSON string, as structuredContent shows it to the model.
+    JSON.stringify(needle).slice(1, -1),
     needle.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"),
     htmlEscape(needle),
   ]);
