@@ -4,7 +4,7 @@
  *
  * Two ways to start the server, both with permissions scoped to the broker
  * root (DESIGN §10):
- * - through the launcher, which finds the root of whatever repository the
+ * - through `bin/c2c-mcp`, which finds the root of whatever repository the
  *   client runs in (user-wide configs: one entry serves every project);
  * - directly with the root resolved now, for project configs (`--target-dir`)
  *   and for Codex, which starts MCP servers in `~/.codex` where git cannot
@@ -66,7 +66,7 @@ export interface LaunchOptions {
  * serverLaunch({
  *   deno: "/usr/bin/deno", repo: "/opt/c2c", root: null,
  *   alias: "codex-alice-box", client: "codex", denoDir: null,
- * }).args.at(-1); // "mcp"
+ * }).command; // "/opt/c2c/bin/c2c-mcp"
  * ```
  */
 export function serverLaunch(options: LaunchOptions): ServerLaunch {
@@ -75,18 +75,11 @@ export function serverLaunch(options: LaunchOptions): ServerLaunch {
   if (options.alias) env.C2C_MCP_AUTO_REGISTER_ALIAS = options.alias;
   if (options.denoDir) env.DENO_DIR = options.denoDir;
   if (options.root === null) {
+    // bin/c2c-mcp finds the root of the project the client runs in, then
+    // starts the server scoped to it (without a second Deno start-up).
     return {
-      command: options.deno,
-      args: [
-        "run",
-        "--quiet",
-        config,
-        "--no-prompt",
-        "--allow-env",
-        `--allow-run=git,${options.deno}`,
-        `${options.repo}/launcher.ts`,
-        "mcp",
-      ],
+      command: `${options.repo}/bin/c2c-mcp`,
+      args: ["--deno", options.deno],
       env,
     };
   }

@@ -39,20 +39,31 @@ export interface Connection extends AsyncDisposable {
   close: () => Promise<void>;
 }
 
+/** Drops variables set to "" (a way for callers to unset a default). */
+function withoutEmpty(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+}
+
 /** Spawns a server for `root` with `env` and connects an SDK client to it. */
 export async function connect(
   root: string,
   env: Record<string, string> = {},
-  options: { args?: string[]; command?: string; client?: Client } = {},
+  options: {
+    args?: string[];
+    command?: string;
+    cwd?: string;
+    client?: Client;
+  } = {},
 ): Promise<Connection> {
   const transport = new StdioClientTransport({
     command: options.command ?? DENO,
     args: options.args ?? serverArgs(root),
-    env: {
+    env: withoutEmpty({
       PATH: Deno.env.get("PATH") ?? "",
       C2C_MCP_BROKER_ROOT: root,
       ...env,
-    },
+    }),
+    cwd: options.cwd,
     stderr: "pipe",
   });
   let stderr = "";

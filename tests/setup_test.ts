@@ -245,9 +245,11 @@ for (const client of CLIENTS) {
         files[".codex/hooks.json"].includes("--alias codex-alice-laptop"),
       );
     } else {
-      assert.ok(args.includes(`${REPO}/launcher.ts`), args.join(" "));
-      assert.ok(args.includes("--allow-run=git,/opt/deno/bin/deno"));
-      assert.ok(!args.includes("--allow-all") && !args.includes("-A"));
+      const command = Array.isArray(entry.command)
+        ? entry.command[0]
+        : entry.command;
+      assert.equal(command, `${REPO}/bin/c2c-mcp`);
+      assert.deepEqual(args, ["--deno", "/opt/deno/bin/deno"]);
     }
     if (client === "claude-code") {
       const settings = JSON.parse(files[".claude/settings.json"]);
