@@ -33,6 +33,7 @@ import { listGroup } from "./list_bench.ts";
 import { sendRoomGroup } from "./send_room_bench.ts";
 import { roomHistoryGroup } from "./room_history_bench.ts";
 import { throughputGroup } from "./throughput_bench.ts";
+import { wakeGroup } from "./wake_bench.ts";
 import { mcpGroup } from "./mcp_bench.ts";
 import { memoryGroup } from "./memory_bench.ts";
 
@@ -44,6 +45,7 @@ export const GROUPS: readonly BenchGroup[] = [
   sendRoomGroup,
   roomHistoryGroup,
   throughputGroup,
+  wakeGroup,
   mcpGroup,
   memoryGroup,
 ];

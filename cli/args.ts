@@ -134,6 +134,18 @@ export function parseInvocation(argv: readonly string[]): Invocation {
 
   const spec = findCommand(name);
   if (!spec) throw unknownCommand(name);
+  if (spec.passThrough) {
+    // Everything after the command belongs to it (e.g. `c2c run codex --
+    // --model o4`): only a leading --help is c2c's.
+    if (args[0] === "--help" || args[0] === "-h") return { kind: "help", spec };
+    if (args.length === 0) {
+      throw new UsageError(
+        spec.name,
+        `missing argument ${spec.args.split(" ")[0]}`,
+      );
+    }
+    return { kind: "run", spec, values: {}, positionals: args };
+  }
   if (wantsHelp(args)) return { kind: "help", spec };
   if (spec.unavailable) {
     return {

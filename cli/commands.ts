@@ -670,6 +670,53 @@ export const HANDLERS: Record<string, Handler> = {
     return 0;
   },
 
+  async run(ctx) {
+    // Loaded only here: the harness brings the FFI pseudo-terminal.
+    const { parseRunArgs, runHarness } = await import("../wake/mod.ts");
+    let run;
+    try {
+      run = parseRunArgs(ctx.positionals);
+    } catch (e) {
+      throw new UsageError("run", (e as Error).message.replace(/^usage: /, ""));
+    }
+    const code = await runHarness({ root: await resolveRoot(ctx.env), ...run });
+    // A read of the user's terminal may still be pending: end here.
+    Deno.exit(code);
+  },
+
+  async "restart-me"(ctx) {
+    const { restartMe } = await import("../wake/mod.ts");
+    const r = await restartMe({ env: ctx.env });
+    if (ctx.json) {
+      ctx.print(toJson(r));
+    } else if (r.code === 0) {
+      ctx.print(r.message);
+    } else {
+      console.error(r.message);
+    }
+    return r.code;
+  },
+
+  async wake(ctx) {
+    const { wakeTmuxPane } = await import("../wake/mod.ts");
+    const pane = str(ctx, "tmux-pane");
+    const alias = str(ctx, "alias");
+    if (!pane || !alias) {
+      throw new UsageError("wake", "--tmux-pane and --alias are both needed");
+    }
+    const stop = new AbortController();
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => stop.abort());
+    }
+    return await wakeTmuxPane({
+      root: await resolveRoot(ctx.env),
+      pane,
+      alias,
+      client: str(ctx, "client") as never,
+      signal: stop.signal,
+    });
+  },
+
   async mcp() {
     // Loaded only for this command: the MCP SDK and zod stay out of every
     // other command's start-up.

@@ -45,6 +45,8 @@ export interface CommandSpec {
   session: SessionNeed;
   /** Set for commands that come with a later issue: why they are missing. */
   unavailable?: string;
+  /** The command parses its own arguments (they are passed on untouched). */
+  passThrough?: boolean;
 }
 
 /** Options every command accepts. */
@@ -607,24 +609,74 @@ export const COMMANDS: readonly CommandSpec[] = [
     ]],
     session: "optional",
   },
-  notYet(
-    "run",
-    "<client>",
-    "run a client in a managed terminal",
-    "issue 6 (managed harness)",
-  ),
-  notYet(
-    "restart-me",
-    "",
-    "restart the current client",
-    "issue 6 (managed harness)",
-  ),
-  notYet(
-    "wake",
-    "",
-    "wake an idle agent in a tmux pane",
-    "issue 6 (managed harness and wake)",
-  ),
+  {
+    name: "run",
+    group: "Setup",
+    passThrough: true,
+    summary:
+      "run a client in a terminal c2c owns, waking it when messages wait",
+    args: "<client> [--alias A] [--] [client args…]",
+    description:
+      "Starts the client (claude-code, codex, opencode, gemini, kimi, crush, or a program) in a pseudo-terminal, relays your terminal both ways, holds the session's lease and registers the alias, and types a short poll line (never a message body) into the client when messages wait and you are not typing — once per burst. Two Ctrl-C within 2 s end the harness; one goes to the client. The client's exit code is c2c's. Needs --allow-ffi (the launcher grants it for this command only).",
+    positionals: [1, Infinity],
+    options: [],
+    examples: [
+      ["c2c run opencode", "OpenCode, woken when messages wait"],
+      [
+        "c2c run codex --alias codex-review -- --model o4-mini",
+        "pass arguments to Codex",
+      ],
+    ],
+    session: "none",
+  },
+  {
+    name: "restart-me",
+    group: "Setup",
+    summary: "restart the client this harness runs, same arguments and alias",
+    args: "",
+    description:
+      "Inside `c2c run`, makes the harness restart the client with the same arguments: a new session under the same alias, with pending messages kept. Outside one, prints what to do and exits 1.",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c restart-me", "pick up changed client config"]],
+    session: "none",
+  },
+  {
+    name: "wake",
+    group: "Setup",
+    summary: "wake an agent running in a tmux pane when its messages wait",
+    args: "--tmux-pane %N --alias A",
+    description:
+      "For agents started without `c2c run`: watches A's inbox and types the client's poll line into the tmux pane (tmux send-keys) once per burst, never the body. Runs until Ctrl-C or the pane closes.",
+    positionals: [0, 0],
+    options: [
+      {
+        name: "tmux-pane",
+        type: "string",
+        value: "%N",
+        description:
+          "the pane the agent runs in (from `tmux display -p '#{pane_id}'`)",
+      },
+      {
+        name: "alias",
+        type: "string",
+        value: "A",
+        description: "the agent's alias",
+      },
+      {
+        name: "client",
+        type: "string",
+        value: "NAME",
+        description:
+          "the client in the pane (picks the poll line; default generic)",
+      },
+    ],
+    examples: [[
+      "c2c wake --tmux-pane %3 --alias codex-review",
+      "wake the Codex in pane %3",
+    ]],
+    session: "none",
+  },
 ];
 
 /** Subcommands of `room`. */

@@ -28,7 +28,9 @@ export type C2cErrorCode =
   | "symlink_refused"
   | "config_parse"
   | "config_shape"
-  | "setup_conflict";
+  | "setup_conflict"
+  | "harness"
+  | "tmux";
 
 /**
  * Base class of every error the broker raises on purpose.

@@ -24,6 +24,7 @@ export const SERVER_ENV: readonly string[] = [
   "C2C_MCP_AUTO_JOIN_ROOMS",
   "C2C_MCP_CLIENT_PID",
   "C2C_MCP_AUTO_DRAIN_CHANNEL",
+  "C2C_HARNESS_SESSION_ID",
   "C2C_MCP_CLIENT",
   "C2C_MAX_MESSAGE_BYTES",
   "C2C_LAUNCH_ROOT_ERROR",
@@ -53,6 +54,13 @@ export const CLI_ENV: readonly string[] = [
   "DENO_DIR",
   "XDG_CACHE_HOME",
   "C2C_SETUP_STAMP",
+  "C2C_HARNESS_CONTROL",
+  "C2C_HARNESS_CLIENT",
+  "GEMINI_CLI",
+  "CODEX_MANAGED_BY_NPM",
+  "CODEX_SANDBOX",
+  "TMUX",
+  "TMUX_PANE",
   "PATH",
 ];
 
@@ -155,6 +163,12 @@ export function cliGrant(
       return { entry: "server", scope: {} };
     case "refresh-peer":
       return { entry: "cli", scope: { run: ["ps"] } };
+    case "run":
+      // The pseudo-terminal is libc through FFI; the client is spawned there
+      // too, so no --allow-run is needed.
+      return { entry: "cli", scope: { ffi: true } };
+    case "wake":
+      return { entry: "cli", scope: { run: ["tmux"] } };
     case "install": {
       let shim: string;
       try {

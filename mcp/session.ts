@@ -59,6 +59,7 @@ export class ServerSession {
   /** A client-side session id seen in tool-call metadata (Codex). */
   clientSessionId: string | undefined;
   #lease: Lease | null = null;
+  #harnessLeased = false;
 
   private constructor(
     broker: Broker | null,
@@ -94,6 +95,16 @@ export class ServerSession {
   ): Promise<ServerSession> {
     const session = new ServerSession(broker, rootError, env);
     if (!broker) return session;
+    if (
+      env("C2C_HARNESS_SESSION_ID") === session.sessionId &&
+      broker.liveness(session.sessionId) === true
+    ) {
+      // Under `c2c run` the harness holds this session's lease for the
+      // client's whole life: serve the session without a lease of our own.
+      session.#harnessLeased = true;
+      await session.ensureRegistered();
+      return session;
+    }
     try {
       session.#lease = await broker.acquireLease(session.sessionId);
     } catch (e) {
@@ -192,7 +203,7 @@ export class ServerSession {
 
   #registerArgs(alias: string | undefined): Parameters<Broker["register"]>[1] {
     const args: Parameters<Broker["register"]>[1] = {
-      leased: this.#lease !== null,
+      leased: this.#lease !== null || this.#harnessLeased,
       pid: this.pid,
     };
     if (alias !== undefined) args.alias = alias;

@@ -36,6 +36,7 @@ const HEADER = "mcp_servers.c2c";
 /** Variables Codex should pass through from its own environment. */
 export const FORWARDED_ENV = [
   "C2C_MCP_SESSION_ID",
+  "C2C_HARNESS_SESSION_ID",
   "C2C_MCP_AUTO_JOIN_ROOMS",
   "C2C_MCP_AUTO_DRAIN_CHANNEL",
   "C2C_MAX_MESSAGE_BYTES",

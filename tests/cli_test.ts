@@ -78,24 +78,12 @@ Deno.test("c2c exits 2 on an unknown command, option or missing argument, naming
   assert.match(exits(value, 2).stderr, /option '--limit' needs a value/);
 });
 
-Deno.test("c2c run, restart-me and wake exit 1 as not yet available", async () => {
-  const names = ["run", "restart-me", "wake"];
-  const runs = await Promise.all(
-    names.map((n) => c2c(null, [n, "claude-code", "--json"])),
-  );
-  runs.forEach((r) => {
-    exits(r, 1);
-    assert.equal(r.error().code, "not_available");
-    assert.match(
-      r.error().message,
-      /not available yet: it comes with issue \d/,
-    );
-  });
-  const text = exits(await c2c(null, ["run", "codex"]), 1);
-  assert.match(
-    text.stderr,
-    /^c2c run: not available yet: it comes with issue 6/,
-  );
+Deno.test("c2c run, restart-me and wake report misuse with usage errors or advice", async () => {
+  exits(await c2c(null, ["run"]), 2);
+  const wake = exits(await c2c(null, ["wake", "--alias", "x"]), 2);
+  assert.match(wake.stderr, /--tmux-pane and --alias are both needed/);
+  const restart = exits(await c2c(null, ["restart-me"]), 1);
+  assert.match(restart.stderr, /not running under `c2c run`/);
 });
 
 Deno.test("c2c register takes the alias, refreshes, and prints text or JSON", async () => {
