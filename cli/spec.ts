@@ -95,23 +95,6 @@ const HISTORY_LIMIT: OptionSpec = {
 const MESSAGE_NOTE =
   "The message is the remaining arguments joined with spaces, or standard input when it is '-'. Put '--' before a message that starts with '-'.";
 
-const notYet = (
-  name: string,
-  args: string,
-  summary: string,
-  issue: string,
-): CommandSpec => ({
-  name,
-  group: "Not yet available",
-  summary: `${summary} (not yet available)`,
-  args,
-  positionals: [0, Infinity],
-  options: [],
-  examples: [[`c2c ${name}${args ? " " + args : ""}`, summary]],
-  session: "none",
-  unavailable: `not available yet: it comes with ${issue}`,
-});
-
 /** Every command, in help order. */
 export const COMMANDS: readonly CommandSpec[] = [
   {
