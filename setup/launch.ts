@@ -109,18 +109,27 @@ export interface HookOptions {
   alias: string | null;
   /** Pin the broker root (else the hook asks git in the project). */
   root: string | null;
+  /**
+   * Deno's cache directory, pinned as for the server entry: when messages
+   * wait the hook starts Deno, which must find c2c's npm packages where
+   * setup's Deno cached them, not download them again (that outlasts the
+   * client's hook timeout, and the messages never arrive).
+   */
+  denoDir?: string | null;
 }
 
 /**
  * The shell command a client runs as its hook. It starts with a POSIX shell
  * script that checks the inbox file's size and exits at once when nothing
- * waits, so the common path never starts Deno.
+ * waits, so the common path never starts Deno. With `denoDir`, the command
+ * sets `DENO_DIR` for it first (a shell assignment: no extra process).
  *
- * @param options Paths, client, alias and root.
+ * @param options Paths, client, alias, root and Deno's cache.
  * @returns The command line.
  */
 export function hookCommand(options: HookOptions): string {
   const parts = [
+    ...(options.denoDir ? [`DENO_DIR=${shellQuote(options.denoDir)}`] : []),
     shellQuote(`${options.repo}/bin/c2c-hook`),
     options.client,
     "--deno",

@@ -130,6 +130,7 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
       client,
       alias: hookAlias,
       root: options.root,
+      denoDir: options.denoDir,
     });
   }
   const ctx: SetupContext = {

@@ -90,6 +90,8 @@ export interface RecordedRequest {
   reply: string;
   /** Milliseconds since the fake started. */
   at_ms: number;
+  /** Wall-clock arrival time (`Date.now()`), to compare across fakes. */
+  wall_ms: number;
 }
 
 /** Aliases a step's c2c tool name may have, per client naming scheme. */
@@ -255,6 +257,7 @@ export class FakeModel implements AsyncDisposable {
       text,
       reply: "",
       at_ms: Math.round(performance.now() - this.#started),
+      wall_ms: Date.now(),
     };
     const respond = (reply: string, response: Response) => {
       record.reply = reply;
@@ -570,9 +573,32 @@ function countIn(haystack: string, needle: string): number {
 }
 
 /**
+ * The forms in which a client may show `needle` to its model: raw; inside a
+ * JSON string (as `structuredContent` reaches the model); with `<` and `>`
+ * HTML-escaped but `&` and quotes left alone (Gemini CLI's hook context); and
+ * fully HTML-escaped (with and without quotes).
+ *
+ * @param needle The text, e.g. an envelope.
+ * @returns The distinct forms.
+ */
+export function shownForms(needle: string): string[] {
+  const angles = (text: string) =>
+    text.replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return [
+    ...new Set([
+      needle,
+      JSON.stringify(needle).slice(1, -1),
+      angles(needle),
+      angles(needle.replace(/&/g, "&amp;")),
+      htmlEscape(needle),
+    ]),
+  ];
+}
+
+/**
  * How many times `needle` occurs in what a request showed the model: in every
- * string of the body (JSON-in-string decoded), in its raw form and, when it
- * differs, in its HTML-escaped forms (`&lt;` only, and also `&quot;`).
+ * string of the body (JSON-in-string decoded), in any of its
+ * {@linkcode shownForms}.
  *
  * @param request A recorded request.
  * @param needle Text to count, e.g. an envelope.
@@ -588,18 +614,62 @@ export function countOccurrences(
   request: RecordedRequest,
   needle: string,
 ): number {
-  const forms = new Set([
-    needle,
-    // Inside a JSON string, as structuredContent shows it to the model.
-    JSON.stringify(needle).slice(1, -1),
-    needle.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"),
-    htmlEscape(needle),
-  ]);
+  const forms = shownForms(needle);
   let count = 0;
   for (const text of requestStrings(request)) {
     for (const form of forms) count += countIn(text, form);
   }
   return count;
+}
+
+/**
+ * Where in a request `needle` (in any of its {@linkcode shownForms}) was
+ * shown to the model, in words: the message or item that holds it, by role
+ * and kind, e.g. `messages[3] user text`, `input[7] developer message`,
+ * `messages[4] tool result`, `contents[2] user functionResponse`.
+ *
+ * @param request A recorded request.
+ * @param needle Text to look for.
+ * @returns One description per string that holds it (empty: not shown).
+ */
+export function whereSeen(request: RecordedRequest, needle: string): string[] {
+  const forms = shownForms(needle);
+  const found: string[] = [];
+  const body = asRecord(request.body);
+  for (const key of ["system", "instructions", "systemInstruction"]) {
+    if (holds(body[key], forms)) found.push(`${key} prompt`);
+  }
+  for (const key of ["messages", "input", "contents"]) {
+    asArray(body[key]).forEach((raw, i) => {
+      if (!holds(raw, forms)) return;
+      const item = asRecord(raw);
+      const role = typeof item.role === "string" ? item.role : "";
+      const kinds = new Set<string>();
+      if (typeof item.type === "string" && item.type !== "message") {
+        kinds.add(item.type);
+      }
+      if (role === "tool") kinds.add("result");
+      for (const part of [...asArray(item.content), ...asArray(item.parts)]) {
+        if (!holds(part, forms)) continue;
+        const p = asRecord(part);
+        const kind = typeof p.type === "string"
+          ? p.type
+          : Object.keys(p).find((k) => k !== "thoughtSignature");
+        if (kind) kinds.add(kind);
+      }
+      if (kinds.size === 0 && typeof item.content === "string") {
+        kinds.add("message");
+      }
+      found.push(`${key}[${i}] ${[role, ...kinds].filter(Boolean).join(" ")}`);
+    });
+  }
+  return found;
+}
+
+function holds(value: unknown, forms: string[]): boolean {
+  const strings: string[] = [];
+  walkStrings(value, strings);
+  return strings.some((text) => forms.some((form) => text.includes(form)));
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type RecordedRequest,
   startFakeModel,
   toolResults,
+  whereSeen,
 } from "./fake_model.ts";
 
 async function post(url: string, body: unknown): Promise<string> {
@@ -161,6 +162,7 @@ function recorded(body: unknown): RecordedRequest {
     text: JSON.stringify(body),
     reply: "",
     at_ms: 0,
+    wall_ms: 0,
   };
 }
 
@@ -184,6 +186,50 @@ Deno.test("countOccurrences() counts raw, JSON-in-string and HTML-escaped forms"
   assert.equal(
     countOccurrences(recorded({ t: envelope, u: envelope }), envelope),
     2,
+  );
+});
+
+Deno.test("countOccurrences() counts Gemini's hook form: angle brackets escaped, & and quotes kept", () => {
+  const envelope = '<c2c event="message" from="a" alias="b">x <&> "y"</c2c>';
+  const gemini =
+    '&lt;c2c event="message" from="a" alias="b"&gt;x &lt;&&gt; "y"&lt;/c2c&gt;';
+  assert.equal(
+    countOccurrences(
+      recorded({ t: `<hook_context>${gemini}</hook_context>` }),
+      envelope,
+    ),
+    1,
+  );
+});
+
+Deno.test("whereSeen() names the message and part that showed the text", () => {
+  const needle = "<c2c>hi</c2c>";
+  assert.deepEqual(
+    whereSeen(
+      recorded({
+        system: "rules",
+        messages: [
+          { role: "user", content: "start" },
+          {
+            role: "user",
+            content: [{ type: "tool_result", content: "{}" }, {
+              type: "text",
+              text: `ctx ${needle}`,
+            }],
+          },
+          { role: "tool", content: needle },
+        ],
+        input: [{ type: "message", role: "developer", content: needle }],
+        contents: [{ role: "user", parts: [{ functionResponse: { needle } }] }],
+      }),
+      needle,
+    ),
+    [
+      "messages[1] user text",
+      "messages[2] tool result",
+      "input[0] developer message",
+      "contents[0] user functionResponse",
+    ],
   );
 });
 

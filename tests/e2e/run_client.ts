@@ -89,6 +89,19 @@ export async function mergeJsonFile(path: string, patch: Json): Promise<void> {
   );
 }
 
+/**
+ * Creates a folder (if missing) and makes it a fresh git repository: the
+ * project the agents work in, whose `.git/c2c/mcp` is their broker root.
+ *
+ * Requires `--allow-run=git` and write access to the folder.
+ *
+ * @param dir The folder.
+ */
+export async function initRepo(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await git(dir, "init", "-q");
+}
+
 async function git(cwd: string, ...args: string[]): Promise<void> {
   const out = await new Deno.Command("git", {
     args,
@@ -102,6 +115,16 @@ async function git(cwd: string, ...args: string[]): Promise<void> {
       `git ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
     );
   }
+}
+
+/** Options of {@linkcode prepareClientHome}. */
+export interface PrepareOptions {
+  /**
+   * Working directory to run the client in: a git repository shared with
+   * other agents (their MCP servers then find the same broker root). Left in
+   * place on dispose. Default: a fresh repository inside the home's folder.
+   */
+  cwd?: string;
 }
 
 /**
@@ -119,15 +142,19 @@ async function git(cwd: string, ...args: string[]): Promise<void> {
  * - Gemini CLI: `settings.json` with API-key auth, auto-update, usage
  *   statistics and telemetry off.
  *
- * The MCP entry is written separately (`configs.ts`, later `c2c setup`).
+ * These are the model-provider settings, which are not c2c's business; c2c's
+ * own entries (MCP server, hooks) are written afterwards by `c2c setup
+ * <client>` itself (`setup_client.ts`), which merges into these files.
  *
  * @param client Which client.
  * @param model_url The fake model's base URL.
+ * @param options A shared working directory.
  * @returns The prepared home (dispose it to remove everything).
  */
 export async function prepareClientHome(
   client: ClientName,
   model_url: string,
+  options: PrepareOptions = {},
 ): Promise<ClientHome> {
   const base = await Deno.makeTempDir({ prefix: `c2c-e2e-${client}-` });
   const home: ClientHome = {
@@ -139,7 +166,7 @@ export async function prepareClientHome(
     xdg_cache: `${base}/home/.cache`,
     xdg_state: `${base}/home/.local/state`,
     codex_home: `${base}/home/.codex`,
-    cwd: `${base}/project`,
+    cwd: options.cwd ?? `${base}/project`,
     model_url,
     async [Symbol.asyncDispose]() {
       await Deno.remove(base, { recursive: true }).catch(() => {});
@@ -152,12 +179,11 @@ export async function prepareClientHome(
       home.xdg_cache,
       home.xdg_state,
       home.codex_home,
-      home.cwd,
     ]
   ) {
     await Deno.mkdir(dir, { recursive: true });
   }
-  await git(home.cwd, "init", "-q");
+  if (options.cwd === undefined) await initRepo(home.cwd);
   switch (client) {
     case "claude":
       break;
@@ -306,7 +332,9 @@ export function clientEnv(
  * - Claude Code: `-p PROMPT --allowedTools mcp__c2c --output-format
  *   stream-json --verbose` (`-p` denies MCP tools not allowed; the server
  *   name alone allows all of its tools).
- * - Codex: `exec --skip-git-repo-check --json PROMPT`.
+ * - Codex: `exec --skip-git-repo-check --dangerously-bypass-hook-trust
+ *   --json PROMPT` (Codex runs the hooks in `hooks.json` only once the user
+ *   has trusted them in its UI; this flag stands in for that click).
  * - OpenCode: `run PROMPT`.
  * - Gemini CLI: `-p PROMPT`.
  *
@@ -327,7 +355,13 @@ export function clientArgs(client: ClientName, prompt: string): string[] {
         "--verbose",
       ];
     case "codex":
-      return ["exec", "--skip-git-repo-check", "--json", prompt];
+      return [
+        "exec",
+        "--skip-git-repo-check",
+        "--dangerously-bypass-hook-trust",
+        "--json",
+        prompt,
+      ];
     case "opencode":
       return ["run", prompt];
     case "gemini":

@@ -1,6 +1,7 @@
 // First proof with the real clients: each of Claude Code, Codex, OpenCode and
-// Gemini CLI, driven by the scripted fake model, really spawns c2c's MCP
-// server and calls its tools. One client run per client:
+// Gemini CLI, configured by `c2c setup <client>` and driven by the scripted
+// fake model, really spawns c2c's MCP server and calls its tools. One client
+// run per client:
 //
 //   turn 0  register {alias}         (the server auto-registered it already)
 //   turn 1  whoami
@@ -9,8 +10,11 @@
 //                                      test peer sends to it, then releases
 //   turn 4  text                     ← must show the peer's envelope once
 //
-// The peer is this test process itself: a Broker on the shared root, holding
-// its own lease (so it reads alive) — no second client needed.
+// The peer is this test process itself: a Broker on the project's broker
+// root (`.git/c2c/mcp`, where setup's entry finds it), holding its own lease
+// (so it reads alive) — no second client needed. The hooks setup installed
+// run too, after every tool call; they find the inbox empty except after
+// poll_inbox has drained it, so the envelope still arrives exactly once.
 
 import assert from "node:assert/strict";
 import { Broker, renderEnvelope } from "../../mod.ts";
@@ -20,7 +24,6 @@ import {
   CLIENTS,
   ensureClient,
 } from "./clients.ts";
-import { writeMcpConfig } from "./configs.ts";
 import {
   c2cToolNames,
   countOccurrences,
@@ -28,7 +31,8 @@ import {
   startFakeModel,
   toolResults,
 } from "./fake_model.ts";
-import { describeRun, prepareClientHome, startClient } from "./run_client.ts";
+import { describeRun, startClient } from "./run_client.ts";
+import { prepareAgent } from "./setup_client.ts";
 
 /** Every tool c2c's server offers. */
 const C2C_TOOLS = [
@@ -81,12 +85,9 @@ for (const name of CLIENT_NAMES) {
   const spec = CLIENTS[name];
   Deno.test(`${spec.title} ${spec.version}: spawns c2c's server, sends to a live peer, and receives through poll_inbox`, async (t) => {
     const { bin } = await ensureClient(name);
-    const root = await Deno.makeTempDir({ prefix: `c2c-e2e-root-${name}-` });
     const alias = `${name}-smoke`;
     const outbound = `hello from ${name}: 1 < 2 & "quoted"`;
     const inbound = `reply to ${name} <b>bold</b>`;
-    const broker = new Broker({ root });
-    const lease = await broker.acquireLease(PEER_SESSION);
     await using fake = await startFakeModel([
       { call: "register", args: { alias } },
       { call: "whoami" },
@@ -94,10 +95,12 @@ for (const name of CLIENT_NAMES) {
       { call: "poll_inbox", hold: true },
       { text: "done" },
     ]);
-    await using home = await prepareClientHome(name, fake.url);
+    await using agent = await prepareAgent(name, fake.url, alias);
+    const { home } = agent;
+    const broker = new Broker({ root: `${home.cwd}/.git/c2c/mcp` });
+    const lease = await broker.acquireLease(PEER_SESSION);
     try {
       await broker.register(PEER_SESSION, { alias: PEER, leased: true });
-      await writeMcpConfig(name, home, { root, alias });
       const running = startClient({
         home,
         bin,
@@ -206,7 +209,6 @@ for (const name of CLIENT_NAMES) {
       );
     } finally {
       lease.release();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
     }
   });
 }

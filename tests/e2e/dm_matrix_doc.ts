@@ -1,0 +1,261 @@
+/**
+ * The results of the cross-client DM matrix run and their rendering as
+ * `docs/dm-matrix.md`. The document is written by the test run from what
+ * actually happened (never by hand), also when cells fail.
+ *
+ * @module
+ */
+
+import { CLIENT_NAMES, type ClientName, CLIENTS } from "./clients.ts";
+import {
+  CONFIG_ONLY,
+  type ConfigOnlyClient,
+  type ConfigOnlyResult,
+} from "./config_only.ts";
+
+/** One ordered pair of the DM matrix. */
+export interface CellResult {
+  /** Sender A. */
+  from: ClientName;
+  /** Receiver B. */
+  to: ClientName;
+  /** Whether the envelope reached B's model exactly once. */
+  ok: boolean;
+  /** Why not (one line), or `null`. */
+  reason: string | null;
+  /** B's delivery path, e.g. `PostToolUse hook additionalContext`. */
+  path: string;
+  /** Where B's next model request held the envelope (`whereSeen`). */
+  seen_in: string[];
+  /** Milliseconds from releasing B to its model request with the envelope. */
+  deliver_ms: number | null;
+  /** Wall time of the whole cell, setup included. */
+  cell_ms: number;
+}
+
+/** One sender → receiver delivery inside a group scenario. */
+export interface PairResult {
+  /** Poster. */
+  from: ClientName;
+  /** Member who must see it. */
+  to: ClientName;
+  /** Whether it reached the member's model exactly once. */
+  ok: boolean;
+  /** Why not, or `null`. */
+  reason: string | null;
+}
+
+/** The room or the broadcast scenario. */
+export interface GroupResult {
+  /** `room` (join_room + send_room) or `broadcast` (send_all). */
+  name: "room" | "broadcast";
+  /** Whether every delivery passed and nothing else failed. */
+  ok: boolean;
+  /** A failure of the scenario as a whole (a client that did not run), or `null`. */
+  reason: string | null;
+  /** Every ordered pair of distinct clients. */
+  pairs: PairResult[];
+  /** Wall time. */
+  ms: number;
+}
+
+/** Everything the document shows. */
+export interface MatrixReport {
+  /** When the run started (ISO 8601). */
+  date: string;
+  /** Deno running the tests. */
+  deno: string;
+  /** The 16 cells. */
+  cells: CellResult[];
+  /** The room scenario. */
+  room: GroupResult;
+  /** The broadcast scenario. */
+  broadcast: GroupResult;
+  /** Crush and Kimi Code. */
+  config_only: ConfigOnlyResult[];
+  /** How many scenarios ran at once. */
+  jobs: number;
+  /** Wall time of the whole run. */
+  total_ms: number;
+}
+
+/** How each client's model gets a message in these runs. */
+export const DELIVERY: Readonly<Record<ClientName, string>> = {
+  claude: "PostToolUse hook → `additionalContext`",
+  codex: "PostToolUse hook → `additionalContext`",
+  opencode: "the model calls `poll_inbox` → tool result",
+  gemini: "AfterTool hook → `additionalContext`",
+};
+
+/** Text fit for one Markdown table cell. */
+function cellText(text: string, limit = 300): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  const cut = one.length > limit ? `${one.slice(0, limit)}…` : one;
+  return cut.replace(/\|/g, "\\|");
+}
+
+function title(client: ClientName): string {
+  return CLIENTS[client].title;
+}
+
+function mark(ok: boolean, reason: string | null): string {
+  return ok ? "✓ proven" : `✗ ${cellText(reason ?? "failed", 160)}`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function groupTable(group: GroupResult): string[] {
+  const lines = [
+    `| poster ↓ / seen by → | ${CLIENT_NAMES.map(title).join(" | ")} |`,
+    `|---|${CLIENT_NAMES.map(() => "---").join("|")}|`,
+  ];
+  for (const from of CLIENT_NAMES) {
+    const row = CLIENT_NAMES.map((to) => {
+      if (from === to) return "—";
+      const pair = group.pairs.find((p) => p.from === from && p.to === to);
+      return pair ? mark(pair.ok, pair.reason) : "✗ not run";
+    });
+    lines.push(`| **${title(from)}** | ${row.join(" | ")} |`);
+  }
+  return lines;
+}
+
+/**
+ * Renders `docs/dm-matrix.md`.
+ *
+ * @param report The run's results.
+ * @returns Markdown.
+ */
+export function renderMatrixDoc(report: MatrixReport): string {
+  const proven = report.cells.filter((c) => c.ok).length;
+  const configOnly = (client: ConfigOnlyClient) =>
+    report.config_only.find((r) => r.client === client);
+  const lines: string[] = [
+    "# c2c cross-client DM matrix",
+    "",
+    "> **Generated** by `tests/e2e/dm_matrix_test.ts` (`./denow task e2e`, also",
+    "> run by `./denow task test` and CI) from the results of its last run.",
+    "> Do not edit by hand: the next run overwrites it.",
+    "",
+    `Run: ${report.date} · Deno ${report.deno} · ${report.jobs} scenarios at once · ${
+      seconds(report.total_ms)
+    } in all.`,
+    "",
+    `**${proven}/${report.cells.length} direct-message cells proven** · room: ${
+      report.room.ok ? "✓ proven" : "✗ failed"
+    } · broadcast: ${report.broadcast.ok ? "✓ proven" : "✗ failed"}`,
+    "",
+    "## Clients",
+    "",
+    "| client | installed from | version | how a message reaches its model here |",
+    "|---|---|---|---|",
+  ];
+  for (const client of CLIENT_NAMES) {
+    const spec = CLIENTS[client];
+    lines.push(
+      `| ${spec.title} | npm \`${spec.pkg}\` | ${spec.version} | ${
+        DELIVERY[client]
+      } |`,
+    );
+  }
+  for (const spec of Object.values(CONFIG_ONLY)) {
+    lines.push(
+      `| ${spec.title} | ${spec.source} | — | config only (cannot be installed here: ${spec.why}) |`,
+    );
+  }
+  lines.push(
+    "",
+    "Every agent is a real client process, configured by `c2c setup <client>",
+    "--alias …` itself (the harness writes only the model-provider settings,",
+    "before setup, which merges into them), driven by a scripted fake model on",
+    "127.0.0.1. A cell is **proven** when agent A's model called the c2c `send`",
+    "tool addressed to B (B alive, its model request held meanwhile), and the",
+    'envelope `<c2c event="message" from="A\'s alias" …>exact body</c2c>` then',
+    "appeared exactly once in B's next model request — after B's model called",
+    "`whoami` (hook clients: only the hook can have put it there) or",
+    "`poll_inbox` (OpenCode, which has no hooks) — and no more than once in",
+    "anything B's model received afterwards.",
+    "",
+    "## Direct messages (row: sender A, column: receiver B)",
+    "",
+    `| A ↓ / B → | ${CLIENT_NAMES.map(title).join(" | ")} |`,
+    `|---|${CLIENT_NAMES.map(() => "---").join("|")}|`,
+  );
+  for (const from of CLIENT_NAMES) {
+    const row = CLIENT_NAMES.map((to) => {
+      const cell = report.cells.find((c) => c.from === from && c.to === to);
+      return cell ? mark(cell.ok, cell.reason) : "✗ not run";
+    });
+    lines.push(`| **${title(from)}** | ${row.join(" | ")} |`);
+  }
+  for (const spec of Object.values(CONFIG_ONLY)) {
+    const cell = "config only (cannot be installed here)";
+    lines.push(
+      `| **${spec.title}** | ${CLIENT_NAMES.map(() => cell).join(" | ")} |`,
+    );
+  }
+  lines.push(
+    "",
+    "### Per cell: delivery path and latency",
+    "",
+    "Latency: from releasing B's held model request to B's next model request,",
+    "which carries the envelope (B's tool call, the hook or `poll_inbox`, and",
+    "the client's own work in between).",
+    "",
+    "| A → B | result | delivered through | where B's model saw it | latency | cell time |",
+    "|---|---|---|---|---|---|",
+  );
+  for (const cell of report.cells) {
+    lines.push(
+      `| ${title(cell.from)} → ${title(cell.to)} | ${
+        cell.ok ? "✓" : "✗"
+      } | ${cell.path} | ${cellText(cell.seen_in.join("; ") || "—")} | ${
+        cell.deliver_ms === null ? "—" : `${cell.deliver_ms} ms`
+      } | ${seconds(cell.cell_ms)} |`,
+    );
+  }
+  for (const group of [report.room, report.broadcast]) {
+    lines.push(
+      "",
+      group.name === "room"
+        ? "## Room: all four join one room, each posts once"
+        : "## Broadcast: each of the four calls `send_all` once",
+      "",
+      group.name === "room"
+        ? "Each agent's model calls `join_room`; once all four are members, each calls `send_room`; then each calls `whoami` (OpenCode: `poll_inbox`). Each must see the three others' posts (`event=\"room_message\"`, with the room id) exactly once in what its model received, through its own delivery path."
+        : "All four are alive (model requests held); each model calls `send_all`; then each calls `whoami` (OpenCode: `poll_inbox`). Each must see the three others' broadcasts exactly once in what its model received, through its own delivery path.",
+      "",
+      `Result: ${group.ok ? "✓ proven" : "✗ failed"} (${seconds(group.ms)})${
+        group.reason ? ` — ${cellText(group.reason)}` : ""
+      }`,
+      "",
+      ...groupTable(group),
+    );
+  }
+  lines.push(
+    "",
+    "## Crush and Kimi Code: config files only",
+    "",
+    "They cannot be installed on this machine, so they are not proven live.",
+    "What is checked instead, through the launcher as a user runs it:",
+    "",
+  );
+  for (const client of ["crush", "kimi"] as const) {
+    const result = configOnly(client);
+    const spec = CONFIG_ONLY[client];
+    if (!result) {
+      lines.push(`- **${spec.title}**: ✗ not run`);
+      continue;
+    }
+    lines.push(
+      `- **${spec.title}**: ${
+        result.ok ? "✓" : `✗ ${cellText(result.failure ?? "")}`
+      }`,
+    );
+    for (const check of result.passed) lines.push(`  - ✓ ${check}`);
+  }
+  lines.push("");
+  return lines.join("\n");
+}

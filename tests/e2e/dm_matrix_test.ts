@@ -1,0 +1,506 @@
+// The cross-client DM matrix, proven with the real clients (issue 7). Every
+// agent is a real Claude Code, Codex, OpenCode or Gemini CLI process,
+// configured by `c2c setup <client>` itself and driven by its own scripted
+// fake model:
+//
+// - 16 cells, one per ordered pair (same-client pairs: two homes, two
+//   aliases). B starts first and its model request is held (B stays alive:
+//   a send to a dead recipient is refused by design); A's model calls `send`
+//   to B; then B is released, its model calls `whoami` (hook clients) or
+//   `poll_inbox` (OpenCode), and the envelope from A with the exact body must
+//   be in B's next model request exactly once.
+// - A room: all four join, each posts once, each sees the three others'
+//   posts exactly once through its own delivery path.
+// - A broadcast: each of the four calls `send_all` once, each sees the three
+//   others' broadcasts exactly once.
+// - Crush and Kimi Code (not installable here): config-file checks.
+//
+// The run writes docs/dm-matrix.md from the results, also when some fail,
+// then fails the test for each failed cell. Scenarios run a few at a time
+// (C2C_E2E_JOBS, default one per core, 2 to 4): each is its own project
+// (broker root) with its own fake models, so they cannot see each other.
+
+import { Broker, type Message, renderEnvelope } from "../../mod.ts";
+import {
+  CLIENT_NAMES,
+  type ClientName,
+  CLIENTS,
+  ensureAllClients,
+  REPO_DIR,
+} from "./clients.ts";
+import {
+  checkConfigOnly,
+  CONFIG_ONLY,
+  type ConfigOnlyResult,
+} from "./config_only.ts";
+import {
+  type CellResult,
+  DELIVERY,
+  type GroupResult,
+  type MatrixReport,
+  type PairResult,
+  renderMatrixDoc,
+} from "./dm_matrix_doc.ts";
+import {
+  countOccurrences,
+  type RecordedRequest,
+  type Step,
+  toolResults,
+  whereSeen,
+} from "./fake_model.ts";
+import { LiveAgent } from "./live_agent.ts";
+import { initRepo } from "./run_client.ts";
+
+/** Where the generated table goes. */
+const DOC_PATH = `${REPO_DIR}/docs/dm-matrix.md`;
+
+/**
+ * How many scenarios run at once: `C2C_E2E_JOBS`, else one per core (2 to 4).
+ * The run is CPU-bound (OpenCode above all): on 2 cores 2, 3 and 4 at once all
+ * take about 66 s, and fewer at once leaves each client more headroom.
+ */
+const JOBS = Number(Deno.env.get("C2C_E2E_JOBS")) ||
+  Math.min(4, Math.max(2, navigator.hardwareConcurrency));
+
+/** B's tool call after release: any tool for hook clients, the poll for OpenCode. */
+function receiveStep(client: ClientName): Step {
+  return { call: client === "opencode" ? "poll_inbox" : "whoami" };
+}
+
+/** A failed check: a one-line reason for the table, the evidence for the log. */
+class CheckFailed extends Error {
+  constructor(reason: string, readonly detail = "") {
+    super(reason);
+  }
+}
+
+function check(ok: unknown, reason: string, detail = ""): asserts ok {
+  if (!ok) throw new CheckFailed(reason, detail);
+}
+
+/** The first line of an error, and the rest as detail. */
+function explain(e: unknown): { reason: string; detail: string } {
+  if (e instanceof CheckFailed) return { reason: e.message, detail: e.detail };
+  const text = e instanceof Error ? e.message : String(e);
+  const [first, ...rest] = text.split("\n");
+  return { reason: first, detail: rest.join("\n") };
+}
+
+function brokerOf(project: string): Broker {
+  return new Broker({ root: `${project}/.git/c2c/mcp` });
+}
+
+/**
+ * The message from `from` with `content` that reached `to` (drained into its
+ * archive), or a failure naming where it is stuck.
+ */
+async function deliveredMessage(
+  broker: Broker,
+  to: LiveAgent,
+  from: string,
+  content: string,
+): Promise<Message> {
+  const reg = broker.registrationByAlias(to.alias);
+  check(reg, `${to.name} never registered its alias`, to.report());
+  const matches = (m: Message) =>
+    m.from_alias === from && m.content === content;
+  const { messages } = await broker.history(reg.session_id, { limit: 200 });
+  const found = messages.find(matches);
+  if (found) return found;
+  const pending = broker.pendingMessages(reg.session_id).some(matches);
+  throw new CheckFailed(
+    pending
+      ? `the message from ${from} is still in ${to.alias}'s inbox: nothing delivered it`
+      : `the message from ${from} is neither in ${to.alias}'s inbox nor in its archive`,
+    to.report(),
+  );
+}
+
+/**
+ * Checks that `envelope` is in `request` exactly once and in no later turn
+ * more than once (no second delivery).
+ */
+function seenOnce(
+  agent: LiveAgent,
+  request: RecordedRequest,
+  envelope: string,
+  what: string,
+): void {
+  const count = countOccurrences(request, envelope);
+  check(
+    count === 1,
+    count === 0
+      ? `${what} was taken from ${agent.alias}'s inbox but never shown in its model request #${request.turn}`
+      : `${what} shown ${count} times in ${agent.alias}'s model request #${request.turn} (want 1)`,
+    `envelope: ${envelope}\n${agent.report()}\nlast tool result: ${
+      toolResults(request).at(-1)
+    }`,
+  );
+  for (const later of agent.fake.turns.slice((request.turn ?? 0) + 1)) {
+    const again = countOccurrences(later, envelope);
+    check(
+      again <= 1,
+      `${what} shown ${again} times in ${agent.alias}'s later model request #${later.turn}`,
+      `envelope: ${envelope}`,
+    );
+  }
+}
+
+/**
+ * A tool result with JSON-escaped quotes undone: Gemini wraps the result's
+ * JSON text in JSON again (`{"output": "…{\"queued\":true}…"}`).
+ */
+function plain(text: string | undefined): string {
+  return (text ?? "").replaceAll('\\"', '"');
+}
+
+function failedRun(agent: LiveAgent): string | null {
+  const failure = agent.failure();
+  return failure && `${failure}\n${agent.report()}`;
+}
+
+// ---------------------------------------------------------------------------
+// One DM cell
+
+interface Outcome<T> {
+  result: T;
+  /** Evidence for the test log when it failed. */
+  detail: string;
+}
+
+async function runCell(
+  from: ClientName,
+  to: ClientName,
+  n: number,
+): Promise<Outcome<CellResult>> {
+  const started = performance.now();
+  const cell: CellResult = {
+    from,
+    to,
+    ok: false,
+    reason: null,
+    path: DELIVERY[to],
+    seen_in: [],
+    deliver_ms: null,
+    cell_ms: 0,
+  };
+  let detail = "";
+  const project = await Deno.makeTempDir({
+    prefix: `c2c-e2e-dm-${from}-${to}-`,
+  });
+  const aliasA = `${from}-a`;
+  const aliasB = `${to}-b`;
+  const body = `DM #${n} ${from} to ${to}: <b>bold</b> & "quoted" ${
+    crypto.randomUUID().slice(0, 8)
+  }`;
+  try {
+    await initRepo(project);
+    await using b = await LiveAgent.create({
+      client: to,
+      alias: aliasB,
+      cwd: project,
+      script: [{ ...receiveStep(to), hold: true }, { text: "done" }],
+    });
+    await using a = await LiveAgent.create({
+      client: from,
+      alias: aliasA,
+      cwd: project,
+      script: [
+        { call: "send", args: { to_alias: aliasB, content: body } },
+        { text: "sent" },
+      ],
+    });
+    b.start();
+    await b.heldAt(0);
+    a.start();
+    await a.finish();
+    const aFailed = failedRun(a);
+    check(!aFailed, `sender ${a.failure()}`, aFailed ?? "");
+    const sendResult = a.fake.turns[1] && toolResults(a.fake.turns[1]).at(-1);
+    check(
+      /"queued":\s*true/.test(plain(sendResult)),
+      `A's send was not queued: ${sendResult ?? "(no tool result)"}`,
+      a.report(),
+    );
+    const released = Date.now();
+    b.release();
+    await b.finish();
+    const bFailed = failedRun(b);
+    check(!bFailed, `receiver ${b.failure()}`, bFailed ?? "");
+    const message = await deliveredMessage(
+      brokerOf(project),
+      b,
+      aliasA,
+      body,
+    );
+    const envelope = renderEnvelope(message);
+    const next = b.fake.turns[1];
+    check(next, `${b.name}'s model got no request after its tool call`);
+    cell.seen_in = whereSeen(next, envelope);
+    cell.deliver_ms = next.wall_ms - released;
+    seenOnce(b, next, envelope, "the envelope");
+    if (to === "opencode") {
+      check(
+        cell.seen_in.some((where) => where.endsWith("tool result")),
+        "the envelope is not in the poll_inbox result",
+        toolResults(next).at(-1),
+      );
+    }
+    cell.ok = true;
+  } catch (e) {
+    ({ reason: cell.reason, detail } = explain(e));
+  } finally {
+    cell.cell_ms = Math.round(performance.now() - started);
+    await Deno.remove(project, { recursive: true }).catch(() => {});
+  }
+  return { result: cell, detail };
+}
+
+// ---------------------------------------------------------------------------
+// Room and broadcast
+
+const ROOM = "e2e-lounge";
+
+async function runGroup(
+  name: "room" | "broadcast",
+): Promise<Outcome<GroupResult>> {
+  const started = performance.now();
+  const group: GroupResult = {
+    name,
+    ok: false,
+    reason: null,
+    pairs: [],
+    ms: 0,
+  };
+  let detail = "";
+  const project = await Deno.makeTempDir({ prefix: `c2c-e2e-${name}-` });
+  const suffix = name === "room" ? "room" : "all";
+  const bodies = new Map(
+    CLIENT_NAMES.map((c) => [
+      c,
+      `${name} post from ${c}: <i>hi</i> & "all" ${
+        crypto.randomUUID().slice(0, 8)
+      }`,
+    ]),
+  );
+  // Turn at which each agent posts (held until every agent is ready).
+  const postTurn = name === "room" ? 1 : 0;
+  const agents: LiveAgent[] = [];
+  try {
+    await initRepo(project);
+    for (const client of CLIENT_NAMES) {
+      const body = bodies.get(client)!;
+      const post: Step = name === "room"
+        ? { call: "send_room", args: { room_id: ROOM, content: body } }
+        : { call: "send_all", args: { content: body } };
+      agents.push(
+        await LiveAgent.create({
+          client,
+          alias: `${client}-${suffix}`,
+          cwd: project,
+          script: [
+            ...(name === "room"
+              ? [{ call: "join_room", args: { room_id: ROOM } }]
+              : []),
+            { ...post, hold: true },
+            { ...receiveStep(client), hold: true },
+            { text: "done" },
+          ],
+        }),
+      );
+    }
+    for (const agent of agents) agent.start();
+    // Everyone alive (and, for the room, a member) before anyone posts.
+    await Promise.all(agents.map((a) => a.heldAt(postTurn)));
+    for (const agent of agents) agent.release();
+    // Everyone has posted before anyone's last tool call.
+    await Promise.all(agents.map((a) => a.heldAt(postTurn + 1)));
+    for (const agent of agents) agent.release();
+    await Promise.all(agents.map((a) => a.finish()));
+    for (const agent of agents) {
+      const failed = failedRun(agent);
+      check(!failed, agent.failure()!, failed ?? "");
+      const result = plain(
+        toolResults(agent.fake.turns[postTurn + 1]).at(-1),
+      );
+      const posted = name === "room"
+        ? /"queued_count":\s*3\b/.test(result)
+        : /"skipped":\s*\[\]/.test(result) &&
+          agents.every((o) =>
+            o === agent || result.includes(`"to_alias":"${o.alias}"`)
+          );
+      check(
+        posted,
+        `${agent.name}'s ${
+          name === "room" ? "send_room" : "send_all"
+        } did not reach the three others: ${result}`,
+        agent.report(),
+      );
+    }
+    const broker = brokerOf(project);
+    for (const receiver of agents) {
+      for (const sender of agents) {
+        if (sender === receiver) continue;
+        const pair: PairResult = {
+          from: sender.client,
+          to: receiver.client,
+          ok: false,
+          reason: null,
+        };
+        try {
+          const message = await deliveredMessage(
+            broker,
+            receiver,
+            sender.alias,
+            bodies.get(sender.client)!,
+          );
+          if (name === "room") {
+            check(message.room_id === ROOM, `room_id is ${message.room_id}`);
+          }
+          seenOnce(
+            receiver,
+            receiver.fake.turns.at(-1)!,
+            renderEnvelope(message),
+            `${sender.alias}'s post`,
+          );
+          pair.ok = true;
+        } catch (e) {
+          const why = explain(e);
+          pair.reason = why.reason;
+          detail +=
+            `${sender.alias} → ${receiver.alias}: ${why.reason}\n${why.detail}\n`;
+        }
+        group.pairs.push(pair);
+      }
+    }
+    group.ok = group.pairs.every((p) => p.ok);
+  } catch (e) {
+    const why = explain(e);
+    group.reason = why.reason;
+    detail = why.detail;
+  } finally {
+    for (const agent of agents) await agent[Symbol.asyncDispose]();
+    group.ms = Math.round(performance.now() - started);
+    await Deno.remove(project, { recursive: true }).catch(() => {});
+  }
+  return { result: group, detail };
+}
+
+// ---------------------------------------------------------------------------
+
+/** Runs `tasks` with at most `limit` at once; results in task order. */
+async function pool<T>(
+  tasks: (() => Promise<T>)[],
+  limit: number,
+): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(limit, tasks.length) }, worker),
+  );
+  return results;
+}
+
+function title(client: ClientName): string {
+  return CLIENTS[client].title;
+}
+
+Deno.test("DM matrix: each real client's send reaches each other client's model exactly once, in a room and by broadcast too; docs/dm-matrix.md records it", async (t) => {
+  await ensureAllClients();
+  const date = new Date().toISOString();
+  const started = performance.now();
+  const pairs = CLIENT_NAMES.flatMap((from) =>
+    CLIENT_NAMES.map((to) => [from, to] as const)
+  );
+  // Heaviest first (OpenCode runs take longest), so the pool ends together.
+  const weight = (c: readonly ClientName[]) =>
+    c.filter((x) => x === "opencode").length;
+  const order = [...pairs].sort((x, y) => weight(y) - weight(x));
+  type Job =
+    | { kind: "cell"; outcome: Outcome<CellResult> }
+    | { kind: "group"; outcome: Outcome<GroupResult> }
+    | { kind: "config"; result: ConfigOnlyResult };
+  const jobs: (() => Promise<Job>)[] = [
+    async () => ({ kind: "group", outcome: await runGroup("room") }),
+    async () => ({ kind: "group", outcome: await runGroup("broadcast") }),
+    ...order.map((pair) => async (): Promise<Job> => ({
+      kind: "cell",
+      outcome: await runCell(pair[0], pair[1], pairs.indexOf(pair) + 1),
+    })),
+    async () => ({ kind: "config", result: await checkConfigOnly("crush") }),
+    async () => ({ kind: "config", result: await checkConfigOnly("kimi") }),
+  ];
+  const done = await pool(jobs, JOBS);
+  const position = (cell: CellResult) =>
+    pairs.findIndex(([f, t]) => f === cell.from && t === cell.to);
+  const cells = done.flatMap((j) => j.kind === "cell" ? [j.outcome] : [])
+    .sort((x, y) => position(x.result) - position(y.result));
+  const groups = done.flatMap((j) => j.kind === "group" ? [j.outcome] : []);
+  const room = groups.find((g) => g.result.name === "room")!;
+  const broadcast = groups.find((g) => g.result.name === "broadcast")!;
+  const configOnly = done.flatMap((j) => j.kind === "config" ? [j.result] : []);
+  const report: MatrixReport = {
+    date,
+    deno: Deno.version.deno,
+    cells: cells.map((c) => c.result),
+    room: room.result,
+    broadcast: broadcast.result,
+    config_only: configOnly,
+    jobs: JOBS,
+    total_ms: Math.round(performance.now() - started),
+  };
+  await Deno.writeTextFile(DOC_PATH, renderMatrixDoc(report));
+  console.log(
+    `dm matrix: ${report.cells.filter((c) => c.ok).length}/16 cells, room ${
+      room.result.ok ? "ok" : "FAILED"
+    }, broadcast ${broadcast.result.ok ? "ok" : "FAILED"}, ${
+      (report.total_ms / 1000).toFixed(1)
+    } s with ${JOBS} at once; wrote ${DOC_PATH}`,
+  );
+
+  for (const { result: cell, detail } of cells) {
+    await t.step(
+      `${title(cell.from)} → ${
+        title(cell.to)
+      }: the envelope reaches B's model once through ${cell.path}`,
+      () => {
+        if (!cell.ok) throw new Error(`${cell.reason}\n${detail}`);
+      },
+    );
+  }
+  for (const { result: group, detail } of [room, broadcast]) {
+    await t.step(
+      group.name === "room"
+        ? "room: each of the four sees the three others' send_room posts exactly once"
+        : "broadcast: each of the four sees the three others' send_all messages exactly once",
+      () => {
+        if (!group.ok) {
+          throw new Error(
+            `${
+              group.reason ??
+                group.pairs.filter((p) => !p.ok).map((p) =>
+                  `${p.from} → ${p.to}: ${p.reason}`
+                ).join("; ")
+            }\n${detail}`,
+          );
+        }
+      },
+    );
+  }
+  for (const result of configOnly) {
+    await t.step(
+      `${
+        CONFIG_ONLY[result.client].title
+      } (config only): c2c setup writes an entry that starts c2c's server`,
+      () => {
+        if (!result.ok) throw new Error(result.failure ?? "failed");
+      },
+    );
+  }
+});
