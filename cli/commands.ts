@@ -656,7 +656,7 @@ export const HANDLERS: Record<string, Handler> = {
     if (!sessionId || !broker.registration(sessionId)) return 0;
     // Bounded, so a backlog cannot flood the model's context in one turn;
     // the rest comes with the next tool call.
-    const { messages, remaining } = await broker.pollInbox(sessionId, {
+    const { messages, remaining } = await broker.peekInbox(sessionId, {
       limit: HOOK_MESSAGE_LIMIT,
       maxBytes: HOOK_MESSAGE_BYTES,
     });
@@ -666,7 +666,10 @@ export const HANDLERS: Record<string, Handler> = {
       messages.length,
       remaining,
     );
+    // Show first, take after: a client that kills a slow hook between the
+    // two can at worst show a message twice (ids tell), never lose it.
     ctx.print(JSON.stringify(hookOutput(client, input, text)));
+    await broker.drainMessages(sessionId, messages.map((m) => m.id));
     return 0;
   },
 

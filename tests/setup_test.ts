@@ -388,3 +388,11 @@ Deno.test("setup --target-dir writes project configs with the root pinned", asyn
   assert.ok(entry.args.includes(`--allow-read=${root}`));
   assert.ok(files[".claude/settings.local.json"].includes(`--root ${root}`));
 });
+
+Deno.test("setup pins Deno's cache for the hook as for the server", async () => {
+  const dir = await home();
+  run(options("claude-code", dir));
+  const settings = JSON.parse(snapshot(dir)[".claude/settings.json"]);
+  const command: string = settings.hooks.PostToolUse[0].hooks[0].command;
+  assert.match(command, /^DENO_DIR=\/home\/me\/\.cache\/deno \S+\/bin\/c2c-hook /);
+});
