@@ -10,7 +10,13 @@
 
 import { resolve } from "node:path";
 import { editJsonFile } from "./_json_file.ts";
-import { dropEntry, dropHookGroups, putEntry, putHookGroup } from "./merge.ts";
+import {
+  commandHookGroup,
+  dropEntry,
+  dropHookGroups,
+  putEntry,
+  putHookGroup,
+} from "./merge.ts";
 import type { ClientModule, SetupContext } from "./plan.ts";
 import { claudeSettingsFile, claudeStateFile } from "./paths.ts";
 
@@ -22,11 +28,6 @@ function serverPath(ctx: Where): string[] {
   return ctx.targetDir
     ? ["projects", resolve(ctx.targetDir), "mcpServers", "c2c"]
     : ["mcpServers", "c2c"];
-}
-
-function hookGroup(ctx: SetupContext, matcher: boolean) {
-  const hook = { type: "command", command: ctx.hook, timeout: 10 };
-  return matcher ? { matcher: "*", hooks: [hook] } : { hooks: [hook] };
 }
 
 /** Claude Code's setup. */
@@ -54,14 +55,14 @@ export const claudeCode: ClientModule = {
       putHookGroup(
         doc,
         ["hooks", "PostToolUse"],
-        hookGroup(ctx, true),
+        commandHookGroup(ctx.hook, "*"),
         ctx.force,
         summary,
       );
       putHookGroup(
         doc,
         ["hooks", "Stop"],
-        hookGroup(ctx, false),
+        commandHookGroup(ctx.hook),
         ctx.force,
         summary,
       );

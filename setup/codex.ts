@@ -16,7 +16,12 @@ import { join } from "node:path";
 import { editJsonFile } from "./_json_file.ts";
 import { codexHome } from "./paths.ts";
 import { SetupConflictError } from "./errors.ts";
-import { dropHookGroups, jsonEqual, putHookGroup } from "./merge.ts";
+import {
+  commandHookGroup,
+  dropHookGroups,
+  jsonEqual,
+  putHookGroup,
+} from "./merge.ts";
 import type {
   ClientModule,
   FileChange,
@@ -88,11 +93,6 @@ function planConfig(
   return { path, before, after, summary };
 }
 
-function hookGroup(ctx: SetupContext, matcher: boolean) {
-  const hook = { type: "command", command: ctx.hook, timeout: 10 };
-  return matcher ? { matcher: "*", hooks: [hook] } : { hooks: [hook] };
-}
-
 /** Codex's setup. */
 export const codex: ClientModule = {
   name: "codex",
@@ -102,14 +102,14 @@ export const codex: ClientModule = {
       putHookGroup(
         doc,
         ["hooks", "PostToolUse"],
-        hookGroup(ctx, true),
+        commandHookGroup(ctx.hook, "*"),
         ctx.force,
         summary,
       );
       putHookGroup(
         doc,
         ["hooks", "Stop"],
-        hookGroup(ctx, false),
+        commandHookGroup(ctx.hook),
         ctx.force,
         summary,
       );

@@ -7,41 +7,19 @@
  * @module
  */
 
-import { editJsonFile } from "./_json_file.ts";
-import { dropEntry, putEntry } from "./merge.ts";
-import type { ClientModule } from "./plan.ts";
+import { serverOnlyClient } from "./_server_only.ts";
 import { crushFile } from "./paths.ts";
-
-const configFile = crushFile;
+import type { ClientModule } from "./plan.ts";
 
 /** Crush's setup. */
-export const crush: ClientModule = {
-  name: "crush",
-  install: (ctx, read) => [
-    editJsonFile(
-      configFile(ctx),
-      read,
-      (doc, summary) =>
-        putEntry(
-          doc,
-          ["mcp", "c2c"],
-          {
-            type: "stdio",
-            command: ctx.server.command,
-            args: ctx.server.args,
-            env: ctx.server.env,
-          },
-          ctx.force,
-          summary,
-        ),
-    ),
-  ],
-  uninstall: (ctx, read) => [
-    editJsonFile(
-      configFile(ctx),
-      read,
-      (doc, summary) => dropEntry(doc, ["mcp", "c2c"], summary),
-      true,
-    ),
-  ],
-};
+export const crush: ClientModule = serverOnlyClient(
+  "crush",
+  crushFile,
+  ["mcp", "c2c"],
+  (server) => ({
+    type: "stdio",
+    command: server.command,
+    args: server.args,
+    env: server.env,
+  }),
+);

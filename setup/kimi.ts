@@ -5,40 +5,14 @@
  * @module
  */
 
-import { editJsonFile } from "./_json_file.ts";
-import { dropEntry, putEntry } from "./merge.ts";
-import type { ClientModule } from "./plan.ts";
+import { serverOnlyClient } from "./_server_only.ts";
 import { kimiFile } from "./paths.ts";
-
-const configFile = kimiFile;
+import type { ClientModule } from "./plan.ts";
 
 /** Kimi Code's setup. */
-export const kimi: ClientModule = {
-  name: "kimi",
-  install: (ctx, read) => [
-    editJsonFile(
-      configFile(ctx),
-      read,
-      (doc, summary) =>
-        putEntry(
-          doc,
-          ["mcpServers", "c2c"],
-          {
-            command: ctx.server.command,
-            args: ctx.server.args,
-            env: ctx.server.env,
-          },
-          ctx.force,
-          summary,
-        ),
-    ),
-  ],
-  uninstall: (ctx, read) => [
-    editJsonFile(
-      configFile(ctx),
-      read,
-      (doc, summary) => dropEntry(doc, ["mcpServers", "c2c"], summary),
-      true,
-    ),
-  ],
-};
+export const kimi: ClientModule = serverOnlyClient(
+  "kimi",
+  kimiFile,
+  ["mcpServers", "c2c"],
+  (server) => ({ command: server.command, args: server.args, env: server.env }),
+);

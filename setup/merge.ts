@@ -144,3 +144,18 @@ export function dropHookGroups(
   for (const i of indexes.reverse()) doc.remove([...path, i]);
   if (indexes.length) summary.push(`remove c2c hook from ${path.join(".")}`);
 }
+
+/**
+ * A hook group running `command` (Claude Code and Codex share this shape).
+ *
+ * @param command The hook command.
+ * @param matcher Tool matcher (`*`: every tool); omit for events without one.
+ * @returns `{matcher?, hooks: [{type: "command", command, timeout}]}`.
+ */
+export function commandHookGroup(
+  command: string,
+  matcher?: string,
+): Record<string, unknown> {
+  const hooks = [{ type: "command", command, timeout: 10 }];
+  return matcher === undefined ? { hooks } : { matcher, hooks };
+}

@@ -7,41 +7,19 @@
  * @module
  */
 
-import { editJsonFile } from "./_json_file.ts";
-import { dropEntry, putEntry } from "./merge.ts";
-import type { ClientModule } from "./plan.ts";
+import { serverOnlyClient } from "./_server_only.ts";
 import { opencodeFile } from "./paths.ts";
-
-const configFile = opencodeFile;
+import type { ClientModule } from "./plan.ts";
 
 /** OpenCode's setup. */
-export const opencode: ClientModule = {
-  name: "opencode",
-  install: (ctx, read) => [
-    editJsonFile(
-      configFile(ctx),
-      read,
-      (doc, summary) =>
-        putEntry(
-          doc,
-          ["mcp", "c2c"],
-          {
-            type: "local",
-            command: [ctx.server.command, ...ctx.server.args],
-            environment: ctx.server.env,
-            enabled: true,
-          },
-          ctx.force,
-          summary,
-        ),
-    ),
-  ],
-  uninstall: (ctx, read) => [
-    editJsonFile(
-      configFile(ctx),
-      read,
-      (doc, summary) => dropEntry(doc, ["mcp", "c2c"], summary),
-      true,
-    ),
-  ],
-};
+export const opencode: ClientModule = serverOnlyClient(
+  "opencode",
+  opencodeFile,
+  ["mcp", "c2c"],
+  (server) => ({
+    type: "local",
+    command: [server.command, ...server.args],
+    environment: server.env,
+    enabled: true,
+  }),
+);
