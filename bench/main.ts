@@ -1,7 +1,8 @@
 /**
  * `deno task bench`: runs the benchmark groups, prints one markdown table per
  * measurement to stdout (progress to stderr), and writes them all, with the
- * machine and the reference figures, to `docs/benchmarks.md`.
+ * machine and the reference figures, to `docs/benchmarks.md`, ending with a
+ * summary of every target of the issues against this run's figures.
  *
  * ```
  * deno task bench                      # full run (a few minutes)
@@ -27,6 +28,7 @@ import type { BenchGroup } from "./group.ts";
 import { machineInfo } from "./machine.ts";
 import { fmtDuration, type GroupResult, renderReport } from "./report.ts";
 import { renderTable } from "./table.ts";
+import { renderSummary } from "./summary.ts";
 import { sendGroup } from "./send_bench.ts";
 import { pollGroup } from "./poll_bench.ts";
 import { listGroup } from "./list_bench.ts";
@@ -36,6 +38,8 @@ import { throughputGroup } from "./throughput_bench.ts";
 import { wakeGroup } from "./wake_bench.ts";
 import { mcpGroup } from "./mcp_bench.ts";
 import { memoryGroup } from "./memory_bench.ts";
+import { cliGroup } from "./cli_bench.ts";
+import { hookGroup } from "./hook_bench.ts";
 
 /** Every benchmark group, in the order a full run goes through them. */
 export const GROUPS: readonly BenchGroup[] = [
@@ -48,6 +52,8 @@ export const GROUPS: readonly BenchGroup[] = [
   wakeGroup,
   mcpGroup,
   memoryGroup,
+  cliGroup,
+  hookGroup,
 ];
 
 /** Where the report goes unless `--out` says otherwise. */
@@ -131,9 +137,12 @@ export async function main(args: string[]): Promise<number> {
     console.error(`bench: ${group.name} done in ${fmtDuration(ms)}`);
   }
   const totalMs = performance.now() - started;
+  const summary = renderSummary(results);
+  console.log(summary);
   console.error(`bench: finished in ${fmtDuration(totalMs)}`);
   if (out !== null) {
-    const report = renderReport({ machine, quick, groups: results, totalMs });
+    const report = renderReport({ machine, quick, groups: results, totalMs }) +
+      "\n" + summary;
     await Deno.mkdir(dirname(out), { recursive: true });
     await Deno.writeTextFile(out, report);
     console.error(`bench: wrote ${out}`);

@@ -1,12 +1,14 @@
 /**
  * Resident memory (`VmRSS` from `/proc/<pid>/status`) of an idle MCP server
  * after `initialize` and a few tool calls, next to the idle echo server (the
- * same SDK doing nothing) and an idle `deno run` of an empty script (issue 8).
- * Linux only.
+ * same SDK doing nothing) and an idle `deno run` of an empty script, and of
+ * the idle PTY harness (`c2c run`) around a client waiting at its prompt
+ * (issue 8). Linux only.
  *
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import type { BenchGroup } from "./group.ts";
 import { BODY, fillInbox, registerPeers, withTempBroker } from "./_harness.ts";
 import {
@@ -15,6 +17,7 @@ import {
   DENO,
   echoCommand,
   IDLE_SCRIPT,
+  LAUNCHER,
   launcherCommand,
   type Memory,
   readMemory,
@@ -23,7 +26,9 @@ import {
 } from "./_mcp_harness.ts";
 import { median } from "./stats.ts";
 import { fmtInt, fmtRatio, type Table } from "./table.ts";
-import type { Broker } from "../mod.ts";
+import type { Broker, Message } from "../mod.ts";
+import { Pty } from "../wake/pty.ts";
+import { wakePermissionFlags } from "../wake/flags.ts";
 
 /** How long a process is left alone after its calls before it is measured. */
 const SETTLE_MS = 500;
@@ -42,6 +47,71 @@ interface Subject {
 }
 
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
+
+/** `wake/main.ts`, the harness's own entry point. */
+const WAKE_MAIN = fileURLToPath(new URL("../wake/main.ts", import.meta.url));
+/** The scripted TUI stand-in the harness runs as its client. */
+const FAKE_TUI = fileURLToPath(
+  new URL("../tests/fixtures/fake_tui.ts", import.meta.url),
+);
+
+/**
+ * Starts a harness command line in a pseudo-terminal owned by this process
+ * (the harness wants a terminal, as under a user's shell), with the fake TUI
+ * as its client; waits until the client has drawn its prompt and the alias is
+ * registered, lets it settle, and returns the memory of the processes
+ * `pick` names (never the client's: that is the agent's, not c2c's).
+ */
+async function idleHarness(
+  broker: Broker,
+  alias: string,
+  args: string[],
+  pick: (pid: number) => number[],
+): Promise<Memory[]> {
+  const pty = Pty.spawn({
+    command: DENO,
+    args: [
+      ...args,
+      "generic",
+      "--alias",
+      alias,
+      "--",
+      DENO,
+      "run",
+      "--no-prompt",
+      "--allow-env",
+      FAKE_TUI,
+    ],
+    env: { C2C_MCP_BROKER_ROOT: broker.root, NO_COLOR: "1" },
+    cols: 120,
+    rows: 40,
+  });
+  let output = "";
+  const reader = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of pty.readable) {
+      output += decoder.decode(chunk, { stream: true });
+    }
+  })();
+  try {
+    const deadline = performance.now() + 15_000;
+    while (
+      !/ready \d+x\d+/.test(output) || !broker.registrationByAlias(alias)
+    ) {
+      if (performance.now() > deadline) {
+        throw new Error(`memory: the harness did not start:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await settle();
+    return pick(pty.pid).map(readMemory);
+  } finally {
+    pty.kill("SIGTERM", false);
+    await pty.exited;
+    await pty.close();
+    await reader;
+  }
+}
 
 /** The calls a freshly started c2c server gets before it is measured. */
 async function someCalls(
@@ -104,7 +174,7 @@ function subjects(broker: Broker, peer: string): Subject[] {
     },
     {
       name: "c2c server, after a large poll",
-      did: "as above, then `poll_inbox` of 10,000",
+      did: "as above, then `poll_inbox` until 10,000 are drained",
       measure: async (run) => {
         const session = `mem-large-${run}`;
         await using p = await connectMcp(serverCommand(root), {
@@ -113,7 +183,15 @@ function subjects(broker: Broker, peer: string): Subject[] {
         });
         await someCalls(p.call, peer);
         fillInbox(broker, session, session, 10_000);
-        await p.call("poll_inbox");
+        // A reply is bounded (500 messages): call again while some remain.
+        for (;;) {
+          const r = await p.call("poll_inbox");
+          const reply = r.structuredContent as {
+            messages: Message[];
+            remaining: number;
+          };
+          if (reply.remaining === 0 || reply.messages.length === 0) break;
+        }
         await settle();
         return [readMemory(p.pid)];
       },
@@ -135,9 +213,34 @@ function subjects(broker: Broker, peer: string): Subject[] {
         return [readMemory(p.pid), readMemory(server[0])];
       },
     },
-    // The PTY harness (an idle `c2c` harness around a child agent) goes
-    // here once it exists: a Subject whose `measure` starts the harness on
-    // an idle child, waits SETTLE_MS and returns [harness, child] readings.
+    {
+      name: "PTY harness, `wake/main.ts run` (documented flags)",
+      did: "started the fake TUI, registered, client idle at its prompt",
+      measure: (run) =>
+        idleHarness(
+          broker,
+          `mem-harness-${run}`,
+          ["run", ...wakePermissionFlags("run", root), WAKE_MAIN, "run"],
+          (pid) => [pid],
+        ),
+    },
+    {
+      name: "`c2c run` via launcher.ts (launcher + harness)",
+      did: "started the fake TUI, registered, client idle at its prompt",
+      measure: (run) =>
+        idleHarness(
+          broker,
+          `mem-run-${run}`,
+          ["run", "--allow-env", `--allow-run=git,${DENO}`, LAUNCHER, "run"],
+          (pid) => {
+            const harness = childPids(pid);
+            if (harness.length !== 1) {
+              throw new Error(`launcher has ${harness.length} children, not 1`);
+            }
+            return [pid, harness[0]];
+          },
+        ),
+    },
   ];
 }
 
@@ -169,6 +272,7 @@ export const memoryGroup: BenchGroup = {
       const floor = rss[0];
       const echo = rss[1];
       const launcher = readings[4].map((r) => r[0].rssKiB);
+      const harness = rss[5];
       const rows = list.map((s, i) => [
         s.name,
         s.did,
@@ -193,7 +297,11 @@ export const memoryGroup: BenchGroup = {
         notes: [
           `\`VmRSS\` (RSS idle) and \`VmHWM\` (peak RSS) from \`/proc/<pid>/status\`, read ${SETTLE_MS} ms after the last call; the median of ${runs} fresh process(es) each, started round-robin. Servers are spawned and driven by the SDK \`StdioClientTransport\` and \`Client\`, with the same command lines as the \`mcp\` group; sends go to a live peer. The launcher row adds the launcher process (${
             mib(median(launcher))
-          }), which stays alive for the server's whole life to pass signals on. The empty \`deno run\` is Deno itself with no imports; the echo server is the same MCP SDK and zod with one trivial tool, so \`RSS / echo\` is what c2c adds on top of the SDK. No target in the issues. The PTY harness's RSS will be added here when it lands.`,
+          }), which stays alive for the server's whole life to pass signals on. The empty \`deno run\` is Deno itself with no imports; the echo server is the same MCP SDK and zod with one trivial tool, so \`RSS / echo\` is what c2c adds on top of the SDK. The harness rows run the harness in a pseudo-terminal this process owns, with the scripted TUI stand-in (\`tests/fixtures/fake_tui.ts\`, itself a Deno process) as the client, read once the client has drawn its prompt and the harness has registered its alias; the client's own memory is not counted (it is the agent's). **Idle harness: ${
+            mib(harness)
+          }** (${
+            fmtRatio(harness / floor)
+          } an empty \`deno run\`); \`c2c run\` through the launcher adds the launcher process, as for \`c2c mcp\`. No target in the issues.`,
         ],
       };
       return [table];

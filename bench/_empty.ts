@@ -1,0 +1,2 @@
+// Deliberately empty: `deno run` of this file is the floor under every
+// command the `cli` and `hook` groups time.
