@@ -11,10 +11,10 @@
 
 import { resolveBrokerRoot } from "./lib/root.ts";
 import { cliGrant, permissionFlags } from "./lib/permissions.ts";
-import { setupCommandGrants, setupStamp } from "./setup/paths.ts";
-import { fileURLToPath } from "node:url";
 
-const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+// No `node:` imports here: they would start Deno's Node layer on every call.
+const here = (name: string) =>
+  decodeURIComponent(new URL(name, import.meta.url).pathname);
 
 async function main(): Promise<number> {
   const args = Deno.args;
@@ -40,6 +40,9 @@ async function main(): Promise<number> {
   if (command === "setup" || command === "unsetup") {
     // setup edits client config files: exactly those, their temp files and
     // the backups this run makes (named with a stamp picked here).
+    const { setupCommandGrants, setupStamp } = await import(
+      "./setup/paths.ts"
+    );
     const stamp = setupStamp(new Date());
     env.C2C_SETUP_STAMP = stamp;
     const files = setupCommandGrants(

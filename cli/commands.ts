@@ -9,20 +9,11 @@
 import { fileURLToPath } from "node:url";
 import { formatDuration, parseDuration } from "../lib/duration.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
-import {
-  deliveryText,
-  type HookClient,
-  hookOutput,
-  parseHookInput,
-  shouldDeliver,
-} from "../lib/hook.ts";
-import { checkHealth, type HealthStatus } from "../lib/health.ts";
-import { installC2c, installRoot } from "../lib/install.ts";
+import type { HookClient } from "../lib/hook.ts";
+import type { HealthStatus } from "../lib/health.ts";
 import type { Message, RoomMessage } from "../lib/message.ts";
-import { isPidAlive } from "../lib/pid.ts";
 import { resolveCliSession } from "../lib/session.ts";
 import type { GcResult, SweepResult } from "../lib/types.ts";
-import { verifyExchange } from "../lib/verify.ts";
 import { intOption, UsageError } from "./args.ts";
 import {
   CliError,
@@ -456,6 +447,9 @@ export const HANDLERS: Record<string, Handler> = {
       rootError = (e as Error).message;
     }
     const alias = ctx.alias();
+    // Loaded per command: each `c2c` call starts a process, so modules only
+    // one command uses stay out of every other command's start-up.
+    const { checkHealth } = await import("../lib/health.ts");
     const report = checkHealth({
       root,
       rootError,
@@ -505,7 +499,7 @@ export const HANDLERS: Record<string, Handler> = {
     const r = await broker.refreshPeer({
       alias: ctx.positionals[0],
       pid,
-      isAlive: isPidAlive,
+      isAlive: (await import("../lib/pid.ts")).isPidAlive,
     });
     return emit(
       ctx,
@@ -539,6 +533,7 @@ export const HANDLERS: Record<string, Handler> = {
 
   async verify(ctx) {
     const broker = await ctx.broker();
+    const { verifyExchange } = await import("../lib/verify.ts");
     const r = verifyExchange(broker.paths, {
       transcripts: str(ctx, "transcripts"),
       goal: intOption(ctx.values, "goal", ctx.spec.name),
@@ -606,6 +601,7 @@ export const HANDLERS: Record<string, Handler> = {
       );
     }
     const repoDir = fileURLToPath(url).replace(/\/$/, "");
+    const { installC2c, installRoot } = await import("../lib/install.ts");
     const r = await installC2c({
       repoDir,
       denoPath: Deno.execPath(),
@@ -644,6 +640,8 @@ export const HANDLERS: Record<string, Handler> = {
         }, not '${client}'`,
       );
     }
+    const { deliveryText, hookOutput, parseHookInput, shouldDeliver } =
+      await import("../lib/hook.ts");
     const input = parseHookInput(
       await new Response(Deno.stdin.readable).text(),
     );

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { installRoot, shimPath } from "./install.ts";
+import { installRoot, shimPath } from "./install_paths.ts";
 import type { EnvReader } from "./session.ts";
 
 /** Environment variables the MCP server reads. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve } from "node:path";
+import { absolutePath, joinPath } from "./_path.ts";
 import { BrokerRootError } from "./errors.ts";
 
 /** Environment variable that names the broker root explicitly. */
@@ -52,7 +52,7 @@ export async function resolveBrokerRoot(
 ): Promise<ResolvedRoot> {
   const cwd = options.cwd ?? Deno.cwd();
   const envRoot = options.envRoot ?? Deno.env.get(BROKER_ROOT_ENV);
-  if (envRoot) return { root: resolve(cwd, envRoot), source: "env" };
+  if (envRoot) return { root: absolutePath(cwd, envRoot), source: "env" };
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command("git", {
@@ -74,6 +74,8 @@ export async function resolveBrokerRoot(
     );
   }
   const dir = new TextDecoder().decode(output.stdout).trim();
-  const common = isAbsolute(dir) ? dir : resolve(cwd, dir);
-  return { root: join(common, "c2c", "mcp"), source: "git" };
+  return {
+    root: joinPath(absolutePath(cwd, dir), "c2c", "mcp"),
+    source: "git",
+  };
 }

@@ -1,0 +1,20 @@
+// The launcher's node-free path helpers agree with node:path.
+
+import assert from "node:assert/strict";
+import { join, resolve } from "node:path";
+import { absolutePath, joinPath } from "../lib/_path.ts";
+
+Deno.test("joinPath() and absolutePath() agree with node:path", () => {
+  const cases: [string, string][] = [
+    ["/repo", ".git"],
+    ["/repo/sub/dir", "../../.git"],
+    ["/repo", "/abs/.git/"],
+    ["/repo/", "./x/./y/../z"],
+    ["/", ".."],
+  ];
+  for (const [cwd, p] of cases) {
+    assert.equal(absolutePath(cwd, p), resolve(cwd, p), `${cwd} + ${p}`);
+  }
+  assert.equal(joinPath("/a", "b", "..", "c"), join("/a", "b", "..", "c"));
+  assert.equal(joinPath("/a/b/", "c", "mcp"), join("/a/b/", "c", "mcp"));
+});
