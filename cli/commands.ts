@@ -490,6 +490,26 @@ export const HANDLERS: Record<string, Handler> = {
 
   "broker-gc": gcLoop,
 
+  async repair(ctx) {
+    const broker = await ctx.broker();
+    const { repairBroker } = await import("../lib/repair.ts");
+    const r = repairBroker(broker.paths, {
+      dryRun: ctx.values["dry-run"] === true,
+    });
+    return emit(ctx, r, () => {
+      if (r.repaired.length === 0) {
+        return "every broker file reads fine; nothing to repair";
+      }
+      const verb = r.dry_run ? "would move" : "moved";
+      return r.repaired.map((a) =>
+        `${verb} ${a.path} aside to ${a.moved_to} (${a.problem}); ` +
+        `${count(a.salvaged, "readable record")} kept, ${
+          count(a.dropped, "unreadable line")
+        } only in the copy`
+      ).join("\n");
+    });
+  },
+
   async "refresh-peer"(ctx) {
     const pid = intOption(ctx.values, "pid", ctx.spec.name, 1);
     if (pid === undefined) {

@@ -402,6 +402,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     session: "none",
   },
   {
+    name: "repair",
+    group: "Broker",
+    summary: "move unreadable broker files aside, keeping every readable line",
+    args: "",
+    description:
+      "The broker never treats a file it cannot parse as empty. repair renames each such file to <file>.corrupt-<time> (nothing is deleted) and, for JSON Lines files (inboxes, dead letters, room history), carries every valid line over into a fresh file. A bad registry.json or members.json is moved aside whole: sessions register again (servers with an auto-register alias do so on their next tool call).",
+    positionals: [0, 0],
+    options: [{
+      name: "dry-run",
+      type: "boolean",
+      description: "report what would be repaired, change nothing",
+    }],
+    examples: [["c2c repair --dry-run", "list the files that do not parse"]],
+    session: "none",
+  },
+  {
     name: "refresh-peer",
     group: "Broker",
     summary: "point a registration at a new live pid (operator escape hatch)",

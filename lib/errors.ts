@@ -312,6 +312,8 @@ export class NotMemberError extends C2cError {
 export class CorruptFileError extends C2cError {
   /** Absolute path of the bad file. */
   readonly path: string;
+  /** What is wrong with it (line, parse error). */
+  readonly detail: string;
   /**
    * Creates the error.
    *
@@ -324,6 +326,7 @@ export class CorruptFileError extends C2cError {
       `${path} is not valid c2c data (${detail}); it was left untouched — inspect it, or run 'c2c repair' to move it aside`,
     );
     this.path = path;
+    this.detail = detail;
   }
 }
 

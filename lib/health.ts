@@ -209,7 +209,7 @@ function failure(name: string, error: unknown): HealthCheck {
       status: "fail",
       detail: error.message,
       fix:
-        `inspect ${error.path}; to start it afresh, move it aside (mv ${error.path} ${error.path}.bad)`,
+        `inspect ${error.path}, then run 'c2c repair': it moves the file aside and keeps every readable line`,
     };
   }
   if (

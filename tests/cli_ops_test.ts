@@ -74,7 +74,7 @@ Deno.test("c2c health exits 1 on a corrupt registry, naming the file and the fix
   );
   assert.match(
     out,
-    /fix: inspect \S+registry\.json; to start it afresh, move it aside/,
+    /fix: inspect \S+registry\.json, then run .c2c repair./,
   );
   assert.match(out, /\nunhealthy: 2 problems\n$/);
   const report = exits(json, 1).json<Health>();
