@@ -394,5 +394,8 @@ Deno.test("setup pins Deno's cache for the hook as for the server", async () => 
   run(options("claude-code", dir));
   const settings = JSON.parse(snapshot(dir)[".claude/settings.json"]);
   const command: string = settings.hooks.PostToolUse[0].hooks[0].command;
-  assert.match(command, /^DENO_DIR=\/home\/me\/\.cache\/deno \S+\/bin\/c2c-hook /);
+  assert.match(
+    command,
+    /^DENO_DIR=\/home\/me\/\.cache\/deno \S+\/bin\/c2c-hook /,
+  );
 });
