@@ -36,6 +36,7 @@ async function main(): Promise<number> {
   // The env reader gives `install` its default root (DENO_INSTALL_ROOT, HOME).
   const readEnvVar = (name: string) => Deno.env.get(name) || undefined;
   const grant = cliGrant(args, deno, readEnvVar);
+  Object.assign(env, grant.env ?? {});
   const command = args.find((a) => !a.startsWith("-"));
   if (command === "setup" || command === "unsetup") {
     // setup edits client config files: exactly those, their temp files and

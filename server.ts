@@ -22,6 +22,8 @@ import { renderEnvelopes } from "./lib/envelope.ts";
 import { resolveBrokerRoot } from "./lib/root.ts";
 import { type EnvReader, readEnv } from "./lib/session.ts";
 import { ChannelPusher } from "./mcp/channel.ts";
+import { NativeWaker, type WakeTarget } from "./mcp/native_wake.ts";
+import { claudeTarget, codexTarget } from "./mcp/wake_targets.ts";
 import {
   type CallToolResult,
   McpServer,
@@ -61,8 +63,12 @@ function errorResult(message: string): CallToolResult {
   return { content: [{ type: "text", text: oneLine(message) }], isError: true };
 }
 
-/** Codex sends its thread's session id in every tool call's `_meta`. */
-function codexSessionId(extra: Extra): string | undefined {
+/**
+ * Codex sends its turn metadata in every tool call's `_meta`
+ * (`x-codex-turn-metadata`: `session_id`, `thread_id`, `turn_id`), as an
+ * object or a JSON string.
+ */
+function codexTurnMetadata(extra: Extra): Record<string, unknown> | undefined {
   const raw = (extra._meta as Record<string, unknown> | undefined)?.[
     "x-codex-turn-metadata"
   ];
@@ -74,8 +80,51 @@ function codexSessionId(extra: Extra): string | undefined {
       return undefined;
     }
   }
-  const id = (meta as Record<string, unknown> | undefined)?.session_id;
-  return typeof id === "string" && id.length > 0 ? id : undefined;
+  return typeof meta === "object" && meta !== null
+    ? meta as Record<string, unknown>
+    : undefined;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+/**
+ * Starts the server-side wake path of the session (Claude Code's messaging
+ * socket, Codex's daemon), unless another path wakes it (`c2c run`, channel
+ * push) or wake is off.
+ *
+ * @param session The server's session.
+ * @returns The running waker, or `null`.
+ */
+function startNativeWake(session: ServerSession): NativeWaker | null {
+  const broker = session.broker;
+  const { wake } = session;
+  if (!broker || session.harnessLeased) return null;
+  let target: WakeTarget;
+  if (wake.path === "claude-socket" && wake.claudeSocket) {
+    target = claudeTarget({
+      socket: wake.claudeSocket,
+      token: wake.claudeToken,
+      statusFile: wake.claudeStatusFile,
+    });
+  } else if (wake.path === "codex-daemon" && wake.codexSocket) {
+    target = codexTarget({
+      socket: wake.codexSocket,
+      threadId: () => session.threadId(),
+      project: session.projectDir(),
+      onThread: (id) => void session.noteThreadId(id).catch(() => {}),
+    });
+  } else {
+    return null;
+  }
+  const waker = new NativeWaker({
+    broker,
+    sessionId: () => session.sessionId,
+    target,
+  });
+  waker.start();
+  return waker;
 }
 
 /**
@@ -101,6 +150,10 @@ export function createServer(options: CreateServerOptions): McpServer {
   server.server.oninitialized = () => {
     const name = clientNameOf(server.server.getClientVersion()?.name);
     session.setClient(name).catch(() => {});
+    if (!options.channel) {
+      const waker = startNativeWake(session);
+      if (waker) server.server.onclose = () => waker.stop();
+    }
     if (options.channel && session.broker) {
       const pusher = new ChannelPusher(
         session.broker,
@@ -136,8 +189,11 @@ function registerTool(
       const broker = session.broker;
       if (!broker) return errorResult(session.rootError ?? "no broker root");
       try {
-        const codexId = codexSessionId(extra);
+        const codex = codexTurnMetadata(extra);
+        const codexId = nonEmpty(codex?.session_id);
         if (codexId) await session.noteClientSessionId(codexId);
+        const threadId = nonEmpty(codex?.thread_id) ?? codexId;
+        if (threadId) await session.noteThreadId(threadId);
         if (!NO_REGISTRATION_NEEDED.has(tool.name)) {
           await session.ensureRegistered();
         }

@@ -40,6 +40,7 @@ import { mcpGroup } from "./mcp_bench.ts";
 import { memoryGroup } from "./memory_bench.ts";
 import { cliGroup } from "./cli_bench.ts";
 import { hookGroup } from "./hook_bench.ts";
+import { nativeWakeGroup } from "./native_wake_bench.ts";
 
 /** Every benchmark group, in the order a full run goes through them. */
 export const GROUPS: readonly BenchGroup[] = [
@@ -54,6 +55,7 @@ export const GROUPS: readonly BenchGroup[] = [
   memoryGroup,
   cliGroup,
   hookGroup,
+  nativeWakeGroup,
 ];
 
 /** Where the report goes unless `--out` says otherwise. */

@@ -13,6 +13,7 @@ import type { HookClient } from "../lib/hook.ts";
 import type { HealthStatus } from "../lib/health.ts";
 import type { Message, RoomMessage } from "../lib/message.ts";
 import { resolveCliSession } from "../lib/session.ts";
+import { wakeCell } from "../lib/wake_info.ts";
 import type { GcResult, SweepResult } from "../lib/types.ts";
 import { intOption, UsageError } from "./args.ts";
 import {
@@ -290,6 +291,7 @@ export const HANDLERS: Record<string, Handler> = {
             "ALIVE",
             "PENDING",
             "CLIENT",
+            "WAKE",
             "PID",
             "SESSION",
             "LAST SEEN",
@@ -299,6 +301,7 @@ export const HANDLERS: Record<string, Handler> = {
             aliveCell(p.alive),
             String(p.pending),
             p.client ?? "-",
+            wakeCell(p.wake),
             p.pid === null ? "-" : String(p.pid),
             p.session_id,
             p.last_seen ?? "-",
@@ -660,8 +663,13 @@ export const HANDLERS: Record<string, Handler> = {
         }, not '${client}'`,
       );
     }
-    const { deliveryText, hookOutput, parseHookInput, shouldDeliver } =
-      await import("../lib/hook.ts");
+    const {
+      deliveryText,
+      hookOutput,
+      parseHookInput,
+      recordCodexThread,
+      shouldDeliver,
+    } = await import("../lib/hook.ts");
     const input = parseHookInput(
       await new Response(Deno.stdin.readable).text(),
     );
@@ -672,6 +680,14 @@ export const HANDLERS: Record<string, Handler> = {
       ? broker.registrationByAlias(alias)?.session_id
       : ctx.optionalSession() ?? input.session_id;
     if (!sessionId || !broker.registration(sessionId)) return 0;
+    if (input.hook_event_name === "SessionStart") {
+      // Codex's session start: only the thread id matters (the wake path
+      // queues messages on it); messages wait for the turn's own hooks.
+      if (client === "codex" && input.session_id) {
+        await recordCodexThread(broker, sessionId, input.session_id);
+      }
+      return 0;
+    }
     // Bounded, so a backlog cannot flood the model's context in one turn;
     // the rest comes with the next tool call.
     const { messages, remaining } = await broker.peekInbox(sessionId, {

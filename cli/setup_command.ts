@@ -9,6 +9,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveBrokerRoot } from "../lib/root.ts";
+import type { WakePath } from "../lib/wake_info.ts";
 import { type ClientName, CLIENTS } from "../setup/launch.ts";
 import {
   applySetup,
@@ -86,6 +87,7 @@ export async function runSetupCommand(
     uninstall,
     alias: typeof alias === "string" ? alias : undefined,
     noAlias: ctx.values["no-alias"] === true,
+    noWake: ctx.values["no-wake"] === true,
     force: ctx.values.force === true,
     targetDir,
     root,
@@ -115,7 +117,9 @@ export async function runSetupCommand(
     ctx.print(toJson(result));
     return 0;
   }
-  ctx.print(describe(client, plan.action, plan.alias, root, files, dryRun));
+  ctx.print(
+    describe(client, plan.action, plan.alias, root, plan.wake, files, dryRun),
+  );
   for (const note of plan.notes) ctx.print(`note: ${note}`);
   if (changed && !dryRun) {
     ctx.print(
@@ -142,6 +146,7 @@ function describe(
   action: "install" | "uninstall",
   alias: string | null,
   root: string | null,
+  wake: WakePath | null,
   files: FileOutcome[],
   dryRun: boolean,
 ): string {
@@ -150,7 +155,9 @@ function describe(
     lines.push(
       `c2c setup ${client}: alias ${
         alias ?? "(none: register from the agent)"
-      }; broker root ${root ?? "found per project by git"}`,
+      }; broker root ${root ?? "found per project by git"}; idle wake ${
+        wake ?? "none (use 'c2c run')"
+      }`,
     );
   } else {
     lines.push(`c2c setup --uninstall ${client}`);

@@ -513,7 +513,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "configure a client to use c2c: MCP server entry, delivery hooks",
     args: "<client>",
     description:
-      "Clients: claude-code, codex, opencode, gemini, kimi, crush. Merges into the existing config: every other key, comment and line stays as it was, a second run changes nothing, and each changed file is first backed up as <file>.c2c-backup-<time>. An unparseable file is refused untouched; an existing c2c entry that differs is refused unless --force. Restart the client afterwards.",
+      "Clients: claude-code, codex, opencode, gemini, kimi, crush. Merges into the existing config: every other key, comment and line stays as it was, a second run changes nothing, and each changed file is first backed up as <file>.c2c-backup-<time>. An unparseable file is refused untouched; an existing c2c entry that differs is refused unless --force. Also sets up the client's idle wake (Claude Code's messaging socket, Codex's app-server daemon, an OpenCode plugin, a Gemini AfterAgent hook) unless --no-wake. Restart the client afterwards.",
     positionals: [1, 1],
     options: [
       {
@@ -527,6 +527,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         name: "no-alias",
         type: "boolean",
         description: "no auto-registration; the agent calls register itself",
+      },
+      {
+        name: "no-wake",
+        type: "boolean",
+        description:
+          "no idle wake: record the wake path as off, no OpenCode plugin, no Gemini AfterAgent or Codex SessionStart hook",
       },
       {
         name: "force",

@@ -32,6 +32,7 @@ import {
   type InboxSelection,
   readArchive,
   readInbox,
+  restoreDrained,
   selectMessages,
   takeInbox,
 } from "./inbox.ts";
@@ -639,6 +640,29 @@ export class Broker {
     return this.#op(
       "drain",
       () => this.#drain(sessionId, { only: new Set(ids) }),
+    );
+  }
+
+  /**
+   * Puts drained messages back into the inbox (and out of the archive): a
+   * push that drained them could not deliver them after all.
+   *
+   * @param sessionId The inbox owner.
+   * @param messages The messages the failed push drained.
+   * @returns How many were restored.
+   */
+  restoreMessages(
+    sessionId: string,
+    messages: readonly Message[],
+  ): Promise<number> {
+    return this.#op(
+      "restore",
+      () =>
+        withLock(
+          this.paths.inboxLock(validateSessionId(sessionId)),
+          true,
+          () => restoreDrained(this.paths, sessionId, messages),
+        ),
     );
   }
 

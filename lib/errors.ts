@@ -30,7 +30,8 @@ export type C2cErrorCode =
   | "config_shape"
   | "setup_conflict"
   | "harness"
-  | "tmux";
+  | "tmux"
+  | "wake";
 
 /**
  * Base class of every error the broker raises on purpose.

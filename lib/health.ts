@@ -19,6 +19,7 @@ import { messageProblem } from "./message.ts";
 import { type BrokerPaths, brokerPaths, INBOX_SUFFIX } from "./paths.ts";
 import { findByAlias, findBySession, readRegistry } from "./registry.ts";
 import { listRoomIds, readHistory, readMembers } from "./rooms.ts";
+import { describeWake, wakeEnabled, wakePathOf } from "./wake_info.ts";
 
 /** Outcome of one check: only `fail` makes the broker unhealthy. */
 export type HealthStatus = "ok" | "warn" | "fail" | "unknown";
@@ -143,6 +144,7 @@ export function checkHealth(options: HealthOptions): HealthReport {
   }
   if (sessionId) {
     if (rows) checks.push(sessionCheck(paths, rows, sessionId));
+    if (rows) checks.push(wakeCheck(rows, sessionId));
     checks.push(
       attempt("inbox", () => ({
         check: ok("inbox", `${readInbox(paths, sessionId!).length} pending`),
@@ -333,6 +335,39 @@ function sessionCheck(
       ? `registered as '${me.alias}', lease held (alive)`
       : `registered as '${me.alias}' without a lease (from a shell; treated as alive)`,
   );
+}
+
+/**
+ * This session's wake path (issue 9): how an idle agent of this session is
+ * woken, and whether that works now.
+ */
+function wakeCheck(
+  rows: Parameters<typeof findBySession>[0],
+  sessionId: string,
+): HealthCheck {
+  const wake = findBySession(rows, sessionId)?.wake;
+  const path = wakePathOf(wake);
+  const detail = describeWake(wake);
+  if (path === null) {
+    return {
+      name: "wake",
+      status: "unknown",
+      detail,
+      fix:
+        "'c2c setup <client>' records the client's native wake path; 'c2c run <client>' wakes any client",
+    };
+  }
+  if (path === "off") {
+    return {
+      name: "wake",
+      status: "warn",
+      detail,
+      fix: "run 'c2c setup <client> --force' without --no-wake to turn it on",
+    };
+  }
+  return wakeEnabled(wake)
+    ? ok("wake", detail)
+    : { name: "wake", status: "warn", detail };
 }
 
 function roomChecks(paths: BrokerPaths): HealthCheck[] {

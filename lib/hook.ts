@@ -12,6 +12,10 @@
  * @module
  */
 
+import type { Broker } from "./broker.ts";
+import type { WakeInfo } from "./registry.ts";
+import { wakePathOf } from "./wake_info.ts";
+
 /** Clients with a hook delivery path. */
 export type HookClient = "claude-code" | "codex" | "gemini";
 
@@ -111,4 +115,31 @@ export function hookOutput(
   return {
     hookSpecificOutput: { hookEventName: event, additionalContext: text },
   };
+}
+
+/**
+ * Records the Codex thread a session runs in, from its SessionStart hook
+ * (whose `session_id` is the thread id), in the registration's wake field,
+ * where the session's MCP server finds it to queue messages on the thread.
+ * Only for sessions whose wake path is `codex-daemon`.
+ *
+ * Requires `--allow-read` and `--allow-write` on the broker root.
+ *
+ * @param broker The broker.
+ * @param sessionId The c2c session.
+ * @param threadId Codex's thread id.
+ * @returns Whether it was recorded.
+ */
+export async function recordCodexThread(
+  broker: Broker,
+  sessionId: string,
+  threadId: string,
+): Promise<boolean> {
+  const row = broker.registration(sessionId);
+  if (!row || wakePathOf(row.wake) !== "codex-daemon") return false;
+  if (row.wake?.thread_id === threadId) return true;
+  const wake: WakeInfo = { ...row.wake, thread_id: threadId };
+  delete wake.reason;
+  await broker.register(sessionId, { alias: row.alias, wake });
+  return true;
 }

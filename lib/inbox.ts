@@ -142,6 +142,54 @@ export function drainInbox(
 }
 
 /**
+ * Undoes a drain whose messages never reached the agent (a wake whose
+ * delivery failed after the drain): takes them out of the archive and puts
+ * them back at the head of the inbox, oldest first. Caller holds the inbox
+ * lock (which also guards the archive).
+ *
+ * Rewrites the archive: only for this rare failure path, never per message.
+ *
+ * @param paths Broker layout.
+ * @param sessionId Inbox owner.
+ * @param messages The drained messages to restore.
+ * @returns How many were restored.
+ */
+export function restoreDrained(
+  paths: BrokerPaths,
+  sessionId: string,
+  messages: readonly Message[],
+): number {
+  if (messages.length === 0) return 0;
+  const ids = new Set(messages.map((m) => m.id));
+  const archive = readJsonl<ArchivedMessage>(
+    paths.archive(sessionId),
+    messageProblem,
+  ).records;
+  // Only the last archived copy of each id is this drain's.
+  const drop = new Set<number>();
+  const seen = new Set<string>();
+  for (let i = archive.length - 1; i >= 0; i--) {
+    const id = archive[i].id;
+    if (ids.has(id) && !seen.has(id)) {
+      seen.add(id);
+      drop.add(i);
+    }
+  }
+  if (drop.size > 0) {
+    rewriteJsonl(
+      paths.archive(sessionId),
+      archive.filter((_, i) => !drop.has(i)),
+    );
+  }
+  const pending = readInbox(paths, sessionId).filter((m) => !ids.has(m.id));
+  rewriteJsonl(paths.inbox(sessionId), [
+    ...messages.map(toMessage),
+    ...pending,
+  ]);
+  return messages.length;
+}
+
+/**
  * Removes an inbox and returns what it held. Caller holds the inbox lock.
  *
  * @param paths Broker layout.

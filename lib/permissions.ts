@@ -13,8 +13,10 @@
  * @module
  */
 
+import { joinPath } from "./_path.ts";
 import { installRoot, shimPath } from "./install_paths.ts";
 import type { EnvReader } from "./session.ts";
+import { WAKE_ENV } from "./wake_info.ts";
 
 /** Environment variables the MCP server reads. */
 export const SERVER_ENV: readonly string[] = [
@@ -28,6 +30,9 @@ export const SERVER_ENV: readonly string[] = [
   "C2C_MCP_CLIENT",
   "C2C_MAX_MESSAGE_BYTES",
   "C2C_LAUNCH_ROOT_ERROR",
+  "C2C_MCP_WAKE",
+  "C2C_MCP_CLAUDE_STATUS_FILE",
+  "C2C_MCP_CODEX_SOCKET",
   "CLAUDE_CODE_SESSION_ID",
   "CLAUDE_CODE_MESSAGING_SOCKET",
   "CLAUDE_CODE_MESSAGING_TOKEN",
@@ -75,6 +80,11 @@ export interface PermissionScope {
   read?: readonly string[];
   /** Extra paths to allow writing (e.g. client config files for `setup`). */
   write?: readonly string[];
+  /**
+   * Unix sockets to allow connecting to (a wake path's socket): Deno wants
+   * read, write and `--allow-net=unix:<path>` for each.
+   */
+  sockets?: readonly string[];
   /** Programs to allow running (e.g. `ps` for `refresh-peer`). */
   run?: readonly string[];
   /** Whether FFI is needed (the PTY harness only). */
@@ -102,11 +112,25 @@ export function permissionFlags(
   entry: EntryPoint,
   scope: PermissionScope,
 ): string[] {
-  const read = [...(scope.root ? [scope.root] : []), ...(scope.read ?? [])];
-  const write = [...(scope.root ? [scope.root] : []), ...(scope.write ?? [])];
+  const sockets = scope.sockets ?? [];
+  const read = [
+    ...(scope.root ? [scope.root] : []),
+    ...(scope.read ?? []),
+    ...sockets,
+  ];
+  const write = [
+    ...(scope.root ? [scope.root] : []),
+    ...(scope.write ?? []),
+    ...sockets,
+  ];
   const flags = ["--no-prompt"];
   if (read.length) flags.push(`--allow-read=${unique(read).join(",")}`);
   if (write.length) flags.push(`--allow-write=${unique(write).join(",")}`);
+  if (sockets.length) {
+    flags.push(
+      `--allow-net=${unique(sockets).map((s) => `unix:${s}`).join(",")}`,
+    );
+  }
   flags.push(
     `--allow-env=${(entry === "server" ? SERVER_ENV : CLI_ENV).join(",")}`,
   );
@@ -130,6 +154,61 @@ export interface CliGrant {
   entry: EntryPoint;
   /** Extra grants. */
   scope: Omit<PermissionScope, "root">;
+  /** Variables to set for the entry point. */
+  env?: Record<string, string>;
+}
+
+/** The grants of the server's wake path, and what it is told about them. */
+export interface WakeGrants {
+  /** Files to allow reading (Claude Code's session status file). */
+  read: string[];
+  /** Unix sockets to allow connecting to. */
+  sockets: string[];
+  /** Variables to set for the server (`C2C_MCP_CLAUDE_STATUS_FILE`). */
+  env: Record<string, string>;
+}
+
+/**
+ * What the MCP server's wake path needs beyond the broker root, from the
+ * environment the client started it with: a connection to exactly Claude
+ * Code's messaging socket (read, write and `--allow-net=unix:<socket>`) and
+ * read on the session's status file
+ * (`<CLAUDE_CONFIG_DIR or ~/.claude>/sessions/<pid>.json`, the pid from
+ * `CLAUDE_PID` or the socket's name), or a connection to exactly Codex's
+ * daemon socket. Nothing with `C2C_MCP_WAKE=off`. `bin/c2c-mcp` does the
+ * same in shell.
+ *
+ * @param env The client's environment.
+ * @returns Grants, and the status file's path to hand the server.
+ *
+ * @example Usage
+ * ```ts
+ * import { wakeGrants } from "./permissions.ts";
+ * const env = new Map([["CLAUDE_CODE_MESSAGING_SOCKET", "/tmp/cc-socks/42.sock"], ["HOME", "/home/me"]]);
+ * wakeGrants((n) => env.get(n)).read;
+ * // ["/home/me/.claude/sessions/42.json"]
+ * ```
+ */
+export function wakeGrants(env: EnvReader): WakeGrants {
+  const grants: WakeGrants = { read: [], sockets: [], env: {} };
+  const wake = env(WAKE_ENV);
+  const socket = env("CLAUDE_CODE_MESSAGING_SOCKET");
+  if (socket && (wake === undefined || wake === "claude-socket")) {
+    grants.sockets.push(socket);
+    const pid = env("CLAUDE_PID") ??
+      /^(\d+)\.sock$/.exec(socket.slice(socket.lastIndexOf("/") + 1))?.[1];
+    const home = env("HOME");
+    const configDir = env("CLAUDE_CONFIG_DIR") ??
+      (home ? joinPath(home, ".claude") : undefined);
+    if (pid && /^\d+$/.test(pid) && configDir) {
+      const status = joinPath(configDir, "sessions", `${pid}.json`);
+      grants.read.push(status);
+      grants.env.C2C_MCP_CLAUDE_STATUS_FILE = status;
+    }
+  }
+  const codex = env("C2C_MCP_CODEX_SOCKET");
+  if (codex && wake === "codex-daemon") grants.sockets.push(codex);
+  return grants;
 }
 
 /**
@@ -159,8 +238,15 @@ export function cliGrant(
 ): CliGrant {
   const command = args.find((a) => !a.startsWith("-"));
   switch (command) {
-    case "mcp":
-      return { entry: "server", scope: {} };
+    case "mcp": {
+      const wake = wakeGrants(env);
+      if (wake.sockets.length === 0) return { entry: "server", scope: {} };
+      const scope: CliGrant["scope"] = { sockets: wake.sockets };
+      if (wake.read.length > 0) scope.read = wake.read;
+      const grant: CliGrant = { entry: "server", scope };
+      if (Object.keys(wake.env).length > 0) grant.env = wake.env;
+      return grant;
+    }
     case "refresh-peer":
       return { entry: "cli", scope: { run: ["ps"] } };
     case "run":

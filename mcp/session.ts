@@ -6,14 +6,53 @@
  * @module
  */
 
+import { basename, dirname } from "node:path";
 import type { Broker } from "../lib/broker.ts";
 import { describeError, SessionInUseError } from "../lib/errors.ts";
 import type { Lease } from "../lib/lease.ts";
+import type { WakeInfo } from "../lib/registry.ts";
 import {
   type EnvReader,
   resolveServerSession,
   type SessionSource,
 } from "../lib/session.ts";
+import { parseWakePath, WAKE_ENV, type WakePath } from "../lib/wake_info.ts";
+
+/** Where this session's client can be woken, from the environment. */
+export interface WakeConfig {
+  /** The wake path (`null`: none recorded). */
+  path: WakePath | null;
+  /** Claude Code's messaging socket. */
+  claudeSocket?: string;
+  /** Its auth token. */
+  claudeToken?: string;
+  /** Claude Code's session status file. */
+  claudeStatusFile?: string;
+  /** Codex's app-server daemon socket. */
+  codexSocket?: string;
+}
+
+/**
+ * Reads the wake configuration: `C2C_MCP_WAKE` (written by `c2c setup`),
+ * else Claude Code's messaging socket when the client exports one (a config
+ * written before wake existed still wakes), else none.
+ *
+ * @param env Environment reader.
+ * @returns The wake path and what it needs.
+ */
+export function wakeConfig(env: EnvReader): WakeConfig {
+  const claudeSocket = env("CLAUDE_CODE_MESSAGING_SOCKET");
+  const path = parseWakePath(env(WAKE_ENV)) ??
+    (claudeSocket ? "claude-socket" : null);
+  const config: WakeConfig = { path };
+  if (path === "claude-socket" && claudeSocket) {
+    config.claudeSocket = claudeSocket;
+    config.claudeToken = env("CLAUDE_CODE_MESSAGING_TOKEN");
+    config.claudeStatusFile = env("C2C_MCP_CLAUDE_STATUS_FILE");
+  }
+  if (path === "codex-daemon") config.codexSocket = env("C2C_MCP_CODEX_SOCKET");
+  return config;
+}
 
 /** Client names as c2c records them, keyed by MCP `clientInfo.name`. */
 const CLIENT_NAMES: Record<string, string> = {
@@ -58,8 +97,13 @@ export class ServerSession {
   readonly pid: number | null;
   /** A client-side session id seen in tool-call metadata (Codex). */
   clientSessionId: string | undefined;
+  /** How the client can be woken. */
+  readonly wake: WakeConfig;
   #lease: Lease | null = null;
   #harnessLeased = false;
+  #threadId: string | undefined;
+  /** Set once this run replaced the wake field a previous run left. */
+  #wakeReset = false;
 
   private constructor(
     broker: Broker | null,
@@ -77,6 +121,104 @@ export class ServerSession {
     this.client = env("C2C_MCP_CLIENT") ?? null;
     const pid = Number(env("C2C_MCP_CLIENT_PID") ?? Deno.ppid);
     this.pid = Number.isInteger(pid) && pid > 0 ? pid : null;
+    this.wake = wakeConfig(env);
+  }
+
+  /** Whether `c2c run` holds this session (it records its own wake path). */
+  get harnessLeased(): boolean {
+    return this.#harnessLeased;
+  }
+
+  /**
+   * The Codex thread this session runs in: seen in a tool call's `_meta`,
+   * found in the daemon, or recorded by the SessionStart hook in the
+   * registration (whose wake field this server reset when it started, so a
+   * thread id there is this run's).
+   *
+   * @returns The thread id, or `undefined` while unknown.
+   */
+  threadId(): string | undefined {
+    if (this.#threadId) return this.#threadId;
+    if (!this.#wakeReset) return undefined;
+    const recorded = this.broker?.registration(this.sessionId)?.wake
+      ?.thread_id;
+    return typeof recorded === "string" && recorded ? recorded : undefined;
+  }
+
+  /**
+   * The project directory of the broker root, when the root is the usual
+   * `<project>/.git/c2c/mcp` (to find this session's Codex thread in the
+   * daemon before it is known).
+   *
+   * @returns The project directory, or `null`.
+   */
+  projectDir(): string | null {
+    const root = this.broker?.root;
+    if (!root) return null;
+    const gitDir = dirname(dirname(root));
+    return basename(gitDir) === ".git" ? dirname(gitDir) : null;
+  }
+
+  /**
+   * The `wake` field this session registers with (`undefined` under `c2c
+   * run`, whose harness records its own).
+   *
+   * @returns The wake info.
+   */
+  wakeInfo(): WakeInfo | undefined {
+    const { path } = this.wake;
+    if (this.#harnessLeased || path === null) return undefined;
+    switch (path) {
+      case "claude-socket": {
+        const socket = this.wake.claudeSocket;
+        if (!socket) {
+          return {
+            path,
+            enabled: false,
+            reason:
+              "CLAUDE_CODE_MESSAGING_SOCKET is not set (Claude Code older than 2.1.224, or --bare); hooks deliver on the next tool call",
+          };
+        }
+        const info: WakeInfo = { path, enabled: true, socket };
+        if (this.wake.claudeStatusFile) {
+          info.status_file = this.wake.claudeStatusFile;
+        }
+        return info;
+      }
+      case "codex-daemon": {
+        const socket = this.wake.codexSocket;
+        if (!socket) {
+          return {
+            path,
+            enabled: false,
+            reason:
+              "C2C_MCP_CODEX_SOCKET is not set; run 'c2c setup codex --force' again",
+          };
+        }
+        const info: WakeInfo = { path, enabled: true, socket };
+        const thread = this.threadId();
+        if (thread) {
+          info.thread_id = thread;
+        } else {
+          info.reason = "thread id not known yet (learned at the first turn)";
+        }
+        return info;
+      }
+      default:
+        return { path };
+    }
+  }
+
+  /**
+   * Records the Codex thread id (from a tool call or the daemon) so that the
+   * wake path can queue messages on it.
+   *
+   * @param id The thread id.
+   */
+  async noteThreadId(id: string): Promise<void> {
+    if (id === this.#threadId) return;
+    this.#threadId = id;
+    if (this.wake.path === "codex-daemon") await this.#refresh({});
   }
 
   /**
@@ -119,6 +261,10 @@ export class ServerSession {
       session.#lease = await broker.acquireLease(session.sessionId);
     }
     await session.ensureRegistered();
+    // A registration left by this session's previous run (Codex's session id
+    // is its alias) keeps its old wake field, thread id included: replace it.
+    await session.#refresh({});
+    session.#wakeReset = true;
     return session;
   }
 
@@ -176,7 +322,7 @@ export class ServerSession {
   }
 
   async #refresh(
-    extra: { client?: string; client_session_id?: string },
+    extra: Partial<Parameters<Broker["register"]>[1]>,
   ): Promise<void> {
     const broker = this.broker;
     const row = broker?.registration(this.sessionId);
@@ -209,6 +355,8 @@ export class ServerSession {
     if (alias !== undefined) args.alias = alias;
     if (this.client) args.client = this.client;
     if (this.clientSessionId) args.client_session_id = this.clientSessionId;
+    const wake = this.wakeInfo();
+    if (wake) args.wake = wake;
     return args;
   }
 

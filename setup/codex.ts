@@ -1,7 +1,9 @@
 /**
  * `c2c setup codex`: `[mcp_servers.c2c]` in `$CODEX_HOME/config.toml`
  * (default `~/.codex`) with c2c's tools approved, and PostToolUse + Stop
- * hooks in `$CODEX_HOME/hooks.json`.
+ * hooks in `$CODEX_HOME/hooks.json`; for the wake path (unless `--no-wake`)
+ * a SessionStart hook that records the thread id, and the server may read
+ * and write exactly the app-server daemon's socket.
  *
  * Codex starts MCP servers in `~/.codex` with only HOME, PATH, LANG, SHELL
  * and TERM, so the entry carries the broker root resolved at setup time, and
@@ -113,6 +115,18 @@ export const codex: ClientModule = {
         ctx.force,
         summary,
       );
+      // The wake path needs the thread id; SessionStart carries it.
+      if (ctx.wake === "codex-daemon") {
+        putHookGroup(
+          doc,
+          ["hooks", "SessionStart"],
+          commandHookGroup(ctx.hook),
+          ctx.force,
+          summary,
+        );
+      } else {
+        dropHookGroups(doc, ["hooks", "SessionStart"], summary);
+      }
     }),
   ],
   uninstall: (ctx, read) => [
@@ -120,6 +134,7 @@ export const codex: ClientModule = {
     editJsonFile(join(codexHome(ctx), "hooks.json"), read, (doc, summary) => {
       dropHookGroups(doc, ["hooks", "PostToolUse"], summary);
       dropHookGroups(doc, ["hooks", "Stop"], summary);
+      dropHookGroups(doc, ["hooks", "SessionStart"], summary);
     }, true),
   ],
 };

@@ -1,7 +1,8 @@
 /**
  * `c2c setup gemini`: `mcpServers.c2c` (with `trust: true`, without which
- * `gemini -p` does not offer the tools) and an AfterTool hook in
- * `~/.gemini/settings.json` (or the project's `.gemini/settings.json`).
+ * `gemini -p` does not offer the tools), an AfterTool hook and, for the wake
+ * path (unless `--no-wake`), an AfterAgent hook in `~/.gemini/settings.json`
+ * (or the project's `.gemini/settings.json`).
  *
  * Gemini runs hooks only with `hooksConfig.enabled`. Turning that on is not
  * recognisable as c2c's afterwards, so setup records the previous value in
@@ -69,6 +70,19 @@ export const gemini: ClientModule = {
           ctx.force,
           summary,
         );
+        // The wake path: at the end of a turn, waiting messages keep the
+        // run going (once; the hook respects stop_hook_active).
+        if (ctx.wake === "gemini-hook") {
+          putHookGroup(
+            doc,
+            ["hooks", "AfterAgent"],
+            { hooks: [{ type: "command", name: "c2c", command: ctx.hook }] },
+            ctx.force,
+            summary,
+          );
+        } else {
+          dropHookGroups(doc, ["hooks", "AfterAgent"], summary);
+        }
         const enabled = doc.get(ENABLED);
         if (enabled === true) return;
         if (enabled !== undefined && !ctx.force) {
@@ -96,6 +110,7 @@ export const gemini: ClientModule = {
       (doc, summary) => {
         dropEntry(doc, ["mcpServers", "c2c"], summary);
         dropHookGroups(doc, ["hooks", "AfterTool"], summary);
+        dropHookGroups(doc, ["hooks", "AfterAgent"], summary);
         if (state?.previousHooksEnabled === null) {
           dropEntry(
             doc,

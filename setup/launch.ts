@@ -14,6 +14,7 @@
  */
 
 import { permissionFlags } from "../lib/permissions.ts";
+import { WAKE_ENV, type WakePath } from "../lib/wake_info.ts";
 
 /** The clients `setup` knows. */
 export const CLIENTS = [
@@ -27,6 +28,19 @@ export const CLIENTS = [
 
 /** One of {@linkcode CLIENTS}. */
 export type ClientName = (typeof CLIENTS)[number];
+
+/**
+ * Each client's native wake path (issue 9); Kimi and Crush have none (`c2c
+ * run` wakes them).
+ */
+export const CLIENT_WAKE: Readonly<Record<ClientName, WakePath | null>> = {
+  "claude-code": "claude-socket",
+  codex: "codex-daemon",
+  opencode: "opencode-plugin",
+  gemini: "gemini-hook",
+  kimi: null,
+  crush: null,
+};
 
 /** How a client starts the c2c MCP server. */
 export interface ServerLaunch {
@@ -52,6 +66,10 @@ export interface LaunchOptions {
   client: ClientName;
   /** Deno's cache directory, so the server finds its npm packages offline. */
   denoDir: string | null;
+  /** The wake path to record (`off` with `--no-wake`), or `null` for none. */
+  wake?: WakePath | null;
+  /** Codex's daemon socket (the server may read and write exactly it). */
+  codexSocket?: string;
 }
 
 /**
@@ -74,9 +92,19 @@ export function serverLaunch(options: LaunchOptions): ServerLaunch {
   const env: Record<string, string> = { C2C_MCP_CLIENT: options.client };
   if (options.alias) env.C2C_MCP_AUTO_REGISTER_ALIAS = options.alias;
   if (options.denoDir) env.DENO_DIR = options.denoDir;
-  if (options.root === null) {
+  if (options.wake) env[WAKE_ENV] = options.wake;
+  const codexSocket = options.wake === "codex-daemon"
+    ? options.codexSocket
+    : undefined;
+  if (codexSocket) env.C2C_MCP_CODEX_SOCKET = codexSocket;
+  // Claude Code's messaging socket is per process (known only when the
+  // client starts the server), so its entry always goes through
+  // bin/c2c-mcp, which grants exactly that socket; a pinned root travels in
+  // the environment.
+  if (options.root === null || options.client === "claude-code") {
     // bin/c2c-mcp finds the root of the project the client runs in, then
     // starts the server scoped to it (without a second Deno start-up).
+    if (options.root !== null) env.C2C_MCP_BROKER_ROOT = options.root;
     return {
       command: `${options.repo}/bin/c2c-mcp`,
       args: ["--deno", options.deno],
@@ -90,7 +118,10 @@ export function serverLaunch(options: LaunchOptions): ServerLaunch {
       "run",
       "--quiet",
       config,
-      ...permissionFlags("server", { root: options.root }),
+      ...permissionFlags("server", {
+        root: options.root,
+        sockets: codexSocket ? [codexSocket] : [],
+      }),
       `${options.repo}/server.ts`,
     ],
     env,

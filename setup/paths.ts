@@ -42,6 +42,16 @@ export function codexHome(at: ConfigLocation): string {
   return at.env("CODEX_HOME") ?? join(at.home, ".codex");
 }
 
+/**
+ * Where Codex's app-server daemon listens (the wake path's socket).
+ *
+ * @param at Home and environment.
+ * @returns `$CODEX_HOME/app-server-control/app-server-control.sock`.
+ */
+export function codexDaemonSocket(at: ConfigLocation): string {
+  return join(codexHome(at), "app-server-control", "app-server-control.sock");
+}
+
 /** Gemini CLI's settings file. */
 export function geminiSettingsFile(at: ConfigLocation): string {
   return join(at.targetDir ?? at.home, ".gemini", "settings.json");
@@ -64,6 +74,16 @@ export function opencodeFile(at: ConfigLocation): string {
   return at.targetDir
     ? join(at.targetDir, "opencode.json")
     : join(xdgConfig(at), "opencode", "opencode.json");
+}
+
+/**
+ * c2c's OpenCode plugin (the wake path): `plugin/c2c.js` in OpenCode's
+ * config folder, or in the project's `.opencode/`.
+ */
+export function opencodePluginFile(at: ConfigLocation): string {
+  return at.targetDir
+    ? join(at.targetDir, ".opencode", "plugin", "c2c.js")
+    : join(xdgConfig(at), "opencode", "plugin", "c2c.js");
 }
 
 /** Kimi Code's MCP config file. */
@@ -97,7 +117,7 @@ export function configFiles(client: ClientName, at: ConfigLocation): string[] {
     case "gemini":
       return [geminiSettingsFile(at), geminiStateFile(at)];
     case "opencode":
-      return [opencodeFile(at)];
+      return [opencodeFile(at), opencodePluginFile(at)];
     case "kimi":
       return [kimiFile(at)];
     case "crush":

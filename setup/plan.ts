@@ -7,6 +7,7 @@
  */
 
 import type { EnvReader } from "../lib/session.ts";
+import type { WakePath } from "../lib/wake_info.ts";
 import type { ClientName, ServerLaunch } from "./launch.ts";
 
 /** Everything a client module needs to plan its changes. */
@@ -25,6 +26,12 @@ export interface SetupContext {
   server: ServerLaunch;
   /** The hook command to write (clients with hooks). */
   hook: string;
+  /** The wake path (`off` with `--no-wake`; `null`: the client has none). */
+  wake: WakePath | null;
+  /** The alias the client auto-registers (`null`: none). */
+  alias: string | null;
+  /** The broker root pinned into the config (`null`: found per project). */
+  root: string | null;
 }
 
 /** One file's planned change. */

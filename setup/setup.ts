@@ -13,6 +13,7 @@
 import { dirname } from "node:path";
 import { validateAlias } from "../lib/alias.ts";
 import type { EnvReader } from "../lib/session.ts";
+import type { WakePath } from "../lib/wake_info.ts";
 import { claudeCode } from "./claude_code.ts";
 import { codex } from "./codex.ts";
 import { crush } from "./crush.ts";
@@ -20,11 +21,13 @@ import { lineDiff } from "./diff.ts";
 import { gemini } from "./gemini.ts";
 import { kimi } from "./kimi.ts";
 import {
+  CLIENT_WAKE,
   type ClientName,
   defaultAlias,
   hookCommand,
   serverLaunch,
 } from "./launch.ts";
+import { codexDaemonSocket } from "./paths.ts";
 import { opencode } from "./opencode.ts";
 export { setupStamp } from "./paths.ts";
 import type {
@@ -63,6 +66,8 @@ export interface SetupOptions {
   alias?: string;
   /** `--no-alias`: no auto-registration. */
   noAlias: boolean;
+  /** `--no-wake`: record the wake path as `off`, install no wake plugin or hook. */
+  noWake?: boolean;
   /** `--force`: replace a differing c2c entry. */
   force: boolean;
   /** `--target-dir`: project-scoped config in this directory. */
@@ -95,6 +100,8 @@ export interface SetupPlan {
   alias: string | null;
   /** Broker root pinned into the config (`null`: found per project). */
   root: string | null;
+  /** The wake path configured (`off` with `--no-wake`; `null`: the client has none). */
+  wake: WakePath | null;
   /** Per-file changes (unchanged files included). */
   changes: FileChange[];
   /** Notes for the user (e.g. why hooks were skipped). */
@@ -133,11 +140,16 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
       denoDir: options.denoDir,
     });
   }
-  const ctx: SetupContext = {
-    client,
+  const native = CLIENT_WAKE[client];
+  const wake: WakePath | null = native && options.noWake ? "off" : native;
+  const at = {
     home: options.home,
     env: options.env,
     targetDir: options.targetDir,
+  };
+  const ctx: SetupContext = {
+    client,
+    ...at,
     force: options.force,
     server: serverLaunch({
       deno: options.deno,
@@ -146,8 +158,13 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
       alias,
       client,
       denoDir: options.denoDir,
+      wake,
+      codexSocket: codexDaemonSocket(at),
     }),
     hook,
+    wake,
+    alias,
+    root: options.root,
   };
   const module = MODULES[client];
   const changes = options.uninstall
@@ -158,6 +175,7 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
     action: options.uninstall ? "uninstall" : "install",
     alias,
     root: options.root,
+    wake,
     changes,
     notes,
   };

@@ -113,7 +113,7 @@ Deno.test("checkHealth() treats a missing root as a warning and a corrupt inbox 
     inbox!.detail,
     /s-a\.inbox\.jsonl is not valid c2c data \(line 1 is not JSON\)/,
   );
-  assert.match(inbox!.fix!, /move it aside/);
+  assert.match(inbox!.fix!, /c2c repair': it moves the file aside/);
   const unknown = checkHealth({ root: broker.root, alias: "ghost" });
   assert.equal(
     unknown.checks.find((c) => c.name === "session")?.status,

@@ -49,6 +49,7 @@ Deno.test("c2c health reports a healthy broker and this session, exit 0", async 
     ["broker_root", "ok"],
     ["registry", "ok"],
     ["session", "ok"],
+    ["wake", "unknown"],
     ["inbox", "ok"],
     ["archive", "ok"],
     ["rooms", "ok"],
@@ -525,6 +526,29 @@ Deno.test("cliGrant gives each command only the extra permissions it needs", () 
   const env = (n: string) => ({ HOME: "/home/u" } as Record<string, string>)[n];
   assert.deepEqual(cliGrant(["list"], deno, env), { entry: "cli", scope: {} });
   assert.deepEqual(cliGrant(["mcp"], deno, env), {
+    entry: "server",
+    scope: {},
+  });
+  // Claude Code's messaging socket: exactly it, and the session's status file.
+  const claude = (n: string) =>
+    ({
+      HOME: "/home/u",
+      CLAUDE_CODE_MESSAGING_SOCKET: "/run/user/1/cc-socks/4242.sock",
+    } as Record<string, string>)[n];
+  assert.deepEqual(cliGrant(["mcp"], deno, claude), {
+    entry: "server",
+    scope: {
+      sockets: ["/run/user/1/cc-socks/4242.sock"],
+      read: ["/home/u/.claude/sessions/4242.json"],
+    },
+    env: { C2C_MCP_CLAUDE_STATUS_FILE: "/home/u/.claude/sessions/4242.json" },
+  });
+  const off = (n: string) =>
+    ({
+      ...{ C2C_MCP_WAKE: "off" },
+      CLAUDE_CODE_MESSAGING_SOCKET: "/s/1.sock",
+    } as Record<string, string>)[n];
+  assert.deepEqual(cliGrant(["mcp"], deno, off), {
     entry: "server",
     scope: {},
   });

@@ -172,3 +172,40 @@ Deno.test("c2c-hook's permitted environment list matches the CLI's", async () =>
   const list = script.match(/^env_list=(.*)$/m)?.[1];
   assert.deepEqual(list?.split(","), [...CLI_ENV]);
 });
+
+Deno.test("c2c-hook codex on SessionStart records the thread id for the wake path, and delivers nothing", async () => {
+  await using repo = await tempRepo();
+  const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
+  await broker.register("cx", {
+    alias: "cx",
+    wake: { path: "codex-daemon", enabled: true, socket: "/s", reason: "x" },
+  });
+  await broker.register("peer-s", { alias: "peer" });
+  await broker.send("peer-s", { to_alias: "cx", content: "waits for a turn" });
+  const r = await hook(
+    repo.path,
+    ["codex", "--alias", "cx"],
+    JSON.stringify({
+      session_id: "thread-9",
+      hook_event_name: "SessionStart",
+      source: "startup",
+    }),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.deepEqual(broker.registration("cx")?.wake, {
+    path: "codex-daemon",
+    enabled: true,
+    socket: "/s",
+    thread_id: "thread-9",
+  });
+  assert.equal(broker.pendingMessages("cx").length, 1);
+  // A session without the Codex wake path is left as it is.
+  await broker.register("cy", { alias: "cy", wake: { path: "off" } });
+  await hook(
+    repo.path,
+    ["codex", "--alias", "cy"],
+    JSON.stringify({ session_id: "t", hook_event_name: "SessionStart" }),
+  );
+  assert.deepEqual(broker.registration("cy")?.wake, { path: "off" });
+});

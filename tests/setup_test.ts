@@ -238,7 +238,13 @@ for (const client of CLIENTS) {
       (entry.args ?? (entry.command as string[]).slice(1)) as string[];
     if (client === "codex") {
       assert.equal(env.C2C_MCP_BROKER_ROOT, "/repo/.git/c2c/mcp");
-      assert.ok(args.includes("--allow-write=/repo/.git/c2c/mcp"));
+      // The server may use exactly the broker root and Codex's daemon socket.
+      const socket = `${dir}/.codex/app-server-control/app-server-control.sock`;
+      assert.ok(args.includes(`--allow-write=/repo/.git/c2c/mcp,${socket}`));
+      assert.ok(args.includes(`--allow-net=unix:${socket}`));
+      assert.equal(env.C2C_MCP_WAKE, "codex-daemon");
+      assert.equal(env.C2C_MCP_CODEX_SOCKET, socket);
+      assert.ok(files[".codex/hooks.json"].includes('"SessionStart"'));
       assert.equal(entry.default_tools_approval_mode, "approve");
       assert.ok(files[".codex/hooks.json"].includes("c2c-hook codex"));
       assert.ok(
@@ -380,12 +386,19 @@ Deno.test("setup --target-dir writes project configs with the root pinned", asyn
     ".claude/settings.local.json",
     ".gemini/c2c-setup-state.json",
     ".gemini/settings.json",
+    ".opencode/plugin/c2c.js",
     "crush.json",
     "opencode.json",
   ]);
   const claude = JSON.parse(snapshot(dir)[".claude.json"]);
   const entry = claude.projects[project].mcpServers.c2c;
-  assert.ok(entry.args.includes(`--allow-read=${root}`));
+  // Through bin/c2c-mcp (which grants the session's messaging socket), with
+  // the root pinned in the environment.
+  assert.equal(entry.command, `${REPO}/bin/c2c-mcp`);
+  assert.equal(entry.env.C2C_MCP_BROKER_ROOT, root);
+  assert.ok(
+    files[".opencode/plugin/c2c.js"].includes(`const ROOT = "${root}";`),
+  );
   assert.ok(files[".claude/settings.local.json"].includes(`--root ${root}`));
 });
 

@@ -310,7 +310,7 @@ class Harness {
         alias: this.#alias,
         client: this.#profile.name,
         leased: true,
-        wake: { via: "c2c-run", harness_pid: Deno.pid },
+        wake: { path: "harness", harness_pid: Deno.pid },
       });
       this.#alias = result.alias;
     } catch (e) {

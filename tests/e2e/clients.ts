@@ -208,3 +208,70 @@ export async function ensureAllClients(): Promise<
   for (const name of CLIENT_NAMES) result[name] = await ensureClient(name);
   return result;
 }
+
+/**
+ * The npm dependencies OpenCode installs into its config folder before it
+ * loads a plugin file (`@opencode-ai/plugin`, pinned to OpenCode's version).
+ * OpenCode would fetch them itself from the registry on first start (~20 s);
+ * installing them once here and copying them into each throwaway config
+ * folder keeps the wake scenario offline and fast.
+ */
+export const OPENCODE_PLUGIN_DEPS: ClientSpec = {
+  name: "opencode",
+  title: "OpenCode plugin dependencies",
+  pkg: "@opencode-ai/plugin",
+  version: CLIENTS.opencode.version,
+  bin: "",
+};
+
+/**
+ * Installs {@linkcode OPENCODE_PLUGIN_DEPS} into the cache (once) with an
+ * exact version in `package.json`, as OpenCode writes it.
+ *
+ * Requires `--allow-run=npm` and read/write on `.cache/`.
+ *
+ * @returns The folder holding `package.json` and `node_modules/`.
+ */
+export async function ensureOpencodePluginDeps(): Promise<string> {
+  const spec = OPENCODE_PLUGIN_DEPS;
+  const dir = clientDir(spec);
+  if (await exists(`${dir}/${DONE_MARKER}`)) return dir;
+  const parent = dir.slice(0, dir.lastIndexOf("/"));
+  await Deno.mkdir(parent, { recursive: true });
+  const staging = await Deno.makeTempDir({
+    dir: parent,
+    prefix: ".installing-plugin-",
+  });
+  await Deno.writeTextFile(`${staging}/package.json`, "{}\n");
+  const out = await new Deno.Command("npm", {
+    args: [
+      "install",
+      "--prefix",
+      staging,
+      "--save-exact",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      `${spec.pkg}@${spec.version}`,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    throw new Error(
+      `npm install ${spec.pkg}@${spec.version} failed: ${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
+  }
+  await Deno.writeTextFile(`${staging}/${DONE_MARKER}`, "\n");
+  try {
+    await Deno.rename(staging, dir);
+  } catch (e) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    if (!(await exists(`${dir}/${DONE_MARKER}`))) throw e;
+  }
+  return dir;
+}

@@ -12,6 +12,7 @@ import {
   type ConfigOnlyClient,
   type ConfigOnlyResult,
 } from "./config_only.ts";
+import type { WakeResult } from "./idle_wake.ts";
 
 /** One ordered pair of the DM matrix. */
 export interface CellResult {
@@ -73,6 +74,8 @@ export interface MatrixReport {
   broadcast: GroupResult;
   /** Crush and Kimi Code. */
   config_only: ConfigOnlyResult[];
+  /** Idle wake, per installable client. */
+  wake: WakeResult[];
   /** How many scenarios ran at once. */
   jobs: number;
   /** Wall time of the whole run. */
@@ -86,6 +89,13 @@ export const DELIVERY: Readonly<Record<ClientName, string>> = {
   opencode: "the model calls `poll_inbox` → tool result",
   gemini: "AfterTool hook → `additionalContext`",
 };
+
+/** The idle-wake cell of a client in the clients table. */
+function wakeCell(result: WakeResult | undefined): string {
+  if (!result) return "✗ not run";
+  if (!result.ok) return `✗ ${cellText(result.reason ?? "failed", 160)}`;
+  return `✓ proven: ${result.mechanism}; ${result.single_ms} ms; burst of 10 → ${result.burst_wakes} wake`;
+}
 
 /** Text fit for one Markdown table cell. */
 function cellText(text: string, limit = 300): string {
@@ -149,20 +159,20 @@ export function renderMatrixDoc(report: MatrixReport): string {
     "",
     "## Clients",
     "",
-    "| client | installed from | version | how a message reaches its model here |",
-    "|---|---|---|---|",
+    "| client | installed from | version | how a message reaches its model here | idle wake |",
+    "|---|---|---|---|---|",
   ];
   for (const client of CLIENT_NAMES) {
     const spec = CLIENTS[client];
     lines.push(
       `| ${spec.title} | npm \`${spec.pkg}\` | ${spec.version} | ${
         DELIVERY[client]
-      } |`,
+      } | ${wakeCell(report.wake.find((w) => w.client === client))} |`,
     );
   }
   for (const spec of Object.values(CONFIG_ONLY)) {
     lines.push(
-      `| ${spec.title} | ${spec.source} | — | config only (cannot be installed here: ${spec.why}) |`,
+      `| ${spec.title} | ${spec.source} | — | config only (cannot be installed here: ${spec.why}) | none native: \`c2c run\` (not run here) |`,
     );
   }
   lines.push(
@@ -232,6 +242,42 @@ export function renderMatrixDoc(report: MatrixReport): string {
       }`,
       "",
       ...groupTable(group),
+    );
+  }
+  lines.push(
+    "",
+    "## Idle wake: an agent idle at its prompt is woken, once",
+    "",
+    "Claude Code, Codex and OpenCode run their interactive TUI in tmux, set up",
+    "by `c2c setup <client>` and idle at their prompt; nothing is typed into",
+    "the terminal to wake them (OpenCode gets one first prompt: it has no",
+    "session before). Another session sends one message, then a burst of 10,",
+    "while the matrix's other scenarios load the machine. Proven",
+    "when the client's next model request carries each envelope exactly once",
+    "(OpenCode: its plugin's pointer, then the `poll_inbox` result), the burst",
+    "causes exactly one wake, and nothing is left in the inbox. Claude Code's",
+    'TUI must also show "Message from @wake-peer-c2c". Gemini CLI runs',
+    "`gemini -p`: the messages arrive during its turn and the AfterAgent hook",
+    "continues the run with them, once. Latency: send → the model request",
+    "(Gemini: end of the turn → the continued request).",
+    "",
+    "| client | woken through | result | 1 message | burst of 10 | TUI shows it | scenario time |",
+    "|---|---|---|---|---|---|---|",
+  );
+  for (const client of CLIENT_NAMES) {
+    const w = report.wake.find((r) => r.client === client);
+    if (!w) {
+      lines.push(`| ${title(client)} | — | ✗ not run | — | — | — | — |`);
+      continue;
+    }
+    lines.push(
+      `| ${title(client)} | ${w.mechanism} | ${mark(w.ok, w.reason)} | ${
+        w.single_ms === null ? "—" : `${w.single_ms} ms`
+      } | ${
+        w.burst_wakes === null
+          ? "—"
+          : `${w.burst_wakes} wake, ${w.burst_once}/10 seen once`
+      } | ${w.shown === null ? "—" : w.shown ? "✓" : "✗"} | ${seconds(w.ms)} |`,
     );
   }
   lines.push(

@@ -14,6 +14,9 @@
 // - A broadcast: each of the four calls `send_all` once, each sees the three
 //   others' broadcasts exactly once.
 // - Crush and Kimi Code (not installable here): config-file checks.
+// - Idle wake (issue 9, `idle_wake.ts`): Claude Code, Codex and OpenCode TUIs
+//   idle at their prompt in tmux, Gemini `-p` with its AfterAgent hook; one
+//   message and a burst of 10 must each wake the client once.
 //
 // The run writes docs/dm-matrix.md from the results, also when some fail,
 // then fails the test for each failed cell. Scenarios run a few at a time
@@ -48,6 +51,7 @@ import {
   toolResults,
   whereSeen,
 } from "./fake_model.ts";
+import { runGeminiWake, runTuiWake, type WakeResult } from "./idle_wake.ts";
 import { LiveAgent } from "./live_agent.ts";
 import { initRepo } from "./run_client.ts";
 
@@ -411,7 +415,7 @@ function title(client: ClientName): string {
   return CLIENTS[client].title;
 }
 
-Deno.test("DM matrix: each real client's send reaches each other client's model exactly once, in a room and by broadcast too; docs/dm-matrix.md records it", async (t) => {
+Deno.test("DM matrix: each real client's send reaches each other client's model exactly once, in a room and by broadcast too, and wakes it when idle; docs/dm-matrix.md records it", async (t) => {
   await ensureAllClients();
   const date = new Date().toISOString();
   const started = performance.now();
@@ -425,8 +429,14 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
   type Job =
     | { kind: "cell"; outcome: Outcome<CellResult> }
     | { kind: "group"; outcome: Outcome<GroupResult> }
-    | { kind: "config"; result: ConfigOnlyResult };
+    | { kind: "config"; result: ConfigOnlyResult }
+    | { kind: "wake"; outcome: Outcome<WakeResult> };
   const jobs: (() => Promise<Job>)[] = [
+    // Idle wake (issue 9): the OpenCode TUI is the longest scenario.
+    async () => ({ kind: "wake", outcome: await runTuiWake("opencode") }),
+    async () => ({ kind: "wake", outcome: await runTuiWake("claude") }),
+    async () => ({ kind: "wake", outcome: await runTuiWake("codex") }),
+    async () => ({ kind: "wake", outcome: await runGeminiWake() }),
     async () => ({ kind: "group", outcome: await runGroup("room") }),
     async () => ({ kind: "group", outcome: await runGroup("broadcast") }),
     ...order.map((pair) => async (): Promise<Job> => ({
@@ -445,6 +455,7 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
   const room = groups.find((g) => g.result.name === "room")!;
   const broadcast = groups.find((g) => g.result.name === "broadcast")!;
   const configOnly = done.flatMap((j) => j.kind === "config" ? [j.result] : []);
+  const wakes = done.flatMap((j) => j.kind === "wake" ? [j.outcome] : []);
   const report: MatrixReport = {
     date,
     deno: Deno.version.deno,
@@ -452,6 +463,7 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
     room: room.result,
     broadcast: broadcast.result,
     config_only: configOnly,
+    wake: wakes.map((w) => w.result),
     jobs: JOBS,
     total_ms: Math.round(performance.now() - started),
   };
@@ -461,7 +473,13 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
       room.result.ok ? "ok" : "FAILED"
     }, broadcast ${broadcast.result.ok ? "ok" : "FAILED"}, ${
       (report.total_ms / 1000).toFixed(1)
-    } s with ${JOBS} at once; wrote ${DOC_PATH}`,
+    } s with ${JOBS} at once; idle wake ${
+      wakes.map((w) =>
+        `${w.result.client} ${
+          w.result.ok ? `ok ${w.result.single_ms} ms` : "FAILED"
+        }`
+      ).join(", ")
+    }; wrote ${DOC_PATH}`,
   );
 
   for (const { result: cell, detail } of cells) {
@@ -490,6 +508,16 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
             }\n${detail}`,
           );
         }
+      },
+    );
+  }
+  for (const { result: wake, detail } of wakes) {
+    await t.step(
+      `${
+        title(wake.client)
+      } idle at its prompt: woken through ${wake.mechanism}; one message once, a burst of 10 in one wake`,
+      () => {
+        if (!wake.ok) throw new Error(`${wake.reason}\n${detail}`);
       },
     );
   }

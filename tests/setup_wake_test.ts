@@ -1,0 +1,267 @@
+// `c2c setup` and the idle-wake paths (issue 9): the wake path in each
+// client's server entry, `--no-wake`, OpenCode's plugin file, Gemini's
+// AfterAgent hook, Codex's SessionStart hook — and the generated OpenCode
+// plugin itself, run against a fake OpenCode client.
+
+import assert from "node:assert/strict";
+import { parse as parseToml } from "smol-toml";
+import { ConfigShapeError } from "../setup/errors.ts";
+import type { ClientName } from "../setup/launch.ts";
+import { opencodePluginSource } from "../setup/opencode_plugin.ts";
+import {
+  applySetup,
+  planSetup,
+  type SetupOptions,
+  setupStamp,
+} from "../setup/setup.ts";
+import { REPO } from "./_helpers.ts";
+import { tempDir } from "./_cli.ts";
+
+const STAMP = setupStamp(new Date("2026-11-21T10:00:00Z"));
+
+function options(
+  client: ClientName,
+  home: string,
+  extra: Partial<SetupOptions> = {},
+): SetupOptions {
+  return {
+    client,
+    uninstall: false,
+    noAlias: false,
+    force: false,
+    targetDir: null,
+    root: client === "codex" ? "/repo/.git/c2c/mcp" : null,
+    home,
+    env: () => undefined,
+    deno: "/opt/deno/bin/deno",
+    denoDir: null,
+    repo: REPO,
+    user: "me",
+    host: "box",
+    ...extra,
+  };
+}
+
+function read(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+function run(opts: SetupOptions) {
+  const plan = planSetup(opts, read);
+  return { plan, files: applySetup(plan, { dryRun: false, stamp: STAMP }) };
+}
+
+function serverEnv(client: ClientName, home: string): Record<string, string> {
+  const json = (path: string) => JSON.parse(read(`${home}/${path}`)!);
+  switch (client) {
+    case "claude-code":
+      return json(".claude.json").mcpServers.c2c.env;
+    case "codex":
+      return (parseToml(read(`${home}/.codex/config.toml`)!) as {
+        mcp_servers: { c2c: { env: Record<string, string> } };
+      }).mcp_servers.c2c.env;
+    case "gemini":
+      return json(".gemini/settings.json").mcpServers.c2c.env;
+    case "opencode":
+      return json(".config/opencode/opencode.json").mcp.c2c.environment;
+    case "kimi":
+      return json(".kimi/mcp.json").mcpServers.c2c.env;
+    case "crush":
+      return json(".config/crush/crush.json").mcp.c2c.env;
+  }
+}
+
+const WAKE: Record<ClientName, string | undefined> = {
+  "claude-code": "claude-socket",
+  codex: "codex-daemon",
+  opencode: "opencode-plugin",
+  gemini: "gemini-hook",
+  kimi: undefined,
+  crush: undefined,
+};
+
+for (const client of Object.keys(WAKE) as ClientName[]) {
+  Deno.test(
+    `setup ${client} records its wake path (${
+      WAKE[client] ?? "none"
+    }) in the server entry; --no-wake ${
+      WAKE[client] ? "records off" : "adds nothing"
+    }`,
+    async () => {
+      await using on = await tempDir();
+      await using off = await tempDir();
+      const a = run(options(client, on.path));
+      const b = run(options(client, off.path, { noWake: true }));
+      assert.equal(serverEnv(client, on.path).C2C_MCP_WAKE, WAKE[client]);
+      assert.equal(a.plan.wake ?? undefined, WAKE[client]);
+      const expectOff = WAKE[client] === undefined ? undefined : "off";
+      assert.equal(serverEnv(client, off.path).C2C_MCP_WAKE, expectOff);
+      assert.equal(b.plan.wake ?? undefined, expectOff);
+    },
+  );
+}
+
+Deno.test("setup opencode writes the wake plugin; --no-wake removes it; uninstall removes it", async () => {
+  await using home = await tempDir();
+  const plugin = `${home.path}/.config/opencode/plugin/c2c.js`;
+  const first = run(options("opencode", home.path));
+  assert.ok(
+    first.files.some((f) => f.path === plugin && f.status === "created"),
+  );
+  assert.match(read(plugin)!, /^\/\/ c2c wake plugin for OpenCode/);
+  assert.ok(read(plugin)!.includes('const ALIAS = "opencode-me-box";'));
+  assert.equal(Deno.statSync(plugin).mode! & 0o777, 0o600);
+  // Idempotent.
+  const again = run(options("opencode", home.path));
+  assert.ok(again.files.every((f) => f.status === "unchanged"));
+  // --no-wake (with --force, since the server entry changes) drops it.
+  run(options("opencode", home.path, { noWake: true, force: true }));
+  assert.equal(read(plugin), null);
+  run(options("opencode", home.path, { force: true }));
+  assert.notEqual(read(plugin), null);
+  run(options("opencode", home.path, { uninstall: true }));
+  assert.equal(read(plugin), null);
+});
+
+Deno.test("setup opencode leaves a plugin that is not c2c's alone and says why", async () => {
+  await using home = await tempDir();
+  const plugin = `${home.path}/.config/opencode/plugin/c2c.js`;
+  await Deno.mkdir(`${home.path}/.config/opencode/plugin`, { recursive: true });
+  await Deno.writeTextFile(plugin, "export const Mine = async () => ({});\n");
+  assert.throws(
+    () => planSetup(options("opencode", home.path), read),
+    (e: unknown) =>
+      e instanceof ConfigShapeError && /not c2c's/.test(e.message) &&
+      /--no-wake/.test(e.message),
+  );
+  run(options("opencode", home.path, { uninstall: true }));
+  assert.equal(read(plugin), "export const Mine = async () => ({});\n");
+});
+
+Deno.test("setup gemini adds an AfterAgent hook with the hook command; --no-wake and uninstall drop it", async () => {
+  await using home = await tempDir();
+  run(options("gemini", home.path));
+  const settings = () =>
+    JSON.parse(read(`${home.path}/.gemini/settings.json`) ?? "{}");
+  const after = settings().hooks.AfterAgent;
+  assert.equal(after.length, 1);
+  assert.equal(
+    after[0].hooks[0].command,
+    settings().hooks.AfterTool[0].hooks[0].command,
+  );
+  run(options("gemini", home.path, { noWake: true, force: true }));
+  assert.equal(settings().hooks.AfterAgent, undefined);
+  assert.equal(settings().hooks.AfterTool.length, 1);
+  run(options("gemini", home.path, { force: true }));
+  run(options("gemini", home.path, { uninstall: true }));
+  assert.equal(settings().hooks, undefined);
+});
+
+Deno.test("setup codex adds a SessionStart hook and grants exactly the daemon socket; --no-wake drops both", async () => {
+  await using home = await tempDir();
+  run(options("codex", home.path));
+  const hooks = () => JSON.parse(read(`${home.path}/.codex/hooks.json`)!).hooks;
+  assert.equal(hooks().SessionStart.length, 1);
+  const config = () =>
+    (parseToml(read(`${home.path}/.codex/config.toml`)!) as {
+      mcp_servers: { c2c: { args: string[]; env: Record<string, string> } };
+    }).mcp_servers.c2c;
+  const socket =
+    `${home.path}/.codex/app-server-control/app-server-control.sock`;
+  assert.ok(config().args.includes(`--allow-net=unix:${socket}`));
+  run(options("codex", home.path, { noWake: true, force: true }));
+  assert.equal(hooks().SessionStart, undefined);
+  assert.ok(!config().args.some((a) => a.startsWith("--allow-net")));
+  assert.equal(config().env.C2C_MCP_CODEX_SOCKET, undefined);
+});
+
+// The generated plugin, run under Deno against a fake OpenCode client.
+
+interface Prompt {
+  path: { id: string };
+  body: { parts: { type: string; text: string }[] };
+}
+
+async function loadPlugin(root: string, alias: string) {
+  const file = `${root}/../plugin-${crypto.randomUUID()}.js`;
+  await Deno.writeTextFile(file, opencodePluginSource({ alias, root }));
+  const mod = await import(`file://${file}`);
+  const prompts: Prompt[] = [];
+  const hooks = await mod.C2cWake({
+    client: {
+      session: {
+        promptAsync: (p: Prompt) => {
+          prompts.push(p);
+          return Promise.resolve({});
+        },
+      },
+    },
+    directory: root,
+    worktree: root,
+  });
+  const event = (type: string, properties: Record<string, unknown>) =>
+    hooks.event({ event: { type, properties } });
+  return { prompts, event };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function line(id: number): string {
+  return JSON.stringify({
+    id: `m${id}`,
+    ts: "t",
+    from_alias: "peer",
+    to_alias: "oc",
+    content: "x",
+  }) + "\n";
+}
+
+Deno.test("the OpenCode plugin points an idle session at poll_inbox once per burst, never while busy", async () => {
+  await using dir = await tempDir();
+  const root = `${dir.path}/root`;
+  await Deno.mkdir(root);
+  const inbox = `${root}/oc.inbox.jsonl`;
+  const { prompts, event } = await loadPlugin(root, "oc");
+  await event("session.created", { info: { id: "ses_main" } });
+  await event("session.created", {
+    info: { id: "ses_child", parentID: "ses_main" },
+  });
+  await event("session.status", {
+    sessionID: "ses_main",
+    status: { type: "busy" },
+  });
+  // Busy: nothing.
+  await Deno.writeTextFile(inbox, line(1), { append: true });
+  await sleep(300);
+  assert.equal(prompts.length, 0);
+  // A child session going idle is not the user's session.
+  await event("session.idle", { sessionID: "ses_child" });
+  await sleep(100);
+  assert.equal(prompts.length, 0);
+  await event("session.idle", { sessionID: "ses_main" });
+  await sleep(300);
+  assert.equal(prompts.length, 1);
+  assert.deepEqual(prompts[0].path, { id: "ses_main" });
+  assert.deepEqual(prompts[0].body.parts, [{
+    type: "text",
+    text: "1 c2c message waiting — call the c2c poll_inbox tool",
+  }]);
+  // Idle again with the same message unread: no second pointer.
+  await event("session.idle", { sessionID: "ses_main" });
+  await sleep(300);
+  assert.equal(prompts.length, 1);
+  // The model polled (inbox empty); a burst of ten → one pointer.
+  await Deno.writeTextFile(inbox, "");
+  await sleep(100);
+  for (let i = 2; i < 12; i++) {
+    await Deno.writeTextFile(inbox, line(i), { append: true });
+  }
+  await sleep(400);
+  assert.equal(prompts.length, 2);
+  assert.match(prompts[1].body.parts[0].text, /^10 c2c messages waiting/);
+});
