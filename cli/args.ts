@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { FlagError, parseFlags } from "./flags.ts";
 import {
   type CommandSpec,
   findCommand,
@@ -158,19 +158,15 @@ export function parseInvocation(argv: readonly string[]): Invocation {
 
   let parsed: { values: OptionValues; positionals: string[] };
   try {
-    parsed = parseArgs({
+    parsed = parseFlags(
       args,
-      options: Object.fromEntries(
-        optionsOf(spec).map((o) => [
-          o.name,
-          o.short ? { type: o.type, short: o.short } : { type: o.type },
-        ]),
+      Object.fromEntries(
+        optionsOf(spec).map((o) => [o.name, { type: o.type, short: o.short }]),
       ),
-      allowPositionals: true,
-      strict: true,
-    }) as { values: OptionValues; positionals: string[] };
+    );
   } catch (e) {
-    throw new UsageError(spec.name, parseArgsMessage(e));
+    if (!(e instanceof FlagError)) throw e;
+    throw new UsageError(spec.name, e.message);
   }
   const [min, max] = spec.positionals;
   const { positionals } = parsed;
@@ -201,23 +197,6 @@ function unknownCommand(name: string): UsageError {
       }`
       : `unknown command '${name}'`,
   );
-}
-
-/** Rewrites `node:util` parseArgs errors as one short line. */
-function parseArgsMessage(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  const option = e.message?.match(/'(-[^' ]+)/)?.[1];
-  switch (e.code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return `unknown option '${option}' (put '--' before a message that starts with '-')`;
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      if (e.message?.includes("does not take")) {
-        return `option '${option}' does not take a value`;
-      }
-      return `option '${option}' needs a value`;
-    default:
-      return (e.message ?? String(error)).split("\n")[0];
-  }
 }
 
 /**

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 import { formatDuration, parseDuration } from "../lib/duration.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import type { HookClient } from "../lib/hook.ts";
@@ -623,7 +622,7 @@ export const HANDLERS: Record<string, Handler> = {
         `install needs a local checkout of c2c; this one runs from ${url.href}`,
       );
     }
-    const repoDir = fileURLToPath(url).replace(/\/$/, "");
+    const repoDir = decodeURIComponent(url.pathname).replace(/\/$/, "");
     const { installC2c, installRoot } = await import("../lib/install.ts");
     const r = await installC2c({
       repoDir,

@@ -3,7 +3,7 @@
 // critical section runs without an `await`, so two operations in one process
 // never interleave while one of them holds a lock.
 
-import { dirname } from "node:path";
+import { dirPath } from "./_path.ts";
 import { SymlinkRefusedError } from "./errors.ts";
 
 /** Mode of every directory the broker creates. */
@@ -25,7 +25,7 @@ const roots = new Set<string>();
  */
 export function ensureDir(path: string, root = false): void {
   if (created.has(path)) return;
-  const parent = dirname(path);
+  const parent = dirPath(path);
   const underRoot = !root && [...roots].some((r) => path.startsWith(r + "/"));
   if (underRoot && !roots.has(parent)) ensureDir(parent);
   try {
@@ -79,7 +79,7 @@ let tempCounter = 0;
  * never a half-written one, and no temp file survives (it is removed on error).
  */
 export function atomicWriteText(path: string, data: string): void {
-  ensureDir(dirname(path));
+  ensureDir(dirPath(path));
   const temp = `${path}.${Deno.pid}.${++tempCounter}.tmp`;
   try {
     Deno.writeTextFileSync(temp, data, { mode: FILE_MODE });

@@ -22,3 +22,11 @@ export function joinPath(...parts: string[]): string {
 export function absolutePath(cwd: string, path: string): string {
   return path.startsWith("/") ? joinPath(path) : joinPath(cwd, path);
 }
+
+/** The directory part of a path (like `path.dirname`). */
+export function dirPath(path: string): string {
+  const normal = joinPath(path);
+  const at = normal.lastIndexOf("/");
+  if (at === -1) return ".";
+  return at === 0 ? "/" : normal.slice(0, at);
+}

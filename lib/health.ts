@@ -10,7 +10,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { joinPath } from "./_path.ts";
 import { C2cError, CorruptFileError, describeError } from "./errors.ts";
 import { readArchive, readInbox } from "./inbox.ts";
 import { readJsonl } from "./jsonl.ts";
@@ -263,7 +263,7 @@ function checkRoot(root: string): { check: HealthCheck; readable: boolean } {
       },
     };
   }
-  const probe = join(root, `.health-${Deno.pid}-${Date.now()}.tmp`);
+  const probe = joinPath(root, `.health-${Deno.pid}-${Date.now()}.tmp`);
   try {
     Deno.writeTextFileSync(probe, "", { mode: 0o600 });
     Deno.removeSync(probe);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { absolutePath, joinPath } from "./_path.ts";
 import type { EnvReader } from "./session.ts";
 import { readTextOrNull } from "./_fs.ts";
 import { COMMAND_NAME, shimPath } from "./install_paths.ts";
@@ -53,7 +53,7 @@ export function installPlan(
 ): InstallPlan {
   return {
     root,
-    bin_dir: join(root, "bin"),
+    bin_dir: joinPath(root, "bin"),
     command: shimPath(root),
     deno_args: [
       "install",
@@ -64,10 +64,10 @@ export function installPlan(
       "-n",
       COMMAND_NAME,
       "--config",
-      join(repoDir, "deno.json"),
+      joinPath(repoDir, "deno.json"),
       "--allow-env",
       `--allow-run=git,${denoPath}`,
-      join(repoDir, "launcher.ts"),
+      joinPath(repoDir, "launcher.ts"),
     ],
   };
 }
@@ -152,7 +152,9 @@ export async function installC2c(options: {
       : "updated",
     command: plan.command,
     bin_dir: plan.bin_dir,
-    on_path: path.split(":").some((p) => p && resolve(p) === plan.bin_dir),
+    on_path: path.split(":").some((p) =>
+      p && absolutePath(Deno.cwd(), p) === plan.bin_dir
+    ),
     deno: options.denoPath,
   };
 }

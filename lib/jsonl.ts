@@ -11,7 +11,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirPath } from "./_path.ts";
 import {
   atomicWriteText,
   FILE_MODE,
@@ -236,7 +236,7 @@ function openForAppend(path: string): Deno.FsFile {
     return Deno.openSync(path, options);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    recreateDir(dirname(path));
+    recreateDir(dirPath(path));
     return Deno.openSync(path, options);
   }
 }

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirPath } from "./_path.ts";
 import { FILE_MODE, recreateDir } from "./_fs.ts";
 
 /**
@@ -63,7 +63,7 @@ function openLocked(path: string, exclusive: boolean): Deno.FsFile {
       });
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
-      recreateDir(dirname(path));
+      recreateDir(dirPath(path));
       continue;
     }
     try {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { joinPath } from "./_path.ts";
 import { InvalidRoomIdError, InvalidSessionIdError } from "./errors.ts";
 
 const SESSION_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/;
@@ -112,28 +112,30 @@ export const INBOX_SUFFIX = ".inbox.jsonl";
  * ```
  */
 export function brokerPaths(root: string): BrokerPaths {
-  const locksDir = join(root, "locks");
-  const roomsDir = join(root, "rooms");
-  const archiveDir = join(root, "archive");
-  const leasesDir = join(root, "leases");
+  const locksDir = joinPath(root, "locks");
+  const roomsDir = joinPath(root, "rooms");
+  const archiveDir = joinPath(root, "archive");
+  const leasesDir = joinPath(root, "leases");
   return {
     root,
-    registry: join(root, "registry.json"),
-    deadLetter: join(root, "dead-letter.jsonl"),
-    log: join(root, "broker.log"),
+    registry: joinPath(root, "registry.json"),
+    deadLetter: joinPath(root, "dead-letter.jsonl"),
+    log: joinPath(root, "broker.log"),
     roomsDir,
     archiveDir,
     locksDir,
     leasesDir,
-    registryLock: join(locksDir, "registry.lock"),
-    deadLetterLock: join(locksDir, "dead-letter.lock"),
-    inbox: (id) => join(root, validateSessionId(id) + INBOX_SUFFIX),
-    inboxLock: (id) => join(locksDir, `inbox.${validateSessionId(id)}.lock`),
-    archive: (id) => join(archiveDir, `${validateSessionId(id)}.jsonl`),
-    lease: (id) => join(leasesDir, `${validateSessionId(id)}.lock`),
-    roomDir: (id) => join(roomsDir, validateRoomId(id)),
-    roomHistory: (id) => join(roomsDir, validateRoomId(id), "history.jsonl"),
-    roomMembers: (id) => join(roomsDir, validateRoomId(id), "members.json"),
-    roomLock: (id) => join(locksDir, `room.${validateRoomId(id)}.lock`),
+    registryLock: joinPath(locksDir, "registry.lock"),
+    deadLetterLock: joinPath(locksDir, "dead-letter.lock"),
+    inbox: (id) => joinPath(root, validateSessionId(id) + INBOX_SUFFIX),
+    inboxLock: (id) =>
+      joinPath(locksDir, `inbox.${validateSessionId(id)}.lock`),
+    archive: (id) => joinPath(archiveDir, `${validateSessionId(id)}.jsonl`),
+    lease: (id) => joinPath(leasesDir, `${validateSessionId(id)}.lock`),
+    roomDir: (id) => joinPath(roomsDir, validateRoomId(id)),
+    roomHistory: (id) =>
+      joinPath(roomsDir, validateRoomId(id), "history.jsonl"),
+    roomMembers: (id) => joinPath(roomsDir, validateRoomId(id), "members.json"),
+    roomLock: (id) => joinPath(locksDir, `room.${validateRoomId(id)}.lock`),
   };
 }

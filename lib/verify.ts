@@ -13,7 +13,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { joinPath } from "./_path.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { readJsonl } from "./jsonl.ts";
 import { type Message, messageProblem } from "./message.ts";
@@ -221,7 +221,7 @@ export function readArchiveEvents(paths: BrokerPaths): ExchangeEvent[] {
   for (const entry of entries.sort((x, y) => x.name.localeCompare(y.name))) {
     if (!entry.isFile || !entry.name.endsWith(".jsonl")) continue;
     const { records } = readJsonl<Message>(
-      join(paths.archiveDir, entry.name),
+      joinPath(paths.archiveDir, entry.name),
       messageProblem,
     );
     events.push(...archiveEvents(records));
@@ -265,7 +265,7 @@ export function readTranscriptEvents(
       x.name.localeCompare(y.name)
     );
     for (const entry of entries) {
-      const path = join(at, entry.name);
+      const path = joinPath(at, entry.name);
       if (entry.isDirectory) walk(path);
       else if (entry.isFile) {
         files++;

@@ -1,10 +1,10 @@
 // The launcher's node-free path helpers agree with node:path.
 
 import assert from "node:assert/strict";
-import { join, resolve } from "node:path";
-import { absolutePath, joinPath } from "../lib/_path.ts";
+import { dirname, join, resolve } from "node:path";
+import { absolutePath, dirPath, joinPath } from "../lib/_path.ts";
 
-Deno.test("joinPath() and absolutePath() agree with node:path", () => {
+Deno.test("joinPath(), absolutePath() and dirPath() agree with node:path", () => {
   const cases: [string, string][] = [
     ["/repo", ".git"],
     ["/repo/sub/dir", "../../.git"],
@@ -17,4 +17,7 @@ Deno.test("joinPath() and absolutePath() agree with node:path", () => {
   }
   assert.equal(joinPath("/a", "b", "..", "c"), join("/a", "b", "..", "c"));
   assert.equal(joinPath("/a/b/", "c", "mcp"), join("/a/b/", "c", "mcp"));
+  for (const p of ["/a/b/c.json", "/a/b/", "/a", "/", "rel/x", "x"]) {
+    assert.equal(dirPath(p), dirname(p), p);
+  }
 });
