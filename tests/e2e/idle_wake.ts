@@ -246,8 +246,9 @@ export class IdleAgent implements AsyncDisposable {
       // The hooks setup wrote are new: Codex asks to trust them (after its
       // prompt first shows), and starts the thread — and its MCP server —
       // only then. Trust them, as a user does once.
+      let screen = "";
       await until("Codex's thread, MCP server and prompt", async () => {
-        const screen = await this.tui.capture();
+        screen = await this.tui.capture();
         if (/Hooks need review/.test(screen)) {
           await this.tui.keys("2");
           await sleep(300);
@@ -257,7 +258,10 @@ export class IdleAgent implements AsyncDisposable {
         }
         return /Ask Codex to do anything/.test(screen) &&
           this.broker.registrationByAlias(this.alias) !== undefined;
-      }, 60_000);
+      }, 60_000).catch((e) => {
+        // What the TUI showed says which dialog or error it stopped at.
+        throw new Error(`${(e as Error).message}; last screen:\n${screen}`);
+      });
     } else if (this.client === "claude") {
       await this.tui.waitFor(/❯/, 40_000);
     } else {
