@@ -88,7 +88,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       const hint = usage ? `; see 'c2c ${where ? where + " " : ""}--help'` : "";
       console.error(`c2c${where ? " " + where : ""}: ${message}${hint}`);
     }
-    return usage ? EXIT_USAGE : 1;
+    // Exit 2 from Claude Code's rewake waiter wakes the model with what it
+    // printed: a usage error there must not read as a message.
+    const waiter = argv.find((a) => !a.startsWith("-")) === "hook" &&
+      argv.includes("--rewake");
+    return usage && !waiter ? EXIT_USAGE : 1;
   }
 }
 

@@ -62,6 +62,7 @@ export {
   validateAlias,
 } from "./lib/alias.ts";
 export { Lease, type Liveness, probeLease } from "./lib/lease.ts";
+export { RewakeLock } from "./lib/rewake_lock.ts";
 export {
   type BrokerPaths,
   brokerPaths,

@@ -52,6 +52,48 @@ async function setup(ctx: Context, uninstall: boolean): Promise<number> {
   return runSetupCommand(ctx, uninstall);
 }
 
+/**
+ * `c2c hook claude-code --rewake`: Claude Code's asyncRewake waiter. Exits
+ * 2 (which wakes the session) only after writing messages to stderr, and 0
+ * in every other case.
+ */
+async function rewake(
+  ctx: Context,
+  stdinSession: string | undefined,
+): Promise<number> {
+  const sessionId = ctx.optionalSession() ?? stdinSession;
+  if (!sessionId) return 0;
+  const broker = await ctx.broker();
+  const { REWAKE_EXIT, waitToRewake } = await import("../wake/rewake.ts");
+  // Claude Code ends its hooks with SIGTERM as it exits; the waiter must
+  // not die between taking messages and writing them, so it stops itself.
+  const stop = new AbortController();
+  const signals = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+  const onSignal = () => stop.abort();
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  try {
+    const outcome = await waitToRewake({
+      broker,
+      sessionId,
+      signal: stop.signal,
+      write: writeStderr,
+    });
+    return outcome.kind === "delivered" ? REWAKE_EXIT : 0;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+async function writeStderr(text: string): Promise<void> {
+  const bytes = new TextEncoder().encode(
+    text.endsWith("\n") ? text : text + "\n",
+  );
+  let written = 0;
+  while (written < bytes.length) {
+    written += await Deno.stderr.write(bytes.subarray(written));
+  }
+}
+
 /** A command handler; resolves to the exit status. */
 export type Handler = (ctx: Context) => Promise<number>;
 
@@ -669,9 +711,22 @@ export const HANDLERS: Record<string, Handler> = {
       recordCodexThread,
       shouldDeliver,
     } = await import("../lib/hook.ts");
+    // bin/c2c-hook hands the waiter no stdin (it passes the session id); a
+    // terminal would never end it.
     const input = parseHookInput(
-      await new Response(Deno.stdin.readable).text(),
+      ctx.values.rewake === true && Deno.stdin.isTerminal()
+        ? ""
+        : await new Response(Deno.stdin.readable).text(),
     );
+    if (ctx.values.rewake === true) {
+      if (client !== "claude-code") {
+        throw new UsageError(
+          "hook",
+          `--rewake is Claude Code's asyncRewake waiter, not ${client}'s`,
+        );
+      }
+      return await rewake(ctx, input.session_id);
+    }
     if (!shouldDeliver(input)) return 0;
     const broker = await ctx.broker();
     const alias = ctx.alias();
@@ -687,22 +742,26 @@ export const HANDLERS: Record<string, Handler> = {
       }
       return 0;
     }
-    // Bounded, so a backlog cannot flood the model's context in one turn;
-    // the rest comes with the next tool call.
-    const { messages, remaining } = await broker.peekInbox(sessionId, {
-      limit: HOOK_MESSAGE_LIMIT,
-      maxBytes: HOOK_MESSAGE_BYTES,
+    // Under the delivery lock: a rewake waiter (which takes first and shows
+    // after) cannot show these messages too.
+    await broker.withDeliveryLock(sessionId, async () => {
+      // Bounded, so a backlog cannot flood the model's context in one turn;
+      // the rest comes with the next tool call.
+      const { messages, remaining } = await broker.peekInbox(sessionId, {
+        limit: HOOK_MESSAGE_LIMIT,
+        maxBytes: HOOK_MESSAGE_BYTES,
+      });
+      if (messages.length === 0) return;
+      const text = deliveryText(
+        renderEnvelopes(messages),
+        messages.length,
+        remaining,
+      );
+      // Show first, take after: a client that kills a slow hook between the
+      // two can at worst show a message twice (ids tell), never lose it.
+      ctx.print(JSON.stringify(hookOutput(client, input, text)));
+      await broker.drainMessages(sessionId, messages.map((m) => m.id));
     });
-    if (messages.length === 0) return 0;
-    const text = deliveryText(
-      renderEnvelopes(messages),
-      messages.length,
-      remaining,
-    );
-    // Show first, take after: a client that kills a slow hook between the
-    // two can at worst show a message twice (ids tell), never lose it.
-    ctx.print(JSON.stringify(hookOutput(client, input, text)));
-    await broker.drainMessages(sessionId, messages.map((m) => m.id));
     return 0;
   },
 

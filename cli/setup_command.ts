@@ -82,12 +82,23 @@ export async function runSetupCommand(
       (await resolveBrokerRoot()).root;
   }
   const alias = ctx.values.alias;
+  const rewake = ctx.values.rewake === true;
+  if (rewake && client !== "claude-code") {
+    throw new UsageError(
+      ctx.spec.name,
+      `--rewake is Claude Code's asyncRewake wake; ${client} has its own`,
+    );
+  }
+  if (rewake && ctx.values["no-wake"] === true) {
+    throw new UsageError(ctx.spec.name, "--rewake and --no-wake contradict");
+  }
   const plan = planSetup({
     client,
     uninstall,
     alias: typeof alias === "string" ? alias : undefined,
     noAlias: ctx.values["no-alias"] === true,
     noWake: ctx.values["no-wake"] === true,
+    rewake,
     force: ctx.values.force === true,
     targetDir,
     root,

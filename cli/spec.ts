@@ -513,7 +513,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "configure a client to use c2c: MCP server entry, delivery hooks",
     args: "<client>",
     description:
-      "Clients: claude-code, codex, opencode, gemini, kimi, crush. Merges into the existing config: every other key, comment and line stays as it was, a second run changes nothing, and each changed file is first backed up as <file>.c2c-backup-<time>. An unparseable file is refused untouched; an existing c2c entry that differs is refused unless --force. Also sets up the client's idle wake (Claude Code's messaging socket, Codex's app-server daemon, an OpenCode plugin, a Gemini AfterAgent hook) unless --no-wake. Restart the client afterwards.",
+      "Clients: claude-code, codex, opencode, gemini, kimi, crush. Merges into the existing config: every other key, comment and line stays as it was, a second run changes nothing, and each changed file is first backed up as <file>.c2c-backup-<time>. An unparseable file is refused untouched; an existing c2c entry that differs is refused unless --force. Also sets up the client's idle wake (Claude Code's messaging socket — or with --rewake its asyncRewake hooks, for versions without the socket —, Codex's app-server daemon, an OpenCode plugin, a Gemini AfterAgent hook) unless --no-wake. Restart the client afterwards.",
     positionals: [1, 1],
     options: [
       {
@@ -533,6 +533,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: "boolean",
         description:
           "no idle wake: record the wake path as off, no OpenCode plugin, no Gemini AfterAgent or Codex SessionStart hook",
+      },
+      {
+        name: "rewake",
+        type: "boolean",
+        description:
+          "claude-code only: wake the idle session through asyncRewake waiter hooks (SessionStart, Stop) instead of the messaging socket — for Claude Code versions without the socket",
       },
       {
         name: "force",
@@ -561,6 +567,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       [
         "c2c setup claude-code",
         "MCP server in ~/.claude.json, hooks in ~/.claude/settings.json",
+      ],
+      [
+        "c2c setup claude-code --rewake",
+        "idle wake through asyncRewake hooks (Claude Code without the socket)",
       ],
       [
         "c2c setup codex --alias codex-review",
@@ -605,13 +615,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "hand waiting messages to a client's hook (clients run this)",
     args: "<client>",
     description:
-      "Run by the hooks setup installs (claude-code, codex, gemini), with the hook's JSON on standard input. Drains the session's inbox and prints the hook answer the client shows to its model: additionalContext after a tool call, a one-time block at the end of a turn. Prints nothing when no message waits. bin/c2c-hook checks the inbox first, so an empty inbox never starts Deno.",
+      "Run by the hooks setup installs (claude-code, codex, gemini), with the hook's JSON on standard input. Drains the session's inbox and prints the hook answer the client shows to its model: additionalContext after a tool call, a one-time block at the end of a turn. Prints nothing when no message waits. bin/c2c-hook checks the inbox first, so an empty inbox never starts Deno. With --rewake (Claude Code's asyncRewake hooks, from `c2c setup claude-code --rewake`): wait until messages arrive, write them to stderr and exit 2, which wakes the idle session; exit 0 at once when another waiter is armed for the session, and when the session ends or after 30 minutes.",
     positionals: [1, 1],
-    options: [],
-    examples: [[
-      "c2c hook claude-code < hook-input.json",
-      "print the hook answer with the waiting envelopes",
-    ]],
+    options: [
+      {
+        name: "rewake",
+        type: "boolean",
+        description:
+          "wait for messages as Claude Code's asyncRewake waiter (one per session); exit 2 with them on stderr",
+      },
+    ],
+    examples: [
+      [
+        "c2c hook claude-code < hook-input.json",
+        "print the hook answer with the waiting envelopes",
+      ],
+      [
+        "c2c hook claude-code --rewake --session-id S",
+        "wait, then wake the idle session S with its messages",
+      ],
+    ],
     session: "optional",
   },
   {

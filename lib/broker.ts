@@ -45,6 +45,8 @@ import {
   readPidStartTime,
 } from "./lease.ts";
 import { removeLockIfIdle, withLock } from "./lock.ts";
+import { withDeliveryLock } from "./delivery_lock.ts";
+import { RewakeLock } from "./rewake_lock.ts";
 import {
   type DeadLetter,
   type Message,
@@ -296,6 +298,39 @@ export class Broker {
    */
   acquireLease(sessionId: string): Promise<Lease> {
     return Lease.acquire(this.paths, validateSessionId(sessionId));
+  }
+
+  /**
+   * Runs `fn` holding the session's delivery lock, so that no other hook or
+   * waiter shows the same messages meanwhile (see `delivery_lock.ts`).
+   *
+   * @param sessionId The session whose messages `fn` delivers.
+   * @param fn Reads, shows and takes the messages.
+   * @returns Whatever `fn` returns.
+   */
+  withDeliveryLock<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
+    return withDeliveryLock(this.paths, validateSessionId(sessionId), fn);
+  }
+
+  /**
+   * Arms the caller as the session's one Claude Code rewake waiter (see
+   * {@linkcode RewakeLock}).
+   *
+   * @param sessionId The session.
+   * @returns The held lock, or `null` when another waiter is armed.
+   */
+  armRewake(sessionId: string): Promise<RewakeLock | null> {
+    return RewakeLock.tryArm(this.paths, validateSessionId(sessionId));
+  }
+
+  /**
+   * Whether a rewake waiter is armed for the session now.
+   *
+   * @param sessionId The session.
+   * @returns `true` while one holds the session's rewake lock.
+   */
+  rewakeArmed(sessionId: string): boolean {
+    return RewakeLock.armed(this.paths, validateSessionId(sessionId));
   }
 
   /**
@@ -1120,6 +1155,11 @@ export class Broker {
     const dirs: [string, (name: string) => string | null][] = [
       [this.paths.locksDir, (n) => n.match(/^inbox\.(.+)\.lock$/)?.[1] ?? null],
       [this.paths.leasesDir, (n) => n.match(/^(.+)\.lock$/)?.[1] ?? null],
+      [
+        this.paths.locksDir,
+        (n) => n.match(/^deliver\.(.+)\.lock$/)?.[1] ?? null,
+      ],
+      [this.paths.rewakeDir, (n) => n.match(/^(.+)\.lock$/)?.[1] ?? null],
     ];
     for (const [dir, sessionOf] of dirs) {
       let entries: Deno.DirEntry[];

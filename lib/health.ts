@@ -20,6 +20,7 @@ import { type BrokerPaths, brokerPaths, INBOX_SUFFIX } from "./paths.ts";
 import { findByAlias, findBySession, readRegistry } from "./registry.ts";
 import { listRoomIds, readHistory, readMembers } from "./rooms.ts";
 import { describeWake, wakeEnabled, wakePathOf } from "./wake_info.ts";
+import { RewakeLock } from "./rewake_lock.ts";
 
 /** Outcome of one check: only `fail` makes the broker unhealthy. */
 export type HealthStatus = "ok" | "warn" | "fail" | "unknown";
@@ -144,7 +145,7 @@ export function checkHealth(options: HealthOptions): HealthReport {
   }
   if (sessionId) {
     if (rows) checks.push(sessionCheck(paths, rows, sessionId));
-    if (rows) checks.push(wakeCheck(rows, sessionId));
+    if (rows) checks.push(wakeCheck(paths, rows, sessionId));
     checks.push(
       attempt("inbox", () => ({
         check: ok("inbox", `${readInbox(paths, sessionId!).length} pending`),
@@ -342,12 +343,18 @@ function sessionCheck(
  * woken, and whether that works now.
  */
 function wakeCheck(
+  paths: BrokerPaths,
   rows: Parameters<typeof findBySession>[0],
   sessionId: string,
 ): HealthCheck {
   const wake = findBySession(rows, sessionId)?.wake;
   const path = wakePathOf(wake);
-  const detail = describeWake(wake);
+  let detail = describeWake(wake);
+  if (path === "claude-rewake") {
+    detail += RewakeLock.armed(paths, sessionId)
+      ? "; a waiter is armed"
+      : "; no waiter armed now (Claude Code arms one as the session starts and at each turn end)";
+  }
   if (path === null) {
     return {
       name: "wake",

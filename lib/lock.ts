@@ -3,7 +3,9 @@
  * shared by the MCP server, the CLI and every other process on the broker.
  *
  * Lock order is fixed, so no two processes can deadlock:
- * room → registry → inbox → dead-letter. A caller that needs several inbox
+ * room → registry → inbox → dead-letter. A session's delivery lock
+ * (`delivery_lock.ts`, held by a hook or waiter across a delivery) comes
+ * before all of them. A caller that needs several inbox
  * locks at once (alias takeover) holds the registry lock exclusively first, so
  * nobody else can be holding two inbox locks at that moment.
  *

@@ -72,6 +72,8 @@ export interface BrokerPaths {
   readonly locksDir: string;
   /** `leases/`. */
   readonly leasesDir: string;
+  /** `rewake/`: locks of Claude Code's armed asyncRewake waiters. */
+  readonly rewakeDir: string;
   /** Lock sidecar guarding `registry.json`. */
   readonly registryLock: string;
   /** Lock sidecar guarding `dead-letter.jsonl`. */
@@ -84,6 +86,13 @@ export interface BrokerPaths {
   archive(sessionId: string): string;
   /** `leases/<session>.lock`, held by the session's live process. */
   lease(sessionId: string): string;
+  /** `rewake/<session>.lock`, held by the session's armed rewake waiter. */
+  rewakeLock(sessionId: string): string;
+  /**
+   * Lock sidecar a hook or waiter holds from reading messages to taking
+   * them, so two deliveries to one session cannot both show a message.
+   */
+  deliveryLock(sessionId: string): string;
   /** `rooms/<room>/`. */
   roomDir(roomId: string): string;
   /** `rooms/<room>/history.jsonl`. */
@@ -116,6 +125,7 @@ export function brokerPaths(root: string): BrokerPaths {
   const roomsDir = joinPath(root, "rooms");
   const archiveDir = joinPath(root, "archive");
   const leasesDir = joinPath(root, "leases");
+  const rewakeDir = joinPath(root, "rewake");
   return {
     root,
     registry: joinPath(root, "registry.json"),
@@ -125,6 +135,7 @@ export function brokerPaths(root: string): BrokerPaths {
     archiveDir,
     locksDir,
     leasesDir,
+    rewakeDir,
     registryLock: joinPath(locksDir, "registry.lock"),
     deadLetterLock: joinPath(locksDir, "dead-letter.lock"),
     inbox: (id) => joinPath(root, validateSessionId(id) + INBOX_SUFFIX),
@@ -132,6 +143,9 @@ export function brokerPaths(root: string): BrokerPaths {
       joinPath(locksDir, `inbox.${validateSessionId(id)}.lock`),
     archive: (id) => joinPath(archiveDir, `${validateSessionId(id)}.jsonl`),
     lease: (id) => joinPath(leasesDir, `${validateSessionId(id)}.lock`),
+    rewakeLock: (id) => joinPath(rewakeDir, `${validateSessionId(id)}.lock`),
+    deliveryLock: (id) =>
+      joinPath(locksDir, `deliver.${validateSessionId(id)}.lock`),
     roomDir: (id) => joinPath(roomsDir, validateRoomId(id)),
     roomHistory: (id) =>
       joinPath(roomsDir, validateRoomId(id), "history.jsonl"),

@@ -7,6 +7,7 @@
  * | path | who wakes | how |
  * |---|---|---|
  * | `claude-socket` | the session's MCP server | one line to Claude Code's messaging socket |
+ * | `claude-rewake` | a waiter run by Claude Code's `asyncRewake` hooks | exits 2 with the envelopes on stderr |
  * | `codex-daemon` | the session's MCP server | `thread/queue/add` on Codex's app-server daemon |
  * | `opencode-plugin` | c2c's OpenCode plugin | `client.session.promptAsync` with a pointer |
  * | `gemini-hook` | Gemini's AfterAgent hook | `{"decision":"deny","reason":…}` once |
@@ -24,6 +25,7 @@ export const WAKE_ENV = "C2C_MCP_WAKE";
 /** Every wake path c2c knows. */
 export const WAKE_PATHS = [
   "claude-socket",
+  "claude-rewake",
   "codex-daemon",
   "opencode-plugin",
   "gemini-hook",
@@ -33,6 +35,13 @@ export const WAKE_PATHS = [
 
 /** One of {@linkcode WAKE_PATHS}. */
 export type WakePath = (typeof WAKE_PATHS)[number];
+
+/**
+ * The `timeout` (seconds) of the `asyncRewake` waiter hooks `c2c setup
+ * claude-code --rewake` writes: Claude Code kills a waiter then, and the
+ * waiter ends itself a little before (`wake/rewake.ts`).
+ */
+export const REWAKE_TIMEOUT_S = 1800;
 
 /**
  * Parses `C2C_MCP_WAKE`.

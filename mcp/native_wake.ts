@@ -22,6 +22,7 @@
 import { basename } from "node:path";
 import type { Broker } from "../lib/broker.ts";
 import type { Message } from "../lib/message.ts";
+import { withDeliveryLock } from "../lib/delivery_lock.ts";
 import { Burst } from "../wake/burst.ts";
 import { DirWatcher } from "../wake/dir_watcher.ts";
 
@@ -229,17 +230,30 @@ export class NativeWaker {
       return this.#failed(e);
     }
     try {
-      const { messages } = await broker.drainMessages(
+      // Under the session's delivery lock, like the hooks: a Stop hook that
+      // shows messages before taking them cannot interleave with this drain
+      // and push and show the same message twice.
+      const outcome = await withDeliveryLock(
+        broker.paths,
         sessionId,
-        this.#select(pending),
+        async () => {
+          const { messages } = await broker.drainMessages(
+            sessionId,
+            this.#select(broker.pendingMessages(sessionId)),
+          );
+          if (messages.length === 0) return { messages }; // taken first elsewhere
+          try {
+            await delivery.deliver(messages);
+            return { messages };
+          } catch (e) {
+            await broker.restoreMessages(sessionId, messages);
+            return { messages, error: e };
+          }
+        },
       );
-      if (messages.length === 0) return; // a poll or a hook took them first
-      try {
-        await delivery.deliver(messages);
-      } catch (e) {
-        await broker.restoreMessages(sessionId, messages);
-        return this.#failed(e);
-      }
+      const { messages } = outcome;
+      if (messages.length === 0) return;
+      if ("error" in outcome) return this.#failed(outcome.error);
       this.#failures = 0;
       this.wakes++;
       this.#onWake?.({ ids: messages.map((m) => m.id), at: Date.now() });

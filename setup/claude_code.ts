@@ -5,6 +5,12 @@
  * hooks in `~/.claude/settings.json` (or the project's
  * `.claude/settings.local.json`). `CLAUDE_CONFIG_DIR` moves both files.
  *
+ * With `--rewake` (wake path `claude-rewake`, for Claude Code versions
+ * without the messaging socket) the SessionStart hooks and the Stop group
+ * also run the waiter (`bin/c2c-hook claude-code --rewake`) with
+ * `"asyncRewake": true`: in the background, one armed per session, waking
+ * the idle session when it exits 2.
+ *
  * @module
  */
 
@@ -19,6 +25,7 @@ import {
 } from "./merge.ts";
 import type { ClientModule, SetupContext } from "./plan.ts";
 import { claudeSettingsFile, claudeStateFile } from "./paths.ts";
+import { REWAKE_TIMEOUT_S } from "../lib/wake_info.ts";
 
 type Where = Pick<SetupContext, "home" | "env" | "targetDir">;
 const stateFile = claudeStateFile;
@@ -28,6 +35,19 @@ function serverPath(ctx: Where): string[] {
   return ctx.targetDir
     ? ["projects", resolve(ctx.targetDir), "mcpServers", "c2c"]
     : ["mcpServers", "c2c"];
+}
+
+/**
+ * The waiter's hook: Claude Code runs it in the background and wakes the
+ * session when it exits 2; the timeout ends a waiter nothing woke.
+ */
+function rewakeHook(command: string): Record<string, unknown> {
+  return {
+    type: "command",
+    command,
+    asyncRewake: true,
+    timeout: REWAKE_TIMEOUT_S,
+  };
 }
 
 /** Claude Code's setup. */
@@ -59,13 +79,23 @@ export const claudeCode: ClientModule = {
         ctx.force,
         summary,
       );
-      putHookGroup(
-        doc,
-        ["hooks", "Stop"],
-        commandHookGroup(ctx.hook),
-        ctx.force,
-        summary,
-      );
+      const stop = commandHookGroup(ctx.hook);
+      if (ctx.rewakeHook) {
+        // One c2c group per event: the waiter joins the Stop group (every
+        // turn end arms one unless one is armed) and has SessionStart's to
+        // itself (armed before the first prompt).
+        (stop.hooks as unknown[]).push(rewakeHook(ctx.rewakeHook));
+        putHookGroup(
+          doc,
+          ["hooks", "SessionStart"],
+          { hooks: [rewakeHook(ctx.rewakeHook)] },
+          ctx.force,
+          summary,
+        );
+      } else {
+        dropHookGroups(doc, ["hooks", "SessionStart"], summary);
+      }
+      putHookGroup(doc, ["hooks", "Stop"], stop, ctx.force, summary);
     }),
   ],
   uninstall: (ctx, read) => [
@@ -78,6 +108,7 @@ export const claudeCode: ClientModule = {
     editJsonFile(settingsFile(ctx), read, (doc, summary) => {
       dropHookGroups(doc, ["hooks", "PostToolUse"], summary);
       dropHookGroups(doc, ["hooks", "Stop"], summary);
+      dropHookGroups(doc, ["hooks", "SessionStart"], summary);
     }, true),
   ],
 };

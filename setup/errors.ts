@@ -65,3 +65,15 @@ export class SetupConflictError extends C2cError {
     this.path = path;
   }
 }
+
+/** Setup options that do not go together (e.g. `--rewake` for Codex). */
+export class SetupOptionError extends C2cError {
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong and what to run instead.
+   */
+  constructor(message: string) {
+    super("invalid_argument", message);
+  }
+}

@@ -147,6 +147,12 @@ export interface HookOptions {
    * client's hook timeout, and the messages never arrive).
    */
   denoDir?: string | null;
+  /**
+   * Claude Code's asyncRewake waiter instead of the delivery hook: the
+   * command `exec`s the script (which `exec`s Deno), so the waiter's parent
+   * is Claude Code itself and it notices when Claude Code is gone.
+   */
+  rewake?: boolean;
 }
 
 /**
@@ -157,12 +163,23 @@ export interface HookOptions {
  *
  * @param options Paths, client, alias, root and Deno's cache.
  * @returns The command line.
+ *
+ * @example Usage
+ * ```ts
+ * import { hookCommand } from "./launch.ts";
+ * hookCommand({
+ *   repo: "/opt/c2c", deno: "/usr/bin/deno", client: "claude-code",
+ *   alias: null, root: null, rewake: true,
+ * }); // "exec /opt/c2c/bin/c2c-hook claude-code --rewake --deno /usr/bin/deno"
+ * ```
  */
 export function hookCommand(options: HookOptions): string {
   const parts = [
     ...(options.denoDir ? [`DENO_DIR=${shellQuote(options.denoDir)}`] : []),
+    ...(options.rewake ? ["exec"] : []),
     shellQuote(`${options.repo}/bin/c2c-hook`),
     options.client,
+    ...(options.rewake ? ["--rewake"] : []),
     "--deno",
     shellQuote(options.deno),
   ];

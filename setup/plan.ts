@@ -26,6 +26,11 @@ export interface SetupContext {
   server: ServerLaunch;
   /** The hook command to write (clients with hooks). */
   hook: string;
+  /**
+   * Claude Code's asyncRewake waiter command (`--rewake`), or `null` when
+   * the wake path is not `claude-rewake`.
+   */
+  rewakeHook: string | null;
   /** The wake path (`off` with `--no-wake`; `null`: the client has none). */
   wake: WakePath | null;
   /** The alias the client auto-registers (`null`: none). */

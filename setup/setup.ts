@@ -29,6 +29,7 @@ import {
 } from "./launch.ts";
 import { codexDaemonSocket } from "./paths.ts";
 import { opencode } from "./opencode.ts";
+import { SetupOptionError } from "./errors.ts";
 export { setupStamp } from "./paths.ts";
 import type {
   ClientModule,
@@ -68,6 +69,11 @@ export interface SetupOptions {
   noAlias: boolean;
   /** `--no-wake`: record the wake path as `off`, install no wake plugin or hook. */
   noWake?: boolean;
+  /**
+   * `--rewake` (Claude Code only): wake through asyncRewake waiter hooks
+   * instead of the messaging socket, for versions that have none.
+   */
+  rewake?: boolean;
   /** `--force`: replace a differing c2c entry. */
   force: boolean;
   /** `--target-dir`: project-scoped config in this directory. */
@@ -116,9 +122,20 @@ export interface SetupPlan {
  * @returns The plan.
  * @throws {ConfigParseError} When a config file does not parse (untouched).
  * @throws {SetupConflictError} When a differing c2c entry exists, without force.
+ * @throws {SetupOptionError} For `rewake` with another client or `noWake`.
  */
 export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
   const { client } = options;
+  if (options.rewake && client !== "claude-code") {
+    throw new SetupOptionError(
+      `--rewake is Claude Code's asyncRewake wake; ${client} has its own (drop --rewake)`,
+    );
+  }
+  if (options.rewake && options.noWake) {
+    throw new SetupOptionError(
+      "--rewake and --no-wake contradict each other; choose one",
+    );
+  }
   const alias = options.noAlias ? null : validateAlias(
     options.alias ?? defaultAlias(client, options.user, options.host),
   );
@@ -141,7 +158,24 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
     });
   }
   const native = CLIENT_WAKE[client];
-  const wake: WakePath | null = native && options.noWake ? "off" : native;
+  const wake: WakePath | null = native && options.noWake
+    ? "off"
+    : options.rewake
+    ? "claude-rewake"
+    : native;
+  // The waiter hook carries the same paths as the delivery hook; its own
+  // flag makes bin/c2c-hook wait instead of deliver.
+  const rewakeHook = wake === "claude-rewake"
+    ? hookCommand({
+      repo: options.repo,
+      deno: options.deno,
+      client,
+      alias: hookAlias,
+      root: options.root,
+      denoDir: options.denoDir,
+      rewake: true,
+    })
+    : null;
   const at = {
     home: options.home,
     env: options.env,
@@ -162,6 +196,7 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
       codexSocket: codexDaemonSocket(at),
     }),
     hook,
+    rewakeHook,
     wake,
     alias,
     root: options.root,

@@ -127,33 +127,36 @@ Deno.test("Codex entry: the server finds its thread in the daemon and queues the
   assert.equal(broker.pendingMessages("cx-me").length, 1);
 });
 
-Deno.test("--no-wake entry: the server records wake off and touches no socket", async () => {
-  await using repo = await tempRepo();
-  await using socket = new FakeClaudeSocket(`${repo.path}/77.sock`);
-  const launch = serverLaunch({
-    deno: DENO,
-    repo: REPO,
-    root: null,
-    alias: "cc-off",
-    client: "claude-code",
-    denoDir: baseEnv().DENO_DIR,
-    wake: "off",
+for (const wake of ["off", "claude-rewake"] as const) {
+  Deno.test(`${wake === "off" ? "--no-wake" : "--rewake"} entry: the server records wake ${wake} and touches no socket`, async () => {
+    await using repo = await tempRepo();
+    await using socket = new FakeClaudeSocket(`${repo.path}/77.sock`);
+    const launch = serverLaunch({
+      deno: DENO,
+      repo: REPO,
+      root: null,
+      alias: "cc-off",
+      client: "claude-code",
+      denoDir: baseEnv().DENO_DIR,
+      wake,
+    });
+    await using server = await connect("", {
+      ...launch.env,
+      C2C_MCP_BROKER_ROOT: "",
+      HOME: `${repo.path}/home`,
+      CLAUDE_CODE_SESSION_ID: "cc-off-session",
+      CLAUDE_CODE_MESSAGING_SOCKET: socket.path,
+    }, { command: launch.command, args: launch.args, cwd: repo.path });
+    await server.ok("whoami");
+    const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
+    assert.deepEqual(broker.registrationByAlias("cc-off")?.wake, {
+      path: wake,
+    });
+    await broker.register("peer-s", { alias: "peer", leased: false });
+    await broker.send("peer-s", { to_alias: "cc-off", content: "stay" });
+    await sleep(500);
+    // With --rewake the waiter hook wakes the session; the server never.
+    assert.equal(socket.connections.length, 0);
+    assert.equal(broker.pendingMessages("cc-off-session").length, 1);
   });
-  await using server = await connect("", {
-    ...launch.env,
-    C2C_MCP_BROKER_ROOT: "",
-    HOME: `${repo.path}/home`,
-    CLAUDE_CODE_SESSION_ID: "cc-off-session",
-    CLAUDE_CODE_MESSAGING_SOCKET: socket.path,
-  }, { command: launch.command, args: launch.args, cwd: repo.path });
-  await server.ok("whoami");
-  const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
-  assert.deepEqual(broker.registrationByAlias("cc-off")?.wake, {
-    path: "off",
-  });
-  await broker.register("peer-s", { alias: "peer", leased: false });
-  await broker.send("peer-s", { to_alias: "cc-off", content: "stay" });
-  await sleep(500);
-  assert.equal(socket.connections.length, 0);
-  assert.equal(broker.pendingMessages("cc-off-session").length, 1);
-});
+}

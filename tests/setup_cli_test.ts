@@ -122,3 +122,24 @@ Deno.test("c2c setup rejects unknown clients and bad aliases with usage or input
     [],
   );
 });
+
+Deno.test("c2c setup claude-code --rewake names the wake path and writes the waiter; other clients get a usage error", async () => {
+  await using repo = await tempRepo();
+  await using home = await tempDir("c2c-home-");
+  const env = { HOME: home.path, USER: "alice" };
+  const r = exits(
+    await launch(["setup", "claude-code", "--rewake"], { cwd: repo.path, env }),
+    0,
+  );
+  assert.match(r.stdout, /idle wake claude-rewake/);
+  assert.match(r.stdout, /add c2c hook in hooks\.SessionStart/);
+  const settings = JSON.parse(
+    await Deno.readTextFile(`${home.path}/.claude/settings.json`),
+  );
+  assert.equal(settings.hooks.SessionStart[0].hooks[0].asyncRewake, true);
+  const codex = exits(
+    await launch(["setup", "codex", "--rewake"], { cwd: repo.path, env }),
+    2,
+  );
+  assert.match(codex.stderr, /--rewake is Claude Code's asyncRewake wake/);
+});

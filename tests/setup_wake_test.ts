@@ -5,7 +5,11 @@
 
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
-import { ConfigShapeError } from "../setup/errors.ts";
+import {
+  ConfigShapeError,
+  SetupConflictError,
+  SetupOptionError,
+} from "../setup/errors.ts";
 import type { ClientName } from "../setup/launch.ts";
 import { opencodePluginSource } from "../setup/opencode_plugin.ts";
 import {
@@ -178,6 +182,93 @@ Deno.test("setup codex adds a SessionStart hook and grants exactly the daemon so
   assert.equal(hooks().SessionStart, undefined);
   assert.ok(!config().args.some((a) => a.startsWith("--allow-net")));
   assert.equal(config().env.C2C_MCP_CODEX_SOCKET, undefined);
+});
+
+Deno.test("setup claude-code --rewake arms the asyncRewake waiter on SessionStart and Stop, turns the socket wake off; idempotent; uninstall removes it all", async () => {
+  await using home = await tempDir();
+  const file = `${home.path}/.claude/settings.json`;
+  const settings = () => JSON.parse(read(file) ?? "{}");
+  const first = run(options("claude-code", home.path, { rewake: true }));
+  assert.equal(first.plan.wake, "claude-rewake");
+  assert.equal(
+    serverEnv("claude-code", home.path).C2C_MCP_WAKE,
+    "claude-rewake",
+  );
+  const { hooks } = settings();
+  const deliver = hooks.PostToolUse[0].hooks[0];
+  const waiter = {
+    type: "command",
+    command:
+      `exec ${REPO}/bin/c2c-hook claude-code --rewake --deno /opt/deno/bin/deno`,
+    asyncRewake: true,
+    timeout: 1800,
+  };
+  assert.deepEqual(hooks.SessionStart, [{ hooks: [waiter] }]);
+  assert.deepEqual(hooks.Stop, [{ hooks: [deliver, waiter] }]);
+  assert.deepEqual(deliver, {
+    type: "command",
+    command: `${REPO}/bin/c2c-hook claude-code --deno /opt/deno/bin/deno`,
+    timeout: 10,
+  });
+  // Idempotent.
+  const again = run(options("claude-code", home.path, { rewake: true }));
+  assert.ok(again.files.every((f) => f.status === "unchanged"));
+  // Back to the socket: the entry differs, so --force; the waiter goes.
+  assert.throws(
+    () => planSetup(options("claude-code", home.path), read),
+    SetupConflictError,
+  );
+  run(options("claude-code", home.path, { force: true }));
+  assert.equal(settings().hooks.SessionStart, undefined);
+  assert.deepEqual(settings().hooks.Stop, [{ hooks: [deliver] }]);
+  assert.equal(
+    serverEnv("claude-code", home.path).C2C_MCP_WAKE,
+    "claude-socket",
+  );
+  run(options("claude-code", home.path, { rewake: true, force: true }));
+  run(options("claude-code", home.path, { uninstall: true }));
+  assert.equal(settings().hooks, undefined);
+});
+
+Deno.test("setup claude-code --rewake keeps the user's own SessionStart and Stop hooks, before and after uninstall", async () => {
+  await using home = await tempDir();
+  const file = `${home.path}/.claude/settings.json`;
+  const mine = {
+    hooks: {
+      SessionStart: [{ hooks: [{ type: "command", command: "echo hi" }] }],
+      Stop: [{ hooks: [{ type: "command", command: "notify-send done" }] }],
+    },
+  };
+  await Deno.mkdir(`${home.path}/.claude`, { recursive: true });
+  await Deno.writeTextFile(file, JSON.stringify(mine, null, 2) + "\n");
+  const original = read(file);
+  run(options("claude-code", home.path, { rewake: true }));
+  const hooks = JSON.parse(read(file)!).hooks;
+  const json = (x: unknown) => JSON.stringify(x);
+  assert.equal(hooks.SessionStart.length, 2);
+  assert.ok(
+    hooks.SessionStart.map(json).includes(json(mine.hooks.SessionStart[0])),
+  );
+  assert.equal(hooks.Stop.length, 2);
+  assert.ok(hooks.Stop.map(json).includes(json(mine.hooks.Stop[0])));
+  run(options("claude-code", home.path, { uninstall: true }));
+  assert.equal(read(file), original);
+});
+
+Deno.test("setup --rewake is refused for other clients and with --no-wake", () => {
+  assert.throws(
+    () => planSetup(options("codex", "/nowhere", { rewake: true }), read),
+    (e: unknown) =>
+      e instanceof SetupOptionError && /codex has its own/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      planSetup(
+        options("claude-code", "/nowhere", { rewake: true, noWake: true }),
+        read,
+      ),
+    SetupOptionError,
+  );
 });
 
 // The generated plugin, run under Deno against a fake OpenCode client.

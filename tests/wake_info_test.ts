@@ -89,3 +89,19 @@ Deno.test("checkHealth() reports this session's wake path: ok when enabled, warn
   assert.equal(off.status, "warn");
   assert.match(off.fix!, /without --no-wake/);
 });
+
+Deno.test("checkHealth() says whether a Claude Code rewake waiter is armed", async () => {
+  await using root = await tempDir();
+  const broker = new Broker({ root: root.path });
+  await broker.register("cc-s", {
+    alias: "cc",
+    wake: { path: "claude-rewake" },
+  });
+  const detail = () =>
+    checkHealth({ root: root.path, sessionId: "cc-s" }).checks.find((c) =>
+      c.name === "wake"
+    )?.detail;
+  assert.match(detail()!, /^claude-rewake, enabled; no waiter armed now/);
+  using _armed = (await broker.armRewake("cc-s"))!;
+  assert.equal(detail(), "claude-rewake, enabled; a waiter is armed");
+});

@@ -97,6 +97,20 @@ function wakeCell(result: WakeResult | undefined): string {
   return `✓ proven: ${result.mechanism}; ${result.single_ms} ms; burst of 10 → ${result.burst_wakes} wake`;
 }
 
+/** One row of the idle-wake table. */
+function wakeRow(w: WakeResult): string {
+  const name = w.variant
+    ? `${title(w.client)} (\`${w.variant}\`)`
+    : title(w.client);
+  return `| ${name} | ${w.mechanism} | ${mark(w.ok, w.reason)} | ${
+    w.single_ms === null ? "—" : `${w.single_ms} ms`
+  } | ${
+    w.burst_wakes === null
+      ? "—"
+      : `${w.burst_wakes} wake, ${w.burst_once}/10 seen once`
+  } | ${w.shown === null ? "—" : w.shown ? "✓" : "✗"} | ${seconds(w.ms)} |`;
+}
+
 /** Text fit for one Markdown table cell. */
 function cellText(text: string, limit = 300): string {
   const one = text.replace(/\s+/g, " ").trim();
@@ -167,7 +181,9 @@ export function renderMatrixDoc(report: MatrixReport): string {
     lines.push(
       `| ${spec.title} | npm \`${spec.pkg}\` | ${spec.version} | ${
         DELIVERY[client]
-      } | ${wakeCell(report.wake.find((w) => w.client === client))} |`,
+      } | ${
+        wakeCell(report.wake.find((w) => w.client === client && !w.variant))
+      } |`,
     );
   }
   for (const spec of Object.values(CONFIG_ONLY)) {
@@ -261,24 +277,25 @@ export function renderMatrixDoc(report: MatrixReport): string {
     "continues the run with them, once. Latency: send → the model request",
     "(Gemini: end of the turn → the continued request).",
     "",
+    "Claude Code (`--rewake`) is the wake for Claude Code versions without",
+    "the messaging socket: set up with `c2c setup claude-code --rewake`, its",
+    "server's socket wake is off and a waiter started by the SessionStart and",
+    "Stop hooks (`asyncRewake`) exits 2 with the envelopes, which the model",
+    'reads as hook feedback; the TUI must show "Stop hook feedback", exactly',
+    "one waiter may be armed while the client is idle, and none may be left",
+    "5 s after the client is killed with SIGKILL.",
+    "",
     "| client | woken through | result | 1 message | burst of 10 | TUI shows it | scenario time |",
     "|---|---|---|---|---|---|---|",
   );
   for (const client of CLIENT_NAMES) {
-    const w = report.wake.find((r) => r.client === client);
-    if (!w) {
+    // The plain setup first, then its variants (Claude Code's `--rewake`).
+    const results = report.wake.filter((r) => r.client === client)
+      .sort((a, b) => (a.variant ? 1 : 0) - (b.variant ? 1 : 0));
+    if (results.length === 0) {
       lines.push(`| ${title(client)} | — | ✗ not run | — | — | — | — |`);
-      continue;
     }
-    lines.push(
-      `| ${title(client)} | ${w.mechanism} | ${mark(w.ok, w.reason)} | ${
-        w.single_ms === null ? "—" : `${w.single_ms} ms`
-      } | ${
-        w.burst_wakes === null
-          ? "—"
-          : `${w.burst_wakes} wake, ${w.burst_once}/10 seen once`
-      } | ${w.shown === null ? "—" : w.shown ? "✓" : "✗"} | ${seconds(w.ms)} |`,
-    );
+    for (const w of results) lines.push(wakeRow(w));
   }
   lines.push(
     "",

@@ -16,7 +16,9 @@
 // - Crush and Kimi Code (not installable here): config-file checks.
 // - Idle wake (issue 9, `idle_wake.ts`): Claude Code, Codex and OpenCode TUIs
 //   idle at their prompt in tmux, Gemini `-p` with its AfterAgent hook; one
-//   message and a burst of 10 must each wake the client once.
+//   message and a burst of 10 must each wake the client once. Claude Code
+//   also with `c2c setup claude-code --rewake` (`rewake_wake.ts`): its
+//   asyncRewake waiter hook instead of the messaging socket.
 //
 // The run writes docs/dm-matrix.md from the results, also when some fail,
 // then fails the test for each failed cell. Scenarios run a few at a time
@@ -52,6 +54,7 @@ import {
   whereSeen,
 } from "./fake_model.ts";
 import { runGeminiWake, runTuiWake, type WakeResult } from "./idle_wake.ts";
+import { runRewakeWake } from "./rewake_wake.ts";
 import { LiveAgent } from "./live_agent.ts";
 import { initRepo } from "./run_client.ts";
 
@@ -435,6 +438,8 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
     // Idle wake (issue 9): the OpenCode TUI is the longest scenario.
     async () => ({ kind: "wake", outcome: await runTuiWake("opencode") }),
     async () => ({ kind: "wake", outcome: await runTuiWake("claude") }),
+    // Claude Code set up with --rewake: the asyncRewake waiter hook.
+    async () => ({ kind: "wake", outcome: await runRewakeWake() }),
     async () => ({ kind: "wake", outcome: await runTuiWake("codex") }),
     async () => ({ kind: "wake", outcome: await runGeminiWake() }),
     async () => ({ kind: "group", outcome: await runGroup("room") }),
@@ -475,7 +480,7 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
       (report.total_ms / 1000).toFixed(1)
     } s with ${JOBS} at once; idle wake ${
       wakes.map((w) =>
-        `${w.result.client} ${
+        `${w.result.client}${w.result.variant ? ` ${w.result.variant}` : ""} ${
           w.result.ok ? `ok ${w.result.single_ms} ms` : "FAILED"
         }`
       ).join(", ")
@@ -513,9 +518,13 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
   }
   for (const { result: wake, detail } of wakes) {
     await t.step(
-      `${
-        title(wake.client)
-      } idle at its prompt: woken through ${wake.mechanism}; one message once, a burst of 10 in one wake`,
+      `${title(wake.client)}${
+        wake.variant ? ` (${wake.variant})` : ""
+      } idle at its prompt: woken through ${wake.mechanism}; one message once, a burst of 10 in one wake${
+        wake.variant === "--rewake"
+          ? "; one waiter armed, none left once the client is killed"
+          : ""
+      }`,
       () => {
         if (!wake.ok) throw new Error(`${wake.reason}\n${detail}`);
       },

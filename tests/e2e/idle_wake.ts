@@ -56,7 +56,15 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function until(
+/**
+ * Polls `predicate` every 50 ms until it holds.
+ *
+ * @param what What is awaited (for the error).
+ * @param predicate The condition.
+ * @param timeout_ms How long.
+ * @throws {Error} Naming `what` when time runs out.
+ */
+export async function until(
   what: string,
   predicate: () => boolean | Promise<boolean>,
   timeout_ms: number,
@@ -148,6 +156,10 @@ export interface IdleAgentOptions {
   project: string;
   /** Its alias. */
   alias: string;
+  /** More `c2c setup` flags (e.g. `--rewake`). */
+  setupArgs?: string[];
+  /** The client's executable, instead of the pinned install. */
+  bin?: string;
 }
 
 /** A real client's TUI, idle at its prompt, with its own fake model. */
@@ -183,7 +195,7 @@ export class IdleAgent implements AsyncDisposable {
    */
   static async start(options: IdleAgentOptions): Promise<IdleAgent> {
     const { client, project, alias } = options;
-    const { bin } = await ensureClient(client);
+    const bin = options.bin ?? (await ensureClient(client)).bin;
     const deps = client === "opencode"
       ? await ensureOpencodePluginDeps()
       : null;
@@ -193,7 +205,13 @@ export class IdleAgent implements AsyncDisposable {
     let agent: Agent | null = null;
     let tui: TuiSession | null = null;
     try {
-      agent = await prepareAgent(client, fake.url, alias, { cwd: project });
+      agent = await prepareAgent(
+        client,
+        fake.url,
+        alias,
+        { cwd: project },
+        options.setupArgs,
+      );
       const home = agent.home;
       let unset: string[] = [];
       if (client === "claude") {
@@ -277,11 +295,31 @@ export class IdleAgent implements AsyncDisposable {
       () => {
         const wake = this.broker.registrationByAlias(this.alias)?.wake;
         return wake?.path !== undefined &&
-          (this.client !== "claude" || wake.status_file !== undefined);
+          (wake.path !== "claude-socket" || wake.status_file !== undefined);
       },
       30_000,
     );
     await this.waitIdle();
+  }
+
+  /**
+   * Claude Code's session status file (`~/.claude/sessions/<pid>.json`):
+   * the one the registration records, else the one the client wrote (a
+   * session woken another way records none).
+   *
+   * @returns Its path, or `null` when there is none.
+   */
+  claudeStatusFile(): string | null {
+    const wake = this.broker.registrationByAlias(this.alias)?.wake;
+    if (typeof wake?.status_file === "string") return wake.status_file;
+    const dir = `${this.agent.home.home}/.claude/sessions`;
+    try {
+      const names = [...Deno.readDirSync(dir)].map((e) => e.name)
+        .filter((n) => /^\d+\.json$/.test(n));
+      return names.length === 1 ? `${dir}/${names[0]}` : null;
+    } catch {
+      return null;
+    }
   }
 
   /** The agent's c2c session id. */
@@ -305,8 +343,8 @@ export class IdleAgent implements AsyncDisposable {
       timeout_ms,
     );
     const wake = this.broker.registrationByAlias(this.alias)?.wake;
-    if (this.client === "claude" && typeof wake?.status_file === "string") {
-      const file = wake.status_file;
+    const file = this.client === "claude" ? this.claudeStatusFile() : null;
+    if (file) {
       await until(
         "Claude Code's status 'idle'",
         () => readClaudeState(file) === "idle",
@@ -374,6 +412,8 @@ async function copyTree(from: string, to: string): Promise<void> {
 export interface WakeResult {
   /** The client. */
   client: ClientName;
+  /** How it was set up when not plainly (e.g. `--rewake`). */
+  variant?: string;
   /** Whether every check passed. */
   ok: boolean;
   /** The first failed check, or `null`. */
@@ -393,14 +433,28 @@ export interface WakeResult {
 }
 
 /** A failed check (reason for the table; evidence for the log). */
-class WakeCheck extends Error {}
+export class WakeCheck extends Error {}
 
-function check(ok: unknown, reason: string): asserts ok {
+/**
+ * Fails the scenario with `reason` unless `ok`.
+ *
+ * @param ok The condition.
+ * @param reason One line for the table.
+ */
+export function check(ok: unknown, reason: string): asserts ok {
   if (!ok) throw new WakeCheck(reason);
 }
 
-/** Each envelope exactly once in `request`, and at most once in later turns. */
-function seenOnce(
+/**
+ * How many of `envelopes` are in `request` exactly once, and in no later
+ * turn more than once.
+ *
+ * @param fake The client's fake model.
+ * @param request The wake turn.
+ * @param envelopes The messages' envelopes.
+ * @returns The count.
+ */
+export function seenOnce(
   fake: FakeModel,
   request: RecordedRequest,
   envelopes: string[],

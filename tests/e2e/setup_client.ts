@@ -74,24 +74,26 @@ export interface SetupReport {
 }
 
 /**
- * Runs `c2c setup <client> --alias <alias> --json` and fails with its output
- * unless it succeeds.
+ * Runs `c2c setup <client> --alias <alias> --json [extra…]` and fails with
+ * its output unless it succeeds.
  *
  * @param home The prepared home.
  * @param alias The alias the client's server will register.
+ * @param extra More setup flags (e.g. `--rewake`).
  * @returns The parsed report.
  * @throws {Error} With setup's stdout and stderr when it fails.
  */
 export async function setupClient(
   home: ClientHome,
   alias: string,
+  extra: string[] = [],
 ): Promise<SetupReport> {
-  const run = await runSetup(home, ["--alias", alias, "--json"]);
+  const run = await runSetup(home, ["--alias", alias, "--json", ...extra]);
   if (run.code !== 0) {
     throw new Error(
-      `c2c setup ${
-        SETUP_NAME[home.client]
-      } --alias ${alias} exited ${run.code}` +
+      `c2c setup ${SETUP_NAME[home.client]} --alias ${alias} ${
+        extra.join(" ")
+      } exited ${run.code}` +
         `\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
     );
   }
@@ -116,6 +118,7 @@ export interface Agent extends AsyncDisposable {
  * @param model_url The fake model's base URL.
  * @param alias Its c2c alias.
  * @param options `cwd`: the shared project repository.
+ * @param setupArgs More `c2c setup` flags (e.g. `--rewake`).
  * @returns The agent (dispose it to remove its home).
  *
  * @example Usage
@@ -129,10 +132,11 @@ export async function prepareAgent(
   model_url: string,
   alias: string,
   options: PrepareOptions = {},
+  setupArgs: string[] = [],
 ): Promise<Agent> {
   const home = await prepareClientHome(client, model_url, options);
   try {
-    const setup = await setupClient(home, alias);
+    const setup = await setupClient(home, alias, setupArgs);
     return {
       home,
       alias,

@@ -108,6 +108,22 @@ export class TuiSession implements AsyncDisposable {
   }
 
   /**
+   * The pid of the pane's process: the client itself (`env -i` execs it).
+   *
+   * @returns The pid.
+   */
+  async panePid(): Promise<number> {
+    const out = await this.#tmux(
+      "display-message",
+      "-p",
+      "-t",
+      "c2c",
+      "#{pane_pid}",
+    );
+    return Number(out.trim());
+  }
+
+  /**
    * Types keys (tmux key names or literal text).
    *
    * @param keys Keys, e.g. `["hello"]` or `["Enter"]`.

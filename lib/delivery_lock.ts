@@ -1,0 +1,88 @@
+/**
+ * The delivery lock of a session (`locks/deliver.<session>.lock`): held by
+ * whatever hands the session's messages to its agent — a client's hook
+ * (`c2c hook`), Claude Code's rewake waiter, the MCP server's native wake —
+ * from reading the messages to taking them from the inbox.
+ *
+ * Why: the hook shows messages first and takes them after (a client that
+ * kills a slow hook must not lose them), while the rewake waiter takes them
+ * first and shows them after (its output counts only once it exits). Each
+ * order is safe alone; run side by side — a Stop hook and a waiter at the
+ * same turn end — the hook could show a message the waiter took and showed
+ * too. Under this lock the two cannot interleave: whoever comes second finds
+ * the messages gone.
+ *
+ * Unlike the broker's own locks (`lock.ts`) it is held across `await`s; each
+ * process that takes it delivers once and then ends. Lock order: delivery
+ * first, then the broker's (registry → inbox → …).
+ *
+ * @module
+ */
+
+import { dirPath } from "./_path.ts";
+import { FILE_MODE, recreateDir } from "./_fs.ts";
+import { sameInode } from "./lock.ts";
+import type { BrokerPaths } from "./paths.ts";
+
+/**
+ * Runs `fn` while holding the session's delivery lock, waiting for it when
+ * another process holds it (for as long as one delivery takes).
+ *
+ * Requires `--allow-read` and `--allow-write` on the broker root.
+ *
+ * @param paths Broker layout.
+ * @param sessionId The session whose messages are delivered.
+ * @param fn Reads, shows and takes the messages.
+ * @returns Whatever `fn` returns.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { withDeliveryLock } from "./delivery_lock.ts";
+ * await withDeliveryLock(broker.paths, sessionId, async () => {
+ *   // peek, print, drain
+ * });
+ * ```
+ */
+export async function withDeliveryLock<T>(
+  paths: BrokerPaths,
+  sessionId: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const path = paths.deliveryLock(sessionId);
+  const file = await openLocked(path);
+  try {
+    return await fn();
+  } finally {
+    file.close(); // closing the descriptor releases the lock
+  }
+}
+
+/**
+ * Opens and locks the sidecar, retrying when `broker-gc` unlinked it between
+ * our open and our lock: a lock on an unlinked inode would exclude nobody.
+ */
+async function openLocked(path: string): Promise<Deno.FsFile> {
+  for (;;) {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, {
+        read: true,
+        write: true,
+        create: true,
+        mode: FILE_MODE,
+      });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      recreateDir(dirPath(path));
+      continue;
+    }
+    try {
+      await file.lock(true);
+      if (sameInode(file, path)) return file;
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    file.close();
+  }
+}
