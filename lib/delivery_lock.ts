@@ -19,9 +19,7 @@
  * @module
  */
 
-import { dirPath } from "./_path.ts";
-import { FILE_MODE, recreateDir } from "./_fs.ts";
-import { sameInode } from "./lock.ts";
+import { keepIfLinked, openSidecar } from "./lock.ts";
 import type { BrokerPaths } from "./paths.ts";
 
 /**
@@ -57,32 +55,16 @@ export async function withDeliveryLock<T>(
   }
 }
 
-/**
- * Opens and locks the sidecar, retrying when `broker-gc` unlinked it between
- * our open and our lock: a lock on an unlinked inode would exclude nobody.
- */
+/** Opens and locks the sidecar, waiting without blocking the event loop. */
 async function openLocked(path: string): Promise<Deno.FsFile> {
   for (;;) {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(path, {
-        read: true,
-        write: true,
-        create: true,
-        mode: FILE_MODE,
-      });
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      recreateDir(dirPath(path));
-      continue;
-    }
+    const file = openSidecar(path);
     try {
       await file.lock(true);
-      if (sameInode(file, path)) return file;
     } catch (e) {
       file.close();
       throw e;
     }
-    file.close();
+    if (keepIfLinked(file, path)) return file;
   }
 }

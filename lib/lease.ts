@@ -11,8 +11,7 @@
  */
 
 import type { BrokerPaths } from "./paths.ts";
-import { ensureDir, FILE_MODE } from "./_fs.ts";
-import { removeLockIfIdle, sameInode } from "./lock.ts";
+import { isLockHeld, removeLockIfIdle, tryLockSidecar } from "./lock.ts";
 import { SessionInUseError } from "./errors.ts";
 
 /** `true` alive, `false` dead, `null` unknown (no lease was ever taken). */
@@ -60,26 +59,9 @@ export class Lease {
     sessionId: string,
     waitMs = 250,
   ): Promise<Lease> {
-    const path = paths.lease(sessionId);
-    ensureDir(paths.leasesDir);
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const file = Deno.openSync(path, {
-        read: true,
-        write: true,
-        create: true,
-        mode: FILE_MODE,
-      });
-      if (file.tryLockSync(true)) {
-        // A lock on a file that gc unlinked meanwhile would be invisible.
-        if (sameInode(file, path)) return new Lease(sessionId, file);
-        file.close();
-        continue;
-      }
-      file.close();
-      if (Date.now() >= deadline) throw new SessionInUseError(sessionId);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    const file = await tryLockSidecar(paths.lease(sessionId), waitMs);
+    if (!file) throw new SessionInUseError(sessionId);
+    return new Lease(sessionId, file);
   }
 
   /** Whether this object still holds the lease. */
@@ -118,18 +100,7 @@ export class Lease {
  * ```
  */
 export function probeLease(paths: BrokerPaths, sessionId: string): Liveness {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(paths.lease(sessionId), { read: true, write: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  try {
-    return !file.tryLockSync(true);
-  } finally {
-    file.close();
-  }
+  return isLockHeld(paths.lease(sessionId));
 }
 
 /**

@@ -55,28 +55,96 @@ export function withLock<T>(path: string, exclusive: boolean, fn: () => T): T {
  */
 function openLocked(path: string, exclusive: boolean): Deno.FsFile {
   for (;;) {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(path, {
-        read: true,
-        write: true,
-        create: true,
-        mode: FILE_MODE,
-      });
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      recreateDir(dirPath(path));
-      continue;
-    }
+    const file = openSidecar(path);
     try {
       file.lockSync(exclusive);
-      if (sameInode(file, path)) return file;
     } catch (e) {
       file.close();
       throw e;
     }
+    if (keepIfLinked(file, path)) return file;
+  }
+}
+
+/**
+ * Whether some process holds the lock on a sidecar, without keeping it.
+ *
+ * @param path The sidecar.
+ * @returns `true` held, `false` free, `null` when the file does not exist.
+ */
+export function isLockHeld(path: string): boolean | null {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true, write: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  try {
+    return !file.tryLockSync(true);
+  } finally {
     file.close();
   }
+}
+
+/**
+ * Takes a sidecar's exclusive lock unless another process holds it. Probes
+ * (liveness checks) hold such locks for microseconds, so a busy lock is
+ * retried for up to `graceMs` before the holder is taken to be real.
+ *
+ * @param path The sidecar.
+ * @param graceMs How long to keep retrying a busy lock.
+ * @returns The locked file (keep it open to keep the lock), or `null`.
+ */
+export async function tryLockSidecar(
+  path: string,
+  graceMs: number,
+): Promise<Deno.FsFile | null> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const file = openSidecar(path);
+    if (file.tryLockSync(true)) {
+      if (keepIfLinked(file, path)) return file;
+      continue;
+    }
+    file.close();
+    if (Date.now() >= deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Opens (creating it 0600, and its directory, when missing) a sidecar lock
+ * file: the first step of every lock the broker takes. Lock it, then check
+ * {@linkcode keepIfLinked}, and start over when that says no.
+ *
+ * @param path The sidecar.
+ * @returns The open file, not yet locked.
+ */
+export function openSidecar(path: string): Deno.FsFile {
+  const options = { read: true, write: true, create: true, mode: FILE_MODE };
+  try {
+    return Deno.openSync(path, options);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    recreateDir(dirPath(path));
+    return Deno.openSync(path, options);
+  }
+}
+
+/**
+ * After locking `file`: whether it is still the file at `path`. When garbage
+ * collection unlinked it meanwhile, the lock would exclude nobody: the file
+ * is closed and the caller opens the new one and tries again.
+ *
+ * @param file The locked sidecar.
+ * @param path Its path.
+ * @returns `true` to keep the lock, `false` (file closed) to retry.
+ */
+export function keepIfLinked(file: Deno.FsFile, path: string): boolean {
+  if (sameInode(file, path)) return true;
+  file.close();
+  return false;
 }
 
 /** Whether the open `file` is still the file at `path`. */

@@ -9,8 +9,7 @@
  * @module
  */
 
-import { ensureDir, FILE_MODE } from "./_fs.ts";
-import { sameInode } from "./lock.ts";
+import { isLockHeld, tryLockSidecar } from "./lock.ts";
 import type { BrokerPaths } from "./paths.ts";
 
 /**
@@ -53,27 +52,11 @@ export class RewakeLock implements Disposable {
     paths: BrokerPaths,
     sessionId: string,
   ): Promise<RewakeLock | null> {
-    const path = paths.rewakeLock(sessionId);
-    ensureDir(paths.rewakeDir);
-    const deadline = Date.now() + PROBE_GRACE_MS;
-    for (;;) {
-      const file = Deno.openSync(path, {
-        read: true,
-        write: true,
-        create: true,
-        mode: FILE_MODE,
-      });
-      if (file.tryLockSync(true)) {
-        // A lock on a file that broker-gc unlinked meanwhile would be
-        // invisible to the next waiter.
-        if (sameInode(file, path)) return new RewakeLock(sessionId, file);
-        file.close();
-        continue;
-      }
-      file.close();
-      if (Date.now() >= deadline) return null;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    const file = await tryLockSidecar(
+      paths.rewakeLock(sessionId),
+      PROBE_GRACE_MS,
+    );
+    return file ? new RewakeLock(sessionId, file) : null;
   }
 
   /**
@@ -86,21 +69,7 @@ export class RewakeLock implements Disposable {
    * @returns `true` while a waiter holds the lock.
    */
   static armed(paths: BrokerPaths, sessionId: string): boolean {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(paths.rewakeLock(sessionId), {
-        read: true,
-        write: true,
-      });
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return false;
-      throw e;
-    }
-    try {
-      return !file.tryLockSync(true);
-    } finally {
-      file.close();
-    }
+    return isLockHeld(paths.rewakeLock(sessionId)) === true;
   }
 
   /** Releases the lock: another waiter may arm. Idempotent. */
