@@ -100,3 +100,21 @@ export function removeIfExists(path: string): void {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
 }
+
+/**
+ * Opens `path` creating it (0600) and, when its directory was removed while
+ * this process ran, the directory too.
+ */
+export function openCreating(
+  path: string,
+  options: { read?: boolean; write?: boolean; append?: boolean },
+): Deno.FsFile {
+  const full = { ...options, create: true, mode: FILE_MODE };
+  try {
+    return Deno.openSync(path, full);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    recreateDir(dirPath(path));
+    return Deno.openSync(path, full);
+  }
+}

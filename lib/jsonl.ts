@@ -11,13 +11,7 @@
  * @module
  */
 
-import { dirPath } from "./_path.ts";
-import {
-  atomicWriteText,
-  FILE_MODE,
-  readBytesOrNull,
-  recreateDir,
-} from "./_fs.ts";
+import { atomicWriteText, openCreating, readBytesOrNull } from "./_fs.ts";
 import { CorruptFileError } from "./errors.ts";
 
 const NEWLINE = 0x0a;
@@ -231,14 +225,7 @@ export function appendText(path: string, text: string): void {
 }
 
 function openForAppend(path: string): Deno.FsFile {
-  const options = { read: true, append: true, create: true, mode: FILE_MODE };
-  try {
-    return Deno.openSync(path, options);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    recreateDir(dirPath(path));
-    return Deno.openSync(path, options);
-  }
+  return openCreating(path, { read: true, append: true });
 }
 
 /** Cuts a partial last line left by a writer that died mid-write. */

@@ -12,8 +12,7 @@
  * @module
  */
 
-import { dirPath } from "./_path.ts";
-import { FILE_MODE, recreateDir } from "./_fs.ts";
+import { openCreating } from "./_fs.ts";
 
 /**
  * Runs `fn` while holding a lock on the sidecar file at `path`.
@@ -122,14 +121,7 @@ export async function tryLockSidecar(
  * @returns The open file, not yet locked.
  */
 export function openSidecar(path: string): Deno.FsFile {
-  const options = { read: true, write: true, create: true, mode: FILE_MODE };
-  try {
-    return Deno.openSync(path, options);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    recreateDir(dirPath(path));
-    return Deno.openSync(path, options);
-  }
+  return openCreating(path, { read: true, write: true });
 }
 
 /**
