@@ -267,6 +267,18 @@ export class IdleAgent implements AsyncDisposable {
       let screen = "";
       await until("Codex's thread, MCP server and prompt", async () => {
         screen = await this.tui.capture();
+        if (/t trust all/.test(screen)) {
+          // The hooks list (reached when a keypress of the dialog below
+          // landed as "review"): trust them all; the next pass closes it.
+          await this.tui.keys("t");
+          await sleep(500);
+          return false;
+        }
+        if (/esc close/.test(screen)) {
+          await this.tui.keys("Escape");
+          await sleep(500);
+          return false;
+        }
         if (/Hooks need review/.test(screen)) {
           await this.tui.keys("2");
           await sleep(300);
@@ -276,9 +288,14 @@ export class IdleAgent implements AsyncDisposable {
         }
         return /Ask Codex to do anything/.test(screen) &&
           this.broker.registrationByAlias(this.alias) !== undefined;
-      }, 60_000).catch((e) => {
-        // What the TUI showed says which dialog or error it stopped at.
-        throw new Error(`${(e as Error).message}; last screen:\n${screen}`);
+      }, 60_000).catch(async (e) => {
+        // What the TUI showed, and Codex's own log, say where it stopped.
+        const log = await codexLogTail(this.agent.home.codex_home);
+        throw new Error(
+          `${
+            (e as Error).message
+          }; last screen:\n${screen}\ncodex log:\n${log}`,
+        );
       });
     } else if (this.client === "claude") {
       await this.tui.waitFor(/❯/, 40_000);
@@ -477,6 +494,23 @@ export function seenOnce(
  * @param client Which client.
  * @returns The result and, when it failed, the evidence.
  */
+/** The last lines of every log file under a Codex home (diagnostics). */
+async function codexLogTail(codexHome: string): Promise<string> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (/\.log$/.test(entry.name)) {
+        const text = await Deno.readTextFile(path).catch(() => "");
+        out.push(`== ${path}\n${text.split("\n").slice(-40).join("\n")}`);
+      }
+    }
+  };
+  await walk(codexHome).catch(() => {});
+  return out.join("\n") || "(no log files)";
+}
+
 export async function runTuiWake(
   client: TuiClient,
 ): Promise<{ result: WakeResult; detail: string }> {
