@@ -5,7 +5,7 @@
 // and the hook script look for it, and a checked subprocess run.
 
 import { fileURLToPath } from "node:url";
-import { cliGrant, permissionFlags } from "../lib/permissions.ts";
+import { baseEnv, cliArgs, launcherArgs } from "../tests/_cli.ts";
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
@@ -16,31 +16,12 @@ export const DENO: string = Deno.execPath();
 /** A script with nothing in it: the floor under any `deno run`. */
 export const EMPTY_SCRIPT: string = here("./_empty.ts");
 
-/** Variables passed on to every child, as `tests/_cli.ts` does. */
-const PASSED_ENV = [
-  "PATH",
-  "HOME",
-  "DENO_DIR",
-  "DENO_CERT",
-  "DENO_TLS_CA_STORE",
-  "SSL_CERT_FILE",
-  "SSL_CERT_DIR",
-];
-
 /**
- * The clean environment every child starts from: PATH, HOME and a pinned
- * Deno cache (so every child uses the same, warm cache), nothing of c2c's.
+ * The clean environment every child starts from: PATH, HOME, TLS settings
+ * and a pinned Deno cache (so every child uses the same, warm cache),
+ * nothing of c2c's — the tests' own.
  */
-export function childEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of PASSED_ENV) {
-    const value = Deno.env.get(name);
-    if (value) env[name] = value;
-  }
-  const home = Deno.env.get("HOME") ?? "";
-  env.DENO_DIR ??= `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/deno`;
-  return env;
-}
+export const childEnv: () => Record<string, string> = baseEnv;
 
 /** One subprocess run: program, arguments, directory, environment, input. */
 export interface Invocation {
@@ -71,17 +52,9 @@ export function directCli(
     ...env,
     C2C_MCP_BROKER_ROOT: root,
   };
-  const grant = cliGrant(args, DENO, (n) => all[n]);
   return {
     command: DENO,
-    args: [
-      "run",
-      "--quiet",
-      `--config=${REPO}/deno.json`,
-      ...permissionFlags("cli", { root, ...grant.scope }),
-      `${REPO}/cli.ts`,
-      ...args,
-    ],
+    args: cliArgs(root, args, all),
     env: all,
   };
 }
@@ -97,15 +70,7 @@ export function launcherCli(
 ): Invocation {
   return {
     command: DENO,
-    args: [
-      "run",
-      "--quiet",
-      `--config=${REPO}/deno.json`,
-      "--allow-env",
-      `--allow-run=git,${DENO}`,
-      `${REPO}/launcher.ts`,
-      ...args,
-    ],
+    args: launcherArgs(args),
     cwd,
     env: { ...childEnv(), ...env },
   };

@@ -112,36 +112,49 @@ export function c2c(
   options: RunOptions = {},
 ): Promise<Run> {
   const env = { ...baseEnv(), ...options.env };
-  const grant = cliGrant(args, DENO, (n) => env[n]);
   return run(
-    [
-      "run",
-      "--quiet",
-      `--config=${REPO}/deno.json`,
-      ...permissionFlags("cli", { root, ...grant.scope }),
-      `${REPO}/cli.ts`,
-      ...args,
-    ],
+    cliArgs(root, args, env),
     options,
     root ? { C2C_MCP_BROKER_ROOT: root } : {},
   );
 }
 
+/**
+ * The `deno` arguments the launcher runs `cli.ts` with for `args`: the
+ * scoped flags `permissionFlags("cli", …)` and `cliGrant` give.
+ */
+export function cliArgs(
+  root: string | null,
+  args: string[],
+  env: Record<string, string>,
+): string[] {
+  const grant = cliGrant(args, DENO, (n) => env[n]);
+  return [
+    "run",
+    "--quiet",
+    `--config=${REPO}/deno.json`,
+    ...permissionFlags("cli", { root, ...grant.scope }),
+    `${REPO}/cli.ts`,
+    ...args,
+  ];
+}
+
 /** Runs the launcher, as the installed `c2c` does. */
 export function launch(args: string[], options: RunOptions = {}): Promise<Run> {
-  return run(
-    [
-      "run",
-      "--quiet",
-      `--config=${REPO}/deno.json`,
-      "--allow-env",
-      `--allow-run=git,${DENO}`,
-      `${REPO}/launcher.ts`,
-      ...args,
-    ],
-    options,
-    {},
-  );
+  return run(launcherArgs(args), options, {});
+}
+
+/** The `deno` arguments of the installed `c2c` (the launcher) for `args`. */
+export function launcherArgs(args: string[]): string[] {
+  return [
+    "run",
+    "--quiet",
+    `--config=${REPO}/deno.json`,
+    "--allow-env",
+    `--allow-run=git,${DENO}`,
+    `${REPO}/launcher.ts`,
+    ...args,
+  ];
 }
 
 /** Asserts a run's exit code, showing its output when it differs. */

@@ -12,6 +12,26 @@ import { DENO, REPO } from "./_helpers.ts";
 export { Client, StdioClientTransport };
 export type { CallToolResult };
 
+/** Every tool c2c's server offers, by name (sorted). */
+export const C2C_TOOL_NAMES: readonly string[] = [
+  "history",
+  "join_room",
+  "leave_room",
+  "list",
+  "list_rooms",
+  "my_rooms",
+  "peek_inbox",
+  "poll_inbox",
+  "register",
+  "room_history",
+  "send",
+  "send_all",
+  "send_room",
+  "sweep",
+  "tail_log",
+  "whoami",
+];
+
 /** The documented server command line for a broker root. */
 export function serverArgs(root: string): string[] {
   return ["run", ...permissionFlags("server", { root }), `${REPO}/server.ts`];

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { Broker } from "../mod.ts";
-import { connect, type Connection } from "./_mcp.ts";
+import { C2C_TOOL_NAMES, connect, type Connection } from "./_mcp.ts";
 import { waitFor } from "./_helpers.ts";
 
 async function tempRoot(): Promise<string> {
@@ -28,24 +28,7 @@ Deno.test("server lists every tool with schemas, titles and annotations", async 
   await using a = await agent(root, "storm-beacon");
   const { tools } = await a.client.listTools();
   const names = tools.map((t) => t.name).sort();
-  assert.deepEqual(names, [
-    "history",
-    "join_room",
-    "leave_room",
-    "list",
-    "list_rooms",
-    "my_rooms",
-    "peek_inbox",
-    "poll_inbox",
-    "register",
-    "room_history",
-    "send",
-    "send_all",
-    "send_room",
-    "sweep",
-    "tail_log",
-    "whoami",
-  ]);
+  assert.deepEqual(names, [...C2C_TOOL_NAMES]);
   for (const tool of tools) {
     assert.ok(tool.title, `${tool.name} has no title`);
     assert.ok(tool.outputSchema, `${tool.name} has no output schema`);

@@ -339,6 +339,23 @@ export class IdleAgent implements AsyncDisposable {
     }
   }
 
+  /**
+   * What to show when a scenario fails: the error, every request the fake
+   * model saw, and the TUI's screen.
+   *
+   * @param error The failure.
+   * @returns Multi-line detail.
+   */
+  async failureDetail(error: unknown): Promise<string> {
+    const requests = this.fake.requests.map((r) =>
+      `${r.kind} #${r.turn} → ${r.reply} @${r.wall_ms}`
+    ).join("\n");
+    const screen = await this.tui.capture().catch(() => "?");
+    return `${
+      (error as Error).message
+    }\n--- requests ---\n${requests}\n--- TUI ---\n${screen}`;
+  }
+
   /** The agent's c2c session id. */
   get sessionId(): string {
     const row = this.broker.registrationByAlias(this.alias);
@@ -609,11 +626,7 @@ export async function runTuiWake(
       result.ok = true;
     } catch (e) {
       result.reason = (e as Error).message.split("\n")[0];
-      detail = `${(e as Error).message}\n--- requests ---\n${
-        agent.fake.requests.map((r) =>
-          `${r.kind} #${r.turn} → ${r.reply} @${r.wall_ms}`
-        ).join("\n")
-      }\n--- TUI ---\n${await agent.tui.capture().catch(() => "?")}`;
+      detail = await agent.failureDetail(e);
     }
   } catch (e) {
     result.reason = (e as Error).message.split("\n")[0];

@@ -158,11 +158,7 @@ export async function runRewakeWake(
       result.ok = true;
     } catch (e) {
       result.reason = (e as Error).message.split("\n")[0];
-      detail = `${(e as Error).message}\n--- requests ---\n${
-        agent.fake.requests.map((r) =>
-          `${r.kind} #${r.turn} → ${r.reply} @${r.wall_ms}`
-        ).join("\n")
-      }\n--- TUI ---\n${await agent.tui.capture().catch(() => "?")}`;
+      detail = await agent.failureDetail(e);
     }
   } catch (e) {
     result.reason = (e as Error).message.split("\n")[0];

@@ -18,27 +18,8 @@ import assert from "node:assert/strict";
 import { Broker } from "../../mod.ts";
 import { type ClientName, CLIENTS, ensureClient } from "./clients.ts";
 import { clientEnv, type ClientHome } from "./run_client.ts";
+import { C2C_TOOL_NAMES } from "../_mcp.ts";
 import { prepareAgent, runSetup, SETUP_NAME } from "./setup_client.ts";
-
-/** Every tool c2c's server offers. */
-const C2C_TOOLS = [
-  "history",
-  "join_room",
-  "leave_room",
-  "list",
-  "list_rooms",
-  "my_rooms",
-  "peek_inbox",
-  "poll_inbox",
-  "register",
-  "room_history",
-  "send",
-  "send_all",
-  "send_room",
-  "sweep",
-  "tail_log",
-  "whoami",
-];
 
 /** Removes ANSI colour codes (OpenCode colours its list even with NO_COLOR). */
 function stripAnsi(text: string): string {
@@ -183,7 +164,7 @@ const CHECKS: Record<
       const c2c = servers.find((s) => s.name === "c2c");
       assert.ok(c2c, `no c2c server in ${JSON.stringify(servers)}`);
       assert.equal(c2c.toolsError ?? null, null);
-      assert.deepEqual(Object.keys(c2c.tools).sort(), C2C_TOOLS);
+      assert.deepEqual(Object.keys(c2c.tools).sort(), [...C2C_TOOL_NAMES]);
     },
   },
 };

@@ -32,27 +32,8 @@ import {
   toolResults,
 } from "./fake_model.ts";
 import { describeRun, startClient } from "./run_client.ts";
+import { C2C_TOOL_NAMES } from "../_mcp.ts";
 import { prepareAgent } from "./setup_client.ts";
-
-/** Every tool c2c's server offers. */
-const C2C_TOOLS = [
-  "history",
-  "join_room",
-  "leave_room",
-  "list",
-  "list_rooms",
-  "my_rooms",
-  "peek_inbox",
-  "poll_inbox",
-  "register",
-  "room_history",
-  "send",
-  "send_all",
-  "send_room",
-  "sweep",
-  "tail_log",
-  "whoami",
-];
 
 /** The exact name each client gives c2c's `send` tool in its model requests. */
 const SEND_TOOL_NAME: Record<ClientName, string> = {
@@ -143,7 +124,7 @@ for (const name of CLIENT_NAMES) {
 
       await t.step("offers every c2c tool under its client name", () => {
         const names = c2cToolNames(fake.turns[0]);
-        assert.deepEqual([...names.keys()].sort(), C2C_TOOLS);
+        assert.deepEqual([...names.keys()].sort(), [...C2C_TOOL_NAMES]);
         assert.equal(names.get("send"), SEND_TOOL_NAME[name]);
       });
 
