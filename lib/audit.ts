@@ -8,7 +8,7 @@
 
 import type { BrokerPaths } from "./paths.ts";
 import { readJsonlTail } from "./jsonl.ts";
-import { FILE_MODE } from "./_fs.ts";
+import { openCreating, writeAll } from "./_fs.ts";
 
 /** One audit line. */
 export interface AuditEntry {
@@ -50,13 +50,11 @@ export const LOG_ROTATE_BYTES = 8 * 1024 * 1024;
  */
 export function appendAudit(paths: BrokerPaths, entry: AuditEntry): void {
   try {
-    const file = Deno.openSync(paths.log, {
-      append: true,
-      create: true,
-      mode: FILE_MODE,
-    });
+    // Never through a link: a planted `broker.log -> elsewhere` is refused
+    // (and, the log being diagnostics, the operation goes on unlogged).
+    const file = openCreating(paths.log, { append: true });
     try {
-      file.writeSync(encoder.encode(JSON.stringify(entry) + "\n"));
+      writeAll(file, encoder.encode(JSON.stringify(entry) + "\n"));
       // Every operation (each hook poll too) appends a line: keep one older
       // generation and start afresh past the limit, so the log cannot grow
       // without bound. Two processes rotating at once lose only diagnostics.

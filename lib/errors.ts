@@ -376,21 +376,52 @@ export class DeadPidError extends C2cError {
   }
 }
 
-/** A broker directory that is a symlink (which could lead writes elsewhere). */
+/** What {@linkcode SymlinkRefusedError} found instead of a plain file or directory. */
+export type UnsafePathKind =
+  /** A symlink where a broker directory belongs. */
+  | "directory"
+  /** A symlink where a broker file belongs. */
+  | "file"
+  /** Something other than a directory (a file, a FIFO) where one belongs. */
+  | "not_directory"
+  /** A directory, FIFO, socket or device where a broker file belongs. */
+  | "not_file"
+  /** A name that kept changing under repeated opens. */
+  | "unstable";
+
+const UNSAFE_PATH_TEXT: Record<UnsafePathKind, string> = {
+  directory:
+    "is a symlink; c2c refuses symlinked directories inside the broker root (they could lead reads and writes outside it) — replace it with a real directory",
+  file:
+    "is a symlink; c2c never follows a symlink inside the broker root (it could lead reads and writes outside it) — remove the link; 'c2c repair' moves broker files aside",
+  not_directory:
+    "is not a directory; c2c needs a directory there — move it away; 'c2c repair' moves broker files aside",
+  not_file:
+    "is not a regular file (a directory, FIFO, socket or device); c2c refuses to open it — move it away; 'c2c repair' moves broker files aside",
+  unstable:
+    "kept changing while c2c opened it (another process is replacing it with something else); c2c refused to use it — check what writes there",
+};
+
+/**
+ * A path inside the broker root that is not the plain file or directory c2c
+ * expects (a symlink above all, which could lead reads and writes outside
+ * the root). The operation is refused; nothing is read, written or created.
+ */
 export class SymlinkRefusedError extends C2cError {
-  /** The symlinked path. */
+  /** The refused path. */
   readonly path: string;
+  /** What was found there. */
+  readonly kind: UnsafePathKind;
   /**
    * Creates the error.
    *
-   * @param path The symlinked directory.
+   * @param path The refused path.
+   * @param kind What was found there (default: a symlinked directory).
    */
-  constructor(path: string) {
-    super(
-      "symlink_refused",
-      `${path} is a symlink; c2c refuses symlinked directories inside the broker root (they could lead writes outside it) — replace it with a real directory`,
-    );
+  constructor(path: string, kind: UnsafePathKind = "directory") {
+    super("symlink_refused", `${path} ${UNSAFE_PATH_TEXT[kind]}`);
     this.path = path;
+    this.kind = kind;
   }
 }
 

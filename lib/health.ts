@@ -264,9 +264,10 @@ function checkRoot(root: string): { check: HealthCheck; readable: boolean } {
       },
     };
   }
-  const probe = joinPath(root, `.health-${Deno.pid}-${Date.now()}.tmp`);
+  const probe = joinPath(root, `.health-${crypto.randomUUID()}.tmp`);
   try {
-    Deno.writeTextFileSync(probe, "", { mode: 0o600 });
+    // Exclusive create: a link planted under the probe's name is never followed.
+    Deno.writeTextFileSync(probe, "", { mode: 0o600, createNew: true });
     Deno.removeSync(probe);
   } catch (e) {
     return {

@@ -27,7 +27,7 @@ import {
   messageProblem,
   toMessage,
 } from "./message.ts";
-import { removeIfExists } from "./_fs.ts";
+import { removeIfExists, truncateFile } from "./_fs.ts";
 
 /**
  * Reads the pending messages of a session without a lock. A half-written
@@ -136,7 +136,7 @@ export function drainInbox(
   } else if (tornTail || records.length > 0) {
     // Everything complete was archived; a torn tail is an unacknowledged
     // partial write and goes with it.
-    Deno.truncateSync(path, 0);
+    truncateFile(path);
   }
   return taken;
 }

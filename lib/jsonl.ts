@@ -11,7 +11,13 @@
  * @module
  */
 
-import { atomicWriteText, openCreating, readBytesOrNull } from "./_fs.ts";
+import {
+  atomicWriteText,
+  openCreating,
+  openFile,
+  readBytesOrNull,
+  writeAll,
+} from "./_fs.ts";
 import { CorruptFileError } from "./errors.ts";
 
 const NEWLINE = 0x0a;
@@ -45,28 +51,27 @@ export function readJsonl<T>(
   if (bytes === null || bytes.length === 0) {
     return { records: [], tornTail: false };
   }
+  // Each line is decoded on its own: one string for the whole file would
+  // fail past V8's longest string (about 512 MiB) however valid the lines.
   const end = bytes.lastIndexOf(NEWLINE) + 1;
-  let text: string;
-  try {
-    text = decoder.decode(bytes.subarray(0, end));
-  } catch {
-    throw new CorruptFileError(path, "not UTF-8");
-  }
   const records: T[] = [];
   let lineNo = 0;
-  let start = 0;
-  while (start < text.length) {
-    let stop = text.indexOf("\n", start);
-    if (stop === -1) stop = text.length;
+  for (let start = 0; start < end;) {
+    const stop = bytes.indexOf(NEWLINE, start);
     lineNo++;
-    const line = text.slice(start, stop);
+    const line = bytes.subarray(start, stop);
     start = stop + 1;
-    if (line.trim() === "") continue;
+    if (isBlank(line)) continue;
     let value: unknown;
     try {
-      value = JSON.parse(line);
-    } catch {
-      throw new CorruptFileError(path, `line ${lineNo} is not JSON`);
+      value = JSON.parse(decoder.decode(line));
+    } catch (e) {
+      throw new CorruptFileError(
+        path,
+        e instanceof SyntaxError
+          ? `line ${lineNo} is not JSON`
+          : `line ${lineNo} is not UTF-8`,
+      );
     }
     const reason = problem(value);
     if (reason !== null) {
@@ -75,6 +80,14 @@ export function readJsonl<T>(
     records.push(value as T);
   }
   return { records, tornTail: end < bytes.length };
+}
+
+/** Whether a line holds only spaces, tabs and carriage returns. */
+function isBlank(line: Uint8Array): boolean {
+  for (const byte of line) {
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return false;
+  }
+  return true;
 }
 
 /** Options of {@linkcode readJsonlTail}. */
@@ -103,13 +116,8 @@ export function readJsonlTail<T>(
   problem: (value: unknown) => string | null,
   options: TailOptions<T>,
 ): T[] {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
+  const file = openFile(path, { read: true });
+  if (file === null) return [];
   const limit = options.limit ?? Infinity;
   const found: T[] = [];
   try {
@@ -179,17 +187,22 @@ function parseLine<T>(
  * @returns The number of newline-terminated lines.
  */
 export function countLines(path: string): number {
-  const bytes = readBytesOrNull(path);
-  if (bytes === null) return 0;
-  let count = 0;
-  for (
-    let at = bytes.indexOf(NEWLINE);
-    at !== -1;
-    at = bytes.indexOf(NEWLINE, at + 1)
-  ) {
-    count++;
+  const file = openFile(path, { read: true });
+  if (file === null) return 0;
+  try {
+    const chunk = new Uint8Array(TAIL_CHUNK);
+    let count = 0;
+    for (let n = file.readSync(chunk); n !== null; n = file.readSync(chunk)) {
+      const view = chunk.subarray(0, n);
+      for (let at = view.indexOf(NEWLINE); at !== -1;) {
+        count++;
+        at = view.indexOf(NEWLINE, at + 1);
+      }
+    }
+    return count;
+  } finally {
+    file.close();
   }
-  return count;
 }
 
 /**
@@ -262,11 +275,6 @@ function readFull(file: Deno.FsFile, into: Uint8Array): void {
     if (n === null) break;
     done += n;
   }
-}
-
-function writeAll(file: Deno.FsFile, data: Uint8Array): void {
-  let done = 0;
-  while (done < data.length) done += file.writeSync(data.subarray(done));
 }
 
 /**

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { openCreating } from "./_fs.ts";
+import { openCreating, openFile } from "./_fs.ts";
 
 /**
  * Runs `fn` while holding a lock on the sidecar file at `path`.
@@ -72,13 +72,8 @@ function openLocked(path: string, exclusive: boolean): Deno.FsFile {
  * @returns `true` held, `false` free, `null` when the file does not exist.
  */
 export function isLockHeld(path: string): boolean | null {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true, write: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const file = openFile(path, { read: true, write: true });
+  if (file === null) return null;
   try {
     return !file.tryLockSync(true);
   } finally {
@@ -142,7 +137,7 @@ export function keepIfLinked(file: Deno.FsFile, path: string): boolean {
 /** Whether the open `file` is still the file at `path`. */
 export function sameInode(file: Deno.FsFile, path: string): boolean {
   try {
-    return file.statSync().ino === Deno.statSync(path).ino;
+    return file.statSync().ino === Deno.lstatSync(path).ino;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
@@ -158,13 +153,8 @@ export function sameInode(file: Deno.FsFile, path: string): boolean {
  * @returns `true` when removed, `false` when in use or missing.
  */
 export function removeLockIfIdle(path: string): boolean {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true, write: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
+  const file = openFile(path, { read: true, write: true });
+  if (file === null) return false;
   try {
     if (!file.tryLockSync(true)) return false;
     if (!sameInode(file, path)) return false;

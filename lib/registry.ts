@@ -6,7 +6,7 @@
  * @module
  */
 
-import { atomicWriteText } from "./_fs.ts";
+import { atomicWriteText, readBytesOrNull } from "./_fs.ts";
 import { CorruptFileError } from "./errors.ts";
 import type { BrokerPaths } from "./paths.ts";
 
@@ -41,6 +41,7 @@ interface CacheEntry {
 }
 
 const cache = new Map<string, CacheEntry>();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 function rowProblem(row: unknown, index: number): string | null {
   if (typeof row !== "object" || row === null || Array.isArray(row)) {
@@ -77,7 +78,7 @@ function rowProblem(row: unknown, index: number): string | null {
 export function readRegistry(paths: BrokerPaths): readonly Registration[] {
   let stat: Deno.FileInfo;
   try {
-    stat = Deno.statSync(paths.registry);
+    stat = Deno.lstatSync(paths.registry);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
@@ -85,7 +86,18 @@ export function readRegistry(paths: BrokerPaths): readonly Registration[] {
   const key = `${stat.ino}:${stat.size}:${stat.mtime?.getTime()}`;
   const hit = cache.get(paths.registry);
   if (hit && hit.key === key) return hit.rows;
-  const text = Deno.readTextFileSync(paths.registry);
+  if (stat.isDirectory) {
+    throw new CorruptFileError(paths.registry, "it is a directory, not a file");
+  }
+  // Through the symlink-refusing open; a file removed meanwhile is empty.
+  const bytes = readBytesOrNull(paths.registry);
+  if (bytes === null) return [];
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw new CorruptFileError(paths.registry, "not UTF-8 text");
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

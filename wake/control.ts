@@ -17,6 +17,7 @@
  */
 
 import { join } from "node:path";
+import { openFile } from "../lib/_fs.ts";
 
 /** The environment variable that carries the control file's path. */
 export const CONTROL_ENV = "C2C_HARNESS_CONTROL";
@@ -184,13 +185,9 @@ export async function sendControlRequest(
   request: ControlRequest,
   waitMs = 3000,
 ): Promise<ControlSendResult> {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true, write: true, append: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return "no-harness";
-    throw e;
-  }
+  // Never through a link: the path comes from the environment.
+  const file = openFile(path, { read: true, write: true, append: true });
+  if (file === null) return "no-harness";
   try {
     if (file.tryLockSync(true)) {
       file.unlockSync();
