@@ -225,15 +225,13 @@ async function openBroker(
   env: EnvReader,
 ): Promise<{ broker: Broker | null; error: string | null }> {
   const launchError = env("C2C_LAUNCH_ROOT_ERROR");
-  const maxBytes = Number(env("C2C_MAX_MESSAGE_BYTES") ?? "");
-  const limits = Number.isInteger(maxBytes) && maxBytes > 0
-    ? { maxMessageBytes: maxBytes }
-    : {};
   try {
     const envRoot = env("C2C_MCP_BROKER_ROOT");
     if (!envRoot && launchError) return { broker: null, error: launchError };
     const { root } = await resolveBrokerRoot({ envRoot });
-    return { broker: new Broker({ root, ...limits }), error: null };
+    // Limits come from the broker's config.json, shared by every process,
+    // never from this process's environment.
+    return { broker: new Broker({ root }), error: null };
   } catch (e) {
     return { broker: null, error: describeError(e) };
   }

@@ -96,8 +96,8 @@ export async function resolveRoot(env: EnvReader): Promise<string> {
 }
 
 /**
- * Opens the broker at {@linkcode resolveRoot}, with the message size limit
- * from `C2C_MAX_MESSAGE_BYTES`.
+ * Opens the broker at {@linkcode resolveRoot}. Its limits come from the
+ * broker's own `config.json`, never from this process's environment.
  *
  * Requires read/write on the root, and `--allow-run=git` when no root is set.
  *
@@ -106,12 +106,7 @@ export async function resolveRoot(env: EnvReader): Promise<string> {
  * @throws {BrokerRootError} When no root can be found.
  */
 export async function openBroker(env: EnvReader): Promise<Broker> {
-  const maxBytes = Number(env("C2C_MAX_MESSAGE_BYTES") ?? "");
-  // Same rule as the server: an unusable value leaves the default limit.
-  const limits = Number.isInteger(maxBytes) && maxBytes > 0
-    ? { maxMessageBytes: maxBytes }
-    : {};
-  return new Broker({ root: await resolveRoot(env), ...limits });
+  return new Broker({ root: await resolveRoot(env) });
 }
 
 /** Inputs of {@linkcode createContext}. */

@@ -16,6 +16,7 @@ import {
   AliasTakenError,
   C2cError,
   DeadPidError,
+  InboxFullError,
   InvalidArgumentError,
   MessageTooLargeError,
   NotMemberError,
@@ -29,6 +30,7 @@ import {
   appendToInbox,
   countPending,
   drainInbox,
+  inboxBytes,
   type InboxSelection,
   readArchive,
   readInbox,
@@ -82,6 +84,7 @@ import {
 } from "./rooms.ts";
 import { resolveBrokerRoot, type ResolveRootOptions } from "./root.ts";
 import { ensureDir } from "./_fs.ts";
+import { type BrokerConfig, readConfig } from "./config.ts";
 import type {
   GcResult,
   HistoryResult,
@@ -99,13 +102,15 @@ import type {
   SendAllResult,
   SendReceipt,
   SendRoomResult,
+  SkippedPeer,
   SweepResult,
   TailLogResult,
   WhoamiResult,
 } from "./types.ts";
 
-/** Default content limit: 64 KiB of UTF-8. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+export { DEFAULT_MAX_MESSAGE_BYTES } from "./config.ts";
+/** Longest `reply_to` accepted (message ids are UUIDs, 36 characters). */
+export const MAX_REPLY_TO_LENGTH = 128;
 /** Identical room posts from one sender within this window are not repeated. */
 export const ROOM_DEDUPE_MS = 60_000;
 /** Default number of room messages `join_room` returns. */
@@ -123,7 +128,11 @@ export const MAX_LOG_LIMIT = 500;
 export interface BrokerOptions {
   /** Absolute path of the broker root. */
   root: string;
-  /** Largest content accepted, in UTF-8 bytes (default 64 KiB). */
+  /**
+   * Largest content accepted, in UTF-8 bytes (default: the broker's
+   * `config.json`, else 64 KiB). For tests and embedders; processes that
+   * share a broker read its config so that they agree.
+   */
   maxMessageBytes?: number;
   /** Clock, for tests (default: the system clock). */
   now?: () => Date;
@@ -216,6 +225,31 @@ function deadLetterProblem(value: unknown): string | null {
     : "field 'dead_session_id' is not a string";
 }
 
+/** Throws unless `replyTo` looks like a message id. */
+function checkReplyTo(replyTo: unknown): void {
+  if (
+    typeof replyTo !== "string" || replyTo.length === 0 ||
+    replyTo.length > MAX_REPLY_TO_LENGTH || !MESSAGE_ID.test(replyTo)
+  ) {
+    throw new InvalidArgumentError(
+      `reply_to must be the id of a message (up to ${MAX_REPLY_TO_LENGTH} of A-Z a-z 0-9 _ . : -)`,
+    );
+  }
+}
+
+const MESSAGE_ID = /^[A-Za-z0-9_.:-]+$/;
+
+/** Runs `queue`, answering `true` when the recipient's inbox was full. */
+function inboxFull(queue: () => void): boolean {
+  try {
+    queue();
+    return false;
+  } catch (e) {
+    if (e instanceof InboxFullError) return true;
+    throw e;
+  }
+}
+
 function positiveInt(
   name: string,
   value: number | undefined,
@@ -251,7 +285,7 @@ export class Broker {
   readonly root: string;
   /** Absolute paths of every broker file. */
   readonly paths: BrokerPaths;
-  readonly #maxBytes: number;
+  readonly #maxBytes: number | undefined;
   readonly #now: () => Date;
 
   /**
@@ -262,7 +296,7 @@ export class Broker {
   constructor(options: BrokerOptions) {
     this.root = options.root;
     this.paths = brokerPaths(options.root);
-    this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxBytes = options.maxMessageBytes;
     this.#now = options.now ?? (() => new Date());
     ensureDir(this.root, true); // the root itself may be a symlink by choice
   }
@@ -286,7 +320,17 @@ export class Broker {
 
   /** The content limit in bytes. */
   get maxMessageBytes(): number {
-    return this.#maxBytes;
+    return this.#maxBytes ?? this.config().max_message_bytes;
+  }
+
+  /**
+   * The broker's settings (`config.json` in the root, else the defaults).
+   *
+   * @returns The settings.
+   * @throws {CorruptFileError} When `config.json` is present but invalid.
+   */
+  config(): BrokerConfig {
+    return readConfig(this.paths);
   }
 
   /**
@@ -571,6 +615,8 @@ export class Broker {
     return this.#op("send", () => {
       this.#checkSize(args.content);
       const toAlias = validateAlias(args.to_alias);
+      if (args.reply_to !== undefined) checkReplyTo(args.reply_to);
+      const quota = this.config().max_inbox_bytes;
       const paths = this.paths;
       // Shared registry lock: sends run side by side, but never while a
       // takeover moves the recipient's inbox (which would strand this message).
@@ -588,7 +634,7 @@ export class Broker {
         withLock(
           paths.inboxLock(target.session_id),
           true,
-          () => appendToInbox(paths, target.session_id, [message]),
+          () => this.#queue(target, [message], quota),
         );
         return {
           id: message.id,
@@ -613,6 +659,7 @@ export class Broker {
   ): Promise<SendAllResult> {
     return this.#op("send_all", () => {
       this.#checkSize(args.content);
+      const quota = this.config().max_inbox_bytes;
       const paths = this.paths;
       return withLock(paths.registryLock, false, () => {
         const rows = readRegistry(paths);
@@ -625,11 +672,15 @@ export class Broker {
             continue;
           }
           const message = this.#message(me.alias, peer.alias, args.content);
-          withLock(
+          const full = withLock(
             paths.inboxLock(peer.session_id),
             true,
-            () => appendToInbox(paths, peer.session_id, [message]),
+            () => inboxFull(() => this.#queue(peer, [message], quota)),
           );
+          if (full) {
+            result.skipped.push({ alias: peer.alias, reason: "inbox full" });
+            continue;
+          }
           result.sent_to.push({
             id: message.id,
             ts: message.ts,
@@ -858,6 +909,7 @@ export class Broker {
     return this.#op("send_room", () => {
       this.#checkSize(args.content);
       const roomId = validateRoomId(args.room_id);
+      const quota = this.config().max_inbox_bytes;
       const paths = this.paths;
       return withLock(paths.roomLock(roomId), true, () => {
         return withLock(paths.registryLock, false, () => {
@@ -893,6 +945,7 @@ export class Broker {
           );
           appendHistory(paths, roomId, [post]);
           let queued = 0;
+          const skipped: SkippedPeer[] = [];
           for (const member of members) {
             if (member.alias === me.alias) continue;
             const target = findByAlias(rows, member.alias);
@@ -905,14 +958,18 @@ export class Broker {
               content: args.content,
               room_id: roomId,
             };
-            withLock(
+            // A member whose inbox is full misses this copy (the post
+            // stays in the room's history) rather than failing the post.
+            const full = withLock(
               paths.inboxLock(target.session_id),
               true,
-              () => appendToInbox(paths, target.session_id, [copy]),
+              () => inboxFull(() => this.#queue(target, [copy], quota)),
             );
-            queued++;
+            if (full) {
+              skipped.push({ alias: target.alias, reason: "inbox full" });
+            } else queued++;
           }
-          return {
+          const result: SendRoomResult = {
             id: post.id,
             ts: post.ts,
             room_id: roomId,
@@ -920,6 +977,8 @@ export class Broker {
             queued_count: queued,
             deduplicated: false,
           };
+          if (skipped.length > 0) result.skipped = skipped;
+          return result;
         });
       });
     });
@@ -1296,13 +1355,33 @@ export class Broker {
     if (typeof content !== "string") {
       throw new InvalidArgumentError("content must be a string");
     }
+    const limit = this.maxMessageBytes;
     // A UTF-16 code unit never encodes to more than 3 bytes: most bodies need
     // no encoding at all to be known small enough.
-    if (content.length * 3 <= this.#maxBytes) return;
+    if (content.length * 3 <= limit) return;
     const bytes = encoder.encode(content).length;
-    if (bytes > this.#maxBytes) {
-      throw new MessageTooLargeError(bytes, this.#maxBytes);
+    if (bytes > limit) throw new MessageTooLargeError(bytes, limit);
+  }
+
+  /**
+   * Queues messages into a recipient's inbox unless that would pass the
+   * broker's inbox quota. Caller holds the inbox lock, so the size it checks
+   * is the size it appends to.
+   */
+  #queue(
+    target: Registration,
+    messages: readonly Message[],
+    quota: number,
+  ): void {
+    const pending = inboxBytes(this.paths, target.session_id);
+    let adding = 0;
+    for (const m of messages) {
+      adding += encoder.encode(JSON.stringify(m)).length + 1;
     }
+    if (pending + adding > quota) {
+      throw new InboxFullError(target.alias, pending, quota);
+    }
+    appendToInbox(this.paths, target.session_id, messages);
   }
 
   #me(sessionId: string): Registration {

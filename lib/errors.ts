@@ -26,6 +26,7 @@ export type C2cErrorCode =
   | "session_in_use"
   | "dead_pid"
   | "symlink_refused"
+  | "inbox_full"
   | "config_parse"
   | "config_shape"
   | "setup_conflict"
@@ -229,7 +230,7 @@ export class MessageTooLargeError extends C2cError {
   constructor(bytes: number, limit: number) {
     super(
       "message_too_large",
-      `message is ${bytes} bytes; the limit is ${limit} bytes (C2C_MAX_MESSAGE_BYTES)`,
+      `message is ${bytes} bytes; the limit is ${limit} bytes (max_message_bytes in the broker's config.json): send a shorter message, or split it`,
     );
     this.bytes = bytes;
     this.limit = limit;
@@ -423,6 +424,40 @@ export class SymlinkRefusedError extends C2cError {
     this.path = path;
     this.kind = kind;
   }
+}
+
+/** The recipient's pending inbox is over the broker's quota. */
+export class InboxFullError extends C2cError {
+  /** The recipient's alias. */
+  readonly alias: string;
+  /** Bytes already waiting. */
+  readonly pendingBytes: number;
+  /** The quota in bytes. */
+  readonly quota: number;
+  /**
+   * Creates the error.
+   *
+   * @param alias The recipient.
+   * @param pendingBytes Bytes waiting in its inbox.
+   * @param quota The broker's `max_inbox_bytes`.
+   */
+  constructor(alias: string, pendingBytes: number, quota: number) {
+    super(
+      "inbox_full",
+      `'${alias}' has ${
+        mebibytes(pendingBytes)
+      } of messages waiting, and this one would pass its inbox quota of ${
+        mebibytes(quota)
+      } (max_inbox_bytes in the broker's config.json); nothing was queued — try again after ${alias} reads its inbox`,
+    );
+    this.alias = alias;
+    this.pendingBytes = pendingBytes;
+    this.quota = quota;
+  }
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /**

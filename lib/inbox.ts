@@ -27,7 +27,8 @@ import {
   messageProblem,
   toMessage,
 } from "./message.ts";
-import { removeIfExists, truncateFile } from "./_fs.ts";
+import { openFile, removeIfExists, truncateFile } from "./_fs.ts";
+import { jsonBytes, utf8Bytes } from "./_bytes.ts";
 
 /**
  * Reads the pending messages of a session without a lock. A half-written
@@ -64,56 +65,209 @@ export interface InboxSelection {
   only?: ReadonlySet<string>;
   /** At most this many messages, oldest first. */
   limit?: number;
-  /** Stop before the JSON of the taken messages passes this many bytes
-   * (the first message is always taken, however large). */
+  /**
+   * At most this many bytes of output: `overhead` plus the `cost` of each
+   * message taken. A first message that alone is bigger is cut to fit
+   * ({@linkcode clipMessage}); the inbox and the archive keep it whole.
+   */
   maxBytes?: number;
+  /**
+   * Bytes one message adds to the output, measured on the exact form the
+   * caller emits (default: its JSON and a separator, {@linkcode jsonCost}).
+   */
+  cost?: (message: Message) => number;
+  /** Bytes the output takes with no message in it (default 0). */
+  overhead?: number;
 }
 
 /** The messages a selection takes, and how many others stay pending. */
 export interface Selected {
-  /** Taken messages, oldest first. */
+  /** Taken messages, oldest first, as they are handed over. */
   messages: Message[];
   /** Pending messages not taken. */
   remaining: number;
+  /** Ids of taken messages cut to fit the bound (absent when none was). */
+  truncated?: string[];
 }
 
 /**
- * Picks messages from a pending list: bounded replies keep a client from
- * choking on (or a hook from flooding the model with) a huge backlog; the
- * rest stays queued for the next call.
+ * The default cost of a message: its JSON and the comma that separates it
+ * from the next in an array.
+ *
+ * @param message The message.
+ * @returns Bytes.
+ */
+export function jsonCost(message: Message): number {
+  return jsonBytes(message) + 1;
+}
+
+/** Longest id, alias, timestamp or room id kept in a cut message. */
+const FIELD_CAP = 256;
+
+function capField(value: string): string {
+  return value.length > FIELD_CAP ? value.slice(0, FIELD_CAP) : value;
+}
+
+/**
+ * The notice that ends a cut body: how much is shown, and where the whole
+ * message is (the CLI prints without a size bound).
+ */
+function cutNotice(shown: number, total: number): string {
+  return `\n[c2c: message cut to fit one delivery: ${shown} of ${total} bytes shown. ` +
+    "The whole message is kept: `c2c history` prints it once taken, " +
+    "`c2c peek-inbox` while it waits.]";
+}
+
+/**
+ * Cuts a message that alone is bigger than a delivery may be: the body is
+ * shortened (never inside a surrogate pair) and ends with a notice saying
+ * so; other oversized fields are shortened, and a `reply_to` too long to be
+ * an id is dropped. The stored message stays whole.
+ *
+ * @param message The message.
+ * @param room Bytes it may cost.
+ * @param cost How its cost is measured.
+ * @returns The cut copy (as small as it gets, if even that does not fit).
+ */
+export function clipMessage(
+  message: Message,
+  room: number,
+  cost: (message: Message) => number,
+): Message {
+  const base: Message = {
+    id: capField(message.id),
+    ts: capField(message.ts),
+    from_alias: capField(message.from_alias),
+    to_alias: capField(message.to_alias),
+    content: "",
+  };
+  if (message.room_id !== undefined) base.room_id = capField(message.room_id);
+  if (message.reply_to !== undefined && message.reply_to.length <= FIELD_CAP) {
+    base.reply_to = message.reply_to;
+  }
+  const body = message.content;
+  const total = utf8Bytes(body);
+  const cut = (n: number): Message => {
+    const prefix = body.slice(0, n);
+    return { ...base, content: prefix + cutNotice(utf8Bytes(prefix), total) };
+  };
+  // The largest prefix that fits: cost grows with the prefix.
+  let lo = 0;
+  let hi = body.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (cost(cut(mid)) <= room) lo = mid;
+    else hi = mid - 1;
+  }
+  const high = body.charCodeAt(lo - 1);
+  if (lo > 0 && high >= 0xd800 && high <= 0xdbff) lo--; // half a pair
+  return cut(lo);
+}
+
+/** Which records a selection takes (their indexes) and what it hands over. */
+function pick(
+  records: readonly Message[],
+  selection: InboxSelection,
+): { selected: Selected; indexes: number[] } {
+  const limit = selection.limit ?? Infinity;
+  const room = (selection.maxBytes ?? Infinity) - (selection.overhead ?? 0);
+  const cost = selection.cost ?? jsonCost;
+  const messages: Message[] = [];
+  const indexes: number[] = [];
+  let truncated: string[] | undefined;
+  let used = 0;
+  for (let i = 0; i < records.length && messages.length < limit; i++) {
+    if (selection.only && !selection.only.has(records[i].id)) continue;
+    const message = toMessage(records[i]);
+    if (room !== Infinity) {
+      const bytes = cost(message);
+      if (used + bytes > room) {
+        // Handing nothing over would leave this message in the way of every
+        // later one: alone and too big, it goes out cut, the rest next time.
+        if (messages.length === 0) {
+          messages.push(clipMessage(message, room, cost));
+          indexes.push(i);
+          truncated = [records[i].id];
+        }
+        break;
+      }
+      used += bytes;
+    }
+    messages.push(message);
+    indexes.push(i);
+  }
+  const selected: Selected = {
+    messages,
+    remaining: records.length - messages.length,
+  };
+  if (truncated) selected.truncated = truncated;
+  return { selected, indexes };
+}
+
+/**
+ * Picks messages from a pending list, oldest first, within bounds measured
+ * on what the caller will emit: a reply that never outgrows what its reader
+ * takes (the MCP SDK closes a stdio connection on a line over 10 MiB), and a
+ * hook that never floods the model. The rest stays queued for the next call.
  *
  * @param records Pending messages, oldest first.
  * @param selection Ids, count and size bounds.
  * @returns What is taken and how many remain.
+ *
+ * @example Usage
+ * ```ts
+ * import { selectMessages } from "./inbox.ts";
+ * const m = { id: "1", ts: "t", from_alias: "a", to_alias: "b", content: "hi" };
+ * selectMessages([m, { ...m, id: "2" }], { limit: 1 }).remaining; // 1
+ * ```
  */
 export function selectMessages(
   records: readonly Message[],
   selection: InboxSelection = {},
 ): Selected {
-  const pool = selection.only
-    ? records.filter((m) => selection.only!.has(m.id))
-    : records;
-  const limit = selection.limit ?? Infinity;
-  const maxBytes = selection.maxBytes ?? Infinity;
-  const messages: Message[] = [];
-  let bytes = 0;
-  for (const m of pool) {
-    if (messages.length >= limit) break;
-    bytes += m.content.length + 200;
-    if (messages.length > 0 && bytes > maxBytes) break;
-    messages.push(toMessage(m));
-  }
-  return { messages, remaining: records.length - messages.length };
+  return pick(records, selection).selected;
+}
+
+/**
+ * Picks the newest messages of a list within bounds (for `history`, which
+ * shows the newest): like {@linkcode selectMessages}, from the other end.
+ *
+ * @param records Messages, oldest first.
+ * @param selection Count and size bounds (`only` is ignored).
+ * @returns The newest that fit, oldest first; `remaining` counts the older
+ * ones left out.
+ */
+export function selectNewest<T extends Message>(
+  records: readonly T[],
+  selection: InboxSelection = {},
+): { messages: T[]; remaining: number; truncated?: string[] } {
+  const reversed = [...records].reverse();
+  const { selected, indexes } = pick(reversed, { ...selection, only: undefined });
+  // Keep each record's own extra fields (`drained_at`); a cut one is a copy.
+  const messages = indexes.map((index, k) =>
+    selected.truncated?.includes(reversed[index].id) && k === 0
+      ? { ...reversed[index], ...selected.messages[k] }
+      : reversed[index]
+  ).reverse();
+  const result: { messages: T[]; remaining: number; truncated?: string[] } = {
+    messages,
+    remaining: selected.remaining,
+  };
+  if (selected.truncated) result.truncated = selected.truncated;
+  return result;
 }
 
 /**
  * Drains an inbox into its archive. Caller holds the inbox lock.
  *
+ * The archive gets each message whole, even one handed over cut.
+ *
  * @param paths Broker layout.
  * @param sessionId Inbox owner.
  * @param drainedAt Timestamp recorded in the archive.
  * @param selection Which messages to drain (default: all); the rest stay.
- * @returns The drained messages, oldest first, and how many remain.
+ * @returns The drained messages as handed over, oldest first, and how many
+ * remain.
  */
 export function drainInbox(
   paths: BrokerPaths,
@@ -123,22 +277,22 @@ export function drainInbox(
 ): Selected {
   const path = paths.inbox(sessionId);
   const { records, tornTail } = readJsonl<Message>(path, messageProblem);
-  const taken = selectMessages(records, selection);
-  if (taken.messages.length === 0) return taken;
-  const archived: ArchivedMessage[] = taken.messages.map((m) => ({
-    ...m,
+  const { selected, indexes } = pick(records, selection);
+  if (indexes.length === 0) return selected;
+  const archived: ArchivedMessage[] = indexes.map((i) => ({
+    ...toMessage(records[i]),
     drained_at: drainedAt,
   }));
   appendJsonl(paths.archive(sessionId), archived);
-  if (taken.remaining > 0) {
-    const gone = new Set(taken.messages.map((m) => m.id));
-    rewriteJsonl(path, records.filter((m) => !gone.has(m.id)));
+  if (selected.remaining > 0) {
+    const gone = new Set(indexes);
+    rewriteJsonl(path, records.filter((_, i) => !gone.has(i)));
   } else if (tornTail || records.length > 0) {
     // Everything complete was archived; a torn tail is an unacknowledged
     // partial write and goes with it.
     truncateFile(path);
   }
-  return taken;
+  return selected;
 }
 
 /**
@@ -181,9 +335,13 @@ export function restoreDrained(
       archive.filter((_, i) => !drop.has(i)),
     );
   }
+  // What goes back is the archived original: a message handed over cut
+  // returns whole.
+  const whole = new Map<string, Message>();
+  for (const i of drop) whole.set(archive[i].id, toMessage(archive[i]));
   const pending = readInbox(paths, sessionId).filter((m) => !ids.has(m.id));
   rewriteJsonl(paths.inbox(sessionId), [
-    ...messages.map(toMessage),
+    ...messages.map((m) => whole.get(m.id) ?? toMessage(m)),
     ...pending,
   ]);
   return messages.length;
@@ -228,6 +386,24 @@ export function readArchive(
     messageProblem,
     { limit },
   );
+}
+
+/**
+ * The size of a session's pending inbox on disk, in bytes (0 when missing):
+ * what the inbox quota compares. A link in place of the inbox is refused.
+ *
+ * @param paths Broker layout.
+ * @param sessionId Inbox owner.
+ * @returns Bytes pending.
+ */
+export function inboxBytes(paths: BrokerPaths, sessionId: string): number {
+  const file = openFile(paths.inbox(sessionId), { read: true });
+  if (file === null) return 0;
+  try {
+    return file.statSync().size;
+  } finally {
+    file.close();
+  }
 }
 
 /**

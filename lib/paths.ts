@@ -64,6 +64,8 @@ export interface BrokerPaths {
   readonly deadLetter: string;
   /** `broker.log`, the audit log. */
   readonly log: string;
+  /** `config.json`, the broker's settings (optional). */
+  readonly config: string;
   /** `rooms/`. */
   readonly roomsDir: string;
   /** `archive/`. */
@@ -131,6 +133,7 @@ export function brokerPaths(root: string): BrokerPaths {
     registry: joinPath(root, "registry.json"),
     deadLetter: joinPath(root, "dead-letter.jsonl"),
     log: joinPath(root, "broker.log"),
+    config: joinPath(root, "config.json"),
     roomsDir,
     archiveDir,
     locksDir,

@@ -159,6 +159,8 @@ export interface SendRoomResult {
   queued_count: number;
   /** Whether it repeated the sender's identical post of the last 60 s. */
   deduplicated: boolean;
+  /** Members whose copy was not queued (their inbox is full), if any. */
+  skipped?: SkippedPeer[];
 }
 
 /** Result of `room_history`. */

@@ -128,6 +128,8 @@ export const SendRoomResultSchema = z.object({
   member_count: z.number(),
   queued_count: z.number(),
   deduplicated: z.boolean(),
+  skipped: z.array(z.object({ alias: z.string(), reason: z.string() }))
+    .optional(),
 });
 
 /** Result of `room_history`. */

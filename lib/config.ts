@@ -1,0 +1,102 @@
+/**
+ * Per-broker settings: `config.json` in the broker root, read by every
+ * process that opens the broker. Limits live here, not in a process's
+ * environment, because they protect the receiver: a sender that could raise
+ * the message size limit in its own environment could hand its peers
+ * messages bigger than their replies can carry.
+ *
+ * The file is optional (defaults apply) and written by hand or by the
+ * operator; a file that is present but invalid is an error naming it, never
+ * silently ignored.
+ *
+ * ```json
+ * { "max_message_bytes": 65536, "max_inbox_bytes": 16777216 }
+ * ```
+ *
+ * @module
+ */
+
+import { readBytesOrNull } from "./_fs.ts";
+import { CorruptFileError } from "./errors.ts";
+import type { BrokerPaths } from "./paths.ts";
+
+/** The settings of one broker. */
+export interface BrokerConfig {
+  /** Largest message body accepted, in UTF-8 bytes. */
+  max_message_bytes: number;
+  /**
+   * Largest pending inbox, in bytes on disk: a send that would pass it is
+   * refused (room copies and broadcasts skip that member), so one flooding
+   * sender cannot fill a disk or an agent's context.
+   */
+  max_inbox_bytes: number;
+}
+
+/** Default body limit: 64 KiB of UTF-8. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+/** Default inbox quota: 16 MiB (256 messages at the body limit). */
+export const DEFAULT_MAX_INBOX_BYTES = 16 * 1024 * 1024;
+/**
+ * Highest body limit a broker may set: one message must always fit in one
+ * bounded reply to its recipient (even when every character is escaped).
+ */
+export const MAX_MESSAGE_BYTES_CEILING = 256 * 1024;
+
+/** The settings when `config.json` is absent. */
+export const DEFAULT_CONFIG: Readonly<BrokerConfig> = {
+  max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+  max_inbox_bytes: DEFAULT_MAX_INBOX_BYTES,
+};
+
+const RANGES: Record<keyof BrokerConfig, [number, number]> = {
+  max_message_bytes: [1, MAX_MESSAGE_BYTES_CEILING],
+  max_inbox_bytes: [1024, 1024 ** 4],
+};
+
+/**
+ * Checks a parsed `config.json`.
+ *
+ * @param value Parsed JSON.
+ * @returns The settings, defaults filled in.
+ * @throws {Error} With the reason, when the value is not a valid config.
+ */
+export function parseConfig(value: unknown): BrokerConfig {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error("top level is not an object");
+  }
+  const config: BrokerConfig = { ...DEFAULT_CONFIG };
+  for (const [key, raw] of Object.entries(value)) {
+    if (!(key in RANGES)) {
+      throw new Error(
+        `unknown setting '${key}' (known: ${Object.keys(RANGES).join(", ")})`,
+      );
+    }
+    const [min, max] = RANGES[key as keyof BrokerConfig];
+    if (
+      !Number.isInteger(raw) || (raw as number) < min || (raw as number) > max
+    ) {
+      throw new Error(`'${key}' must be an integer from ${min} to ${max}`);
+    }
+    config[key as keyof BrokerConfig] = raw as number;
+  }
+  return config;
+}
+
+/**
+ * Reads the broker's settings.
+ *
+ * Requires `--allow-read` on the broker root.
+ *
+ * @param paths Broker layout.
+ * @returns The settings (defaults when there is no `config.json`).
+ * @throws {CorruptFileError} When `config.json` exists but is not valid.
+ */
+export function readConfig(paths: BrokerPaths): BrokerConfig {
+  const bytes = readBytesOrNull(paths.config);
+  if (bytes === null) return { ...DEFAULT_CONFIG };
+  try {
+    return parseConfig(JSON.parse(new TextDecoder().decode(bytes)));
+  } catch (e) {
+    throw new CorruptFileError(paths.config, (e as Error).message);
+  }
+}
