@@ -11,6 +11,17 @@
  * `"asyncRewake": true`: in the background, one armed per session, waking
  * the idle session when it exits 2.
  *
+ * The entry is `"alwaysLoad": true` (Claude Code ≥ 2.1.121, documented in
+ * its MCP reference): besides keeping c2c's tools out of tool search, it
+ * makes Claude Code wait for the server before its first model request, up
+ * to its connect timeout (`MCP_CONNECT_TIMEOUT_MS`, 5 s). Without it,
+ * `claude -p` waits 2 s for MCP servers (2.1.330), and a server still
+ * starting on a busy machine is left out of that whole session. A machine
+ * slower than 5 s needs the client's own environment: `MCP_CONNECT_TIMEOUT_MS`
+ * or `CLAUDE_CODE_MCP_STARTUP_WAIT_MS` (e.g. under `env` in
+ * `~/.claude/settings.json`), which setup leaves to the user because they
+ * apply to every server.
+ *
  * @module
  */
 
@@ -66,6 +77,7 @@ export const claudeCode: ClientModule = {
             command: ctx.server.command,
             args: ctx.server.args,
             env: ctx.server.env,
+            alwaysLoad: true,
           },
           ctx.force,
           summary,

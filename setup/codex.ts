@@ -11,6 +11,14 @@
  * receive Codex's thread id, not the server's session, so the hook finds the
  * inbox by the alias setup wrote.
  *
+ * The entry is `required = true`. Codex (0.169) does not wait for optional
+ * MCP servers: one still starting when the first model request goes out is
+ * left out of that session, which on a busy machine (c2c's handshake took
+ * 3–4 s with eight clients starting on two cores) is c2c. A required server
+ * is waited for, up to its `startup_timeout_sec`; one that cannot start
+ * stops Codex with "required MCP servers failed to initialize: c2c: …"
+ * rather than running without c2c unnoticed.
+ *
  * @module
  */
 
@@ -56,6 +64,7 @@ function desiredTable(ctx: SetupContext): Record<string, unknown> {
     env: ctx.server.env,
     env_vars: FORWARDED_ENV.filter((name) => !(name in ctx.server.env)),
     default_tools_approval_mode: "approve",
+    required: true,
   };
 }
 

@@ -246,6 +246,8 @@ for (const client of CLIENTS) {
       assert.equal(env.C2C_MCP_CODEX_SOCKET, socket);
       assert.ok(files[".codex/hooks.json"].includes('"SessionStart"'));
       assert.equal(entry.default_tools_approval_mode, "approve");
+      // Codex leaves optional servers still starting out of the session.
+      assert.equal(entry.required, true);
       assert.ok(files[".codex/hooks.json"].includes("c2c-hook codex"));
       assert.ok(
         files[".codex/hooks.json"].includes("--alias codex-alice-laptop"),
@@ -258,6 +260,8 @@ for (const client of CLIENTS) {
       assert.deepEqual(args, ["--deno", "/opt/deno/bin/deno"]);
     }
     if (client === "claude-code") {
+      // Claude Code waits for an alwaysLoad server before its first request.
+      assert.equal(entry.alwaysLoad, true);
       const settings = JSON.parse(files[".claude/settings.json"]);
       assert.match(
         settings.hooks.PostToolUse[0].hooks[0].command,
