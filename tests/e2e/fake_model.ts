@@ -102,6 +102,20 @@ function candidateNames(base: string): string[] {
 /** The namespace Codex puts MCP server `c2c`'s tools in. */
 const CODEX_NAMESPACE = "mcp__c2c";
 
+/**
+ * The cause the fake names when a turn offers no c2c tool and no earlier one
+ * did: the client sent its first model request before c2c's MCP server had
+ * answered `initialize` (see `setup/claude_code.ts`, `setup/codex.ts`).
+ */
+export const NOT_READY =
+  "the MCP server was not ready when the client sent its first request";
+
+/** Whether an offered tool is one of c2c's, in any client's naming. */
+function isC2cTool(tool: OfferedTool): boolean {
+  return tool.namespace === CODEX_NAMESPACE ||
+    /^(?:mcp__c2c__|mcp_c2c_|c2c_)/.test(tool.name);
+}
+
 /** A running fake model. */
 export class FakeModel implements AsyncDisposable {
   /** Base URL, e.g. `http://127.0.0.1:41234` (append `/v1` for OpenAI-style clients). */
@@ -117,6 +131,8 @@ export class FakeModel implements AsyncDisposable {
   #turns = 0;
   #ids = 0;
   #held: { request: RecordedRequest; release: () => void } | null = null;
+  /** Script indexes of steps replayed after a ToolSearch. */
+  #searched = new Set<number>();
   #waiters = new Set<() => void>();
   #closed = false;
 
@@ -291,7 +307,7 @@ export class FakeModel implements AsyncDisposable {
     } else {
       this.#notify();
     }
-    return respond(...this.#answer(api, body, step, offered, stream));
+    return respond(...this.#answer(record, step, offered, stream));
   }
 
   #other(
@@ -310,13 +326,32 @@ export class FakeModel implements AsyncDisposable {
     return respond("404", new Response("not found", { status: 404 }));
   }
 
+  /**
+   * Why a scripted tool is missing from a turn. No c2c tool at all means
+   * the client sent the request without c2c's MCP server: not connected yet
+   * when no earlier turn had its tools (the client did not wait for a slow
+   * start), gone when one had.
+   */
+  #notOffered(turn: number, step: Step, offered: OfferedTool[]): string {
+    if (step.raw || offered.some(isC2cTool)) {
+      return `tool '${step.call}' not offered`;
+    }
+    const before = this.turns.some((r) =>
+      r.turn !== null && r.turn < turn && offeredTools(r).some(isC2cTool)
+    );
+    return before
+      ? `c2c tools were not offered to the model: the MCP server was connected in an earlier request and was gone when the client sent request ${turn}`
+      : `c2c tools were not offered to the model: ${NOT_READY}`;
+  }
+
   #answer(
-    api: Api,
-    body: unknown,
+    record: RecordedRequest,
     step: Step,
     offered: OfferedTool[],
     stream: boolean,
   ): [string, Response] {
+    const { api, body } = record as RecordedRequest & { api: Api };
+    const turn = record.turn!;
     if (step.call === undefined) {
       const text = step.text ?? "done";
       return ["text", turnText(api, body, text, stream, this.#id("msg"))];
@@ -325,18 +360,20 @@ export class FakeModel implements AsyncDisposable {
     let args = step.args ?? {};
     if (!tool) {
       // Claude Code 2.1.3xx may defer MCP tools behind ToolSearch: select the
-      // tool first and answer this step again on the next turn.
+      // tool first and answer this step again on the next turn. Only when
+      // the request lists the tool among its deferred ones, and once per
+      // step: a server that never connected would otherwise loop here.
       const search = offered.find((t) => t.name === "ToolSearch");
-      if (search && !step.raw) {
+      const deferred = record.text.includes(`mcp__c2c__${step.call}`);
+      if (search && !step.raw && deferred && !this.#searched.has(turn)) {
         tool = search;
         args = { query: `select:mcp__c2c__${step.call}` };
-        this.script.splice(this.#turns, 0, { ...step, hold: false });
+        this.script.splice(turn + 1, 0, { ...step, hold: false });
+        this.#searched.add(turn + 1);
       } else {
-        const error = `turn ${
-          this.#turns - 1
-        }: tool '${step.call}' not offered; offered: ${
-          offered.map(qualifiedName).join(", ")
-        }`;
+        const error = `turn ${turn}: ${
+          this.#notOffered(turn, step, offered)
+        }; offered: ${offered.map(qualifiedName).join(", ")}`;
         this.errors.push(error);
         return [
           "error",

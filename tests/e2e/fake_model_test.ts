@@ -6,6 +6,7 @@ import {
   c2cToolNames,
   countOccurrences,
   htmlEscape,
+  NOT_READY,
   type RecordedRequest,
   startFakeModel,
   toolResults,
@@ -139,15 +140,78 @@ Deno.test("FakeModel.release() lets a held answer go; the request is recorded wh
   assert.match(await pending, /"content":"later"/);
 });
 
-Deno.test("FakeModel records an error when a scripted tool is not offered", async () => {
+Deno.test("FakeModel records an error when a scripted c2c tool is not offered", async () => {
   await using fake = await startFakeModel([{ call: "send" }]);
   const text = await post(`${fake.url}/v1/chat/completions`, {
     stream: true,
     messages: [],
-    tools: [{ type: "function", function: { name: "bash" } }],
+    tools: [
+      { type: "function", function: { name: "bash" } },
+      { type: "function", function: { name: "c2c_whoami" } },
+    ],
   });
   assert.match(text, /FAKE MODEL ERROR/);
-  assert.match(fake.errors[0], /tool 'send' not offered; offered: bash/);
+  assert.match(
+    fake.errors[0],
+    /^turn 0: tool 'send' not offered; offered: bash, c2c_whoami$/,
+  );
+});
+
+Deno.test("FakeModel names a server not ready when the first turn offers no c2c tool", async () => {
+  await using fake = await startFakeModel([{ call: "whoami" }]);
+  const text = await post(`${fake.url}/v1/messages`, {
+    stream: true,
+    messages: [{ role: "user", content: "go" }],
+    tools: [{ name: "Bash" }, { name: "ToolSearch" }],
+  });
+  assert.ok(
+    text.includes(
+      `FAKE MODEL ERROR: turn 0: c2c tools were not offered to the model: ${NOT_READY}`,
+    ),
+  );
+  assert.equal(
+    NOT_READY,
+    "the MCP server was not ready when the client sent its first request",
+  );
+  // No c2c tool is listed as deferred either: no ToolSearch detour.
+  assert.equal(fake.turns[0].reply, "error");
+});
+
+Deno.test("FakeModel names a server gone when a later turn loses the c2c tools", async () => {
+  await using fake = await startFakeModel([{ call: "whoami" }, {
+    call: "whoami",
+  }]);
+  const request = (tools: string[]) =>
+    post(`${fake.url}/v1/chat/completions`, {
+      stream: true,
+      messages: [],
+      tools: tools.map((name) => ({ type: "function", function: { name } })),
+    });
+  await request(["bash", "c2c_whoami"]);
+  await request(["bash"]);
+  assert.deepEqual(fake.errors, [
+    "turn 1: c2c tools were not offered to the model: the MCP server was connected in an earlier request and was gone when the client sent request 1; offered: bash",
+  ]);
+});
+
+Deno.test("FakeModel selects a deferred c2c tool through ToolSearch once", async () => {
+  await using fake = await startFakeModel([{ call: "whoami" }]);
+  const body = {
+    stream: true,
+    messages: [{
+      role: "user",
+      content:
+        "<available-deferred-tools>mcp__c2c__whoami</available-deferred-tools>",
+    }],
+    tools: [{ name: "Bash" }, { name: "ToolSearch" }],
+  };
+  const first = sseData(await post(`${fake.url}/v1/messages`, body)) as Loose[];
+  const start = first.find((e) => e.type === "content_block_start")!;
+  assert.equal(start.content_block.name, "ToolSearch");
+  // Still not offered after the search: an error, not another search.
+  await post(`${fake.url}/v1/messages`, body);
+  assert.equal(fake.turns[1].reply, "error");
+  assert.match(fake.errors[0], /^turn 1: c2c tools were not offered/);
 });
 
 function recorded(body: unknown): RecordedRequest {

@@ -137,8 +137,13 @@ export class LiveAgent implements AsyncDisposable {
     }
     if (exited) {
       this.result = exited;
+      // The fake's own error, when it gave one, says why the client stopped
+      // early (e.g. c2c's server was not ready for the first request).
+      const cause = this.fake.errors[0];
       throw new Error(
-        `${this.name} exited before its model turn ${n}: ${this.report()}`,
+        `${this.name} exited before its model turn ${n}${
+          cause ? ` because its model answered: ${cause}` : ""
+        }\n${this.report()}`,
       );
     }
     const held = this.fake.held;
