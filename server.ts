@@ -17,7 +17,11 @@
 
 import process from "node:process";
 import { Broker } from "./lib/broker.ts";
-import { describeError, NotRegisteredError } from "./lib/errors.ts";
+import {
+  BrokerRootError,
+  describeError,
+  NotRegisteredError,
+} from "./lib/errors.ts";
 import { renderEnvelopes } from "./lib/envelope.ts";
 import { resolveBrokerRoot } from "./lib/root.ts";
 import { type EnvReader, readEnv } from "./lib/session.ts";
@@ -186,8 +190,11 @@ function registerTool(
       annotations: { title: tool.title, ...tool.annotations },
     },
     async (args: Record<string, unknown>, extra: Extra) => {
-      const broker = session.broker;
-      if (!broker) return errorResult(session.rootError ?? "no broker root");
+      // A session that could not start (a damaged broker, a bad id in the
+      // environment) answers every call with the cause and the fix.
+      const problem = await session.ready();
+      if (problem) return errorResult(problem);
+      const broker = session.broker!;
       try {
         const codex = codexTurnMetadata(extra);
         const codexId = nonEmpty(codex?.session_id);
@@ -231,10 +238,34 @@ async function openBroker(
     const { root } = await resolveBrokerRoot({ envRoot });
     // Limits come from the broker's config.json, shared by every process,
     // never from this process's environment.
-    return { broker: new Broker({ root }), error: null };
+    return { broker: new Broker({ root: usableRoot(root) }), error: null };
   } catch (e) {
     return { broker: null, error: describeError(e) };
   }
+}
+
+/**
+ * The root to use: `root` itself, or where it leads when it is a symlink.
+ * Deno checks an open file's own permissions (`stat` on it) at its real
+ * path, so a root reached through a link works only where the real path is
+ * granted too; the launchers grant it, and when it is not, say so.
+ */
+function usableRoot(root: string): string {
+  let real: string;
+  try {
+    if (!Deno.lstatSync(root).isSymlink) return root;
+    real = Deno.realPathSync(root);
+  } catch {
+    return root; // missing or unreadable: the broker reports it per call
+  }
+  for (const name of ["read", "write"] as const) {
+    if (Deno.permissions.querySync({ name, path: real }).state !== "granted") {
+      throw new BrokerRootError(
+        `the broker root ${root} is a symlink to ${real}, which this server may not ${name}; set C2C_MCP_BROKER_ROOT=${real} in the client's c2c config (or grant it)`,
+      );
+    }
+  }
+  return real;
 }
 
 /**

@@ -15,6 +15,7 @@ import { appendAudit, tailAudit } from "./audit.ts";
 import {
   AliasTakenError,
   C2cError,
+  CorruptFileError,
   DeadPidError,
   InboxFullError,
   InvalidArgumentError,
@@ -24,6 +25,7 @@ import {
   RecipientDeadError,
   SelfSendError,
   SenderMismatchError,
+  SymlinkRefusedError,
   UnknownAliasError,
 } from "./errors.ts";
 import {
@@ -225,6 +227,22 @@ function deadLetterProblem(value: unknown): string | null {
     : "field 'dead_session_id' is not a string";
 }
 
+/**
+ * A client name as recorded: what an MCP client calls itself is shown in
+ * every peer's `list`, so it is kept short and printable.
+ */
+function clientName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  // deno-lint-ignore no-control-regex
+  const printable = String(name).replace(/[\x00-\x1f\x7f-\x9f]/g, "?")
+    .slice(0, MAX_CLIENT_NAME_LENGTH);
+  return printable.length > 0 ? printable : undefined;
+}
+
+/** Longest client name recorded. */
+const MAX_CLIENT_NAME_LENGTH = 64;
+const SESSION_ID_SHAPE = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/;
+
 /** Throws unless `replyTo` looks like a message id. */
 function checkReplyTo(replyTo: unknown): void {
   if (
@@ -412,6 +430,7 @@ export class Broker {
     const now = this.#stamp();
     const paths = this.paths;
     let roomUpdate: { from?: string; to: string } | null = null;
+    let warning: string | undefined;
     const result = withLock(paths.registryLock, true, (): RegisterResult => {
       const rows = readRegistry(paths).map((r) => ({ ...r }));
       const mine = findBySession(rows, sessionId);
@@ -427,7 +446,12 @@ export class Broker {
       let replaced: Registration | undefined;
       const holder = findByAlias(rows, alias);
       if (holder && holder.session_id !== sessionId) {
-        if (probeLease(paths, holder.session_id) !== false) {
+        // A live holder keeps its alias. A holder that never took a lease
+        // (registered from a shell) yields to a session that holds one:
+        // otherwise a forgotten shell registration would block the alias
+        // for the agent that owns it until it expires (24 h).
+        const held = probeLease(paths, holder.session_id);
+        if (held === true || (held === null && args.leased !== true)) {
           throw new AliasTakenError(
             alias,
             holder.session_id,
@@ -449,11 +473,14 @@ export class Broker {
           : (pid === mine?.pid && mine.pid_start_time !== null
             ? mine.pid_start_time
             : readPidStartTime(pid)),
-        client: args.client ?? mine?.client ?? null,
+        client: clientName(args.client) ?? mine?.client ?? null,
         registered_at: mine?.alias === alias ? mine.registered_at : now,
         last_seen: now,
       };
-      if (args.client_session_id !== undefined) {
+      if (
+        args.client_session_id !== undefined &&
+        SESSION_ID_SHAPE.test(args.client_session_id)
+      ) {
         row.client_session_id = args.client_session_id;
       }
       if (args.wake !== undefined) row.wake = args.wake;
@@ -474,7 +501,11 @@ export class Broker {
           appendToInbox(paths, sessionId, moved);
         }
         return moved.length +
-          this.#redeliverDeadLetters(sessionId, alias);
+          this.#redeliverDeadLetters(
+            sessionId,
+            alias,
+            (problem) => warning = problem,
+          );
       });
       writeRegistry(paths, next);
       if (replaced) clearStaleLease(paths, replaced.session_id);
@@ -489,14 +520,37 @@ export class Broker {
       };
       if (mine && mine.alias !== alias) out.previous_alias = mine.alias;
       if (replaced) out.replaced_session_id = replaced.session_id;
+      if (warning) out.warning = warning;
       return out;
     });
     if (roomUpdate) this.#followInRooms(sessionId, roomUpdate);
     return result;
   }
 
-  /** Moves dead letters for this alias or session into its inbox. */
-  #redeliverDeadLetters(sessionId: string, alias: string): number {
+  /**
+   * Moves dead letters for this alias or session into its inbox. A damaged
+   * dead-letter file is reported through `warn` and left alone: it must not
+   * stop anyone from registering.
+   */
+  #redeliverDeadLetters(
+    sessionId: string,
+    alias: string,
+    warn: (problem: string) => void,
+  ): number {
+    try {
+      return this.#takeDeadLetters(sessionId, alias);
+    } catch (e) {
+      if (
+        !(e instanceof CorruptFileError || e instanceof SymlinkRefusedError)
+      ) {
+        throw e;
+      }
+      warn(`dead letters were not checked: ${e.message}`);
+      return 0;
+    }
+  }
+
+  #takeDeadLetters(sessionId: string, alias: string): number {
     const paths = this.paths;
     return withLock(paths.deadLetterLock, true, () => {
       const { records } = readJsonl<DeadLetter>(

@@ -17,7 +17,12 @@ import { readJsonl } from "./jsonl.ts";
 import { probeLease } from "./lease.ts";
 import { messageProblem } from "./message.ts";
 import { type BrokerPaths, brokerPaths, INBOX_SUFFIX } from "./paths.ts";
-import { findByAlias, findBySession, readRegistry } from "./registry.ts";
+import {
+  findByAlias,
+  findBySession,
+  quarantinedRows,
+  readRegistry,
+} from "./registry.ts";
 import { listRoomIds, readHistory, readMembers } from "./rooms.ts";
 import { describeWake, wakeEnabled, wakePathOf } from "./wake_info.ts";
 import { RewakeLock } from "./rewake_lock.ts";
@@ -285,6 +290,19 @@ function checkRoot(root: string): { check: HealthCheck; readable: boolean } {
 }
 
 function registryCheck(paths: BrokerPaths, count: number): HealthCheck {
+  const bad = quarantinedRows(paths);
+  if (bad.length > 0) {
+    return {
+      name: "registry",
+      status: "warn",
+      detail: `${count} registration(s); ${
+        bad.map((q) => `registry.json entry ${q.index}: ${q.problem}`).join(
+          "; ",
+        )
+      } (ignored by every operation)`,
+      fix: "run 'c2c repair' to move the unusable rows out (a copy is kept)",
+    };
+  }
   return ok(
     "registry",
     count === 0

@@ -35,31 +35,63 @@ export interface Registration {
   wake?: WakeInfo;
 }
 
+/**
+ * A row of `registry.json` that c2c cannot use (a field of the wrong type, a
+ * session id that could not be a file name, a malformed alias). It is kept
+ * in the file, untouched, until `c2c repair` moves it out; every operation
+ * ignores it, so one bad row breaks nothing for the others.
+ */
+export interface QuarantinedRow {
+  /** Its index in the file's array. */
+  index: number;
+  /** What is wrong with it. */
+  problem: string;
+  /** The row as it is in the file. */
+  raw: unknown;
+}
+
 interface CacheEntry {
   key: string;
   rows: Registration[];
+  quarantined: QuarantinedRow[];
 }
 
 const cache = new Map<string, CacheEntry>();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-function rowProblem(row: unknown, index: number): string | null {
+function rowProblem(row: unknown): string | null {
   if (typeof row !== "object" || row === null || Array.isArray(row)) {
-    return `entry ${index} is not an object`;
+    return "it is not an object";
   }
   const r = row as Record<string, unknown>;
   for (const key of ["session_id", "alias", "registered_at", "last_seen"]) {
-    if (typeof r[key] !== "string") {
-      return `entry ${index}: '${key}' is not a string`;
-    }
+    if (typeof r[key] !== "string") return `'${key}' is not a string`;
   }
   for (const key of ["pid", "pid_start_time"]) {
     if (r[key] !== null && r[key] !== undefined && typeof r[key] !== "number") {
-      return `entry ${index}: '${key}' is not a number`;
+      return `'${key}' is not a number`;
     }
+  }
+  for (const key of ["client", "client_session_id"]) {
+    if (r[key] !== null && r[key] !== undefined && typeof r[key] !== "string") {
+      return `'${key}' is not a string`;
+    }
+  }
+  if (!SESSION_ID.test(r.session_id as string)) {
+    return `session_id '${
+      String(r.session_id).slice(0, 80)
+    }' is not a valid session id`;
+  }
+  if (!ALIAS.test(r.alias as string)) {
+    return `alias '${String(r.alias).slice(0, 80)}' is not a valid alias`;
   }
   return null;
 }
+
+// The shapes `validateSessionId` and `validateAlias` accept (reserved
+// aliases aside: a row is judged by what could break, not by policy).
+const SESSION_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/;
+const ALIAS = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /**
  * Reads `registry.json`. A missing file is an empty registry; a file that is
@@ -110,18 +142,37 @@ export function readRegistry(paths: BrokerPaths): readonly Registration[] {
   if (!Array.isArray(parsed)) {
     throw new CorruptFileError(paths.registry, "top level is not an array");
   }
-  parsed.forEach((row, i) => {
-    const reason = rowProblem(row, i);
-    if (reason) throw new CorruptFileError(paths.registry, reason);
-  });
-  const rows = parsed as Registration[];
-  for (const row of rows) {
+  const rows: Registration[] = [];
+  const quarantined: QuarantinedRow[] = [];
+  parsed.forEach((raw, index) => {
+    const problem = rowProblem(raw);
+    if (problem !== null) {
+      quarantined.push({ index, problem, raw });
+      return;
+    }
+    const row = raw as Registration;
     row.pid ??= null;
     row.pid_start_time ??= null;
     row.client ??= null;
-  }
-  cache.set(paths.registry, { key, rows });
+    rows.push(row);
+  });
+  cache.set(paths.registry, { key, rows, quarantined });
   return rows;
+}
+
+/**
+ * The rows of `registry.json` that every operation ignores (see
+ * {@linkcode QuarantinedRow}), for `c2c health` and `c2c repair`.
+ *
+ * Requires `--allow-read` on the broker root.
+ *
+ * @param paths Broker layout.
+ * @returns The unusable rows, in file order.
+ * @throws {CorruptFileError} When the file as a whole does not parse.
+ */
+export function quarantinedRows(paths: BrokerPaths): QuarantinedRow[] {
+  readRegistry(paths);
+  return cache.get(paths.registry)?.quarantined ?? [];
 }
 
 /**
@@ -131,12 +182,23 @@ export function readRegistry(paths: BrokerPaths): readonly Registration[] {
  *
  * @param paths Broker layout.
  * @param rows The complete new registry.
+ * @param options `dropQuarantined`: also drop the unusable rows the last
+ * read found (repair); by default they are kept.
  */
 export function writeRegistry(
   paths: BrokerPaths,
   rows: readonly Registration[],
+  options: { dropQuarantined?: boolean } = {},
 ): void {
-  atomicWriteText(paths.registry, JSON.stringify(rows, null, 2) + "\n");
+  // Rows c2c cannot use stay in the file (moved to its end) until repair
+  // drops them: a row is never lost as a side effect of someone's register.
+  const kept = options.dropQuarantined
+    ? []
+    : (cache.get(paths.registry)?.quarantined ?? []).map((q) => q.raw);
+  atomicWriteText(
+    paths.registry,
+    JSON.stringify([...rows, ...kept], null, 2) + "\n",
+  );
 }
 
 /** Finds the row of a session. */

@@ -10,11 +10,16 @@
  * @module
  */
 
-import { C2cError, type CorruptFileError } from "./errors.ts";
+import {
+  C2cError,
+  type CorruptFileError,
+  SymlinkRefusedError,
+} from "./errors.ts";
+import { readConfig } from "./config.ts";
 import { withLock } from "./lock.ts";
 import { messageProblem, roomMessageProblem } from "./message.ts";
-import { type BrokerPaths, INBOX_SUFFIX } from "./paths.ts";
-import { readRegistry } from "./registry.ts";
+import { type BrokerPaths, INBOX_SUFFIX, validateSessionId } from "./paths.ts";
+import { quarantinedRows, readRegistry, writeRegistry } from "./registry.ts";
 import { listRoomIds, readMembers } from "./rooms.ts";
 import { readJsonl } from "./jsonl.ts";
 import { atomicWriteText, readBytesOrNull } from "./_fs.ts";
@@ -57,6 +62,17 @@ function deadLetterProblem(value: unknown): string | null {
       : "field 'dead_session_id' is not a string");
 }
 
+/** A name c2c would have made from a session id, or `null`. */
+function sessionFromName(name: string, suffix: string): string | null {
+  if (!name.endsWith(suffix)) return null;
+  const id = name.slice(0, -suffix.length);
+  try {
+    return validateSessionId(id);
+  } catch {
+    return null;
+  }
+}
+
 function targets(paths: BrokerPaths): Target[] {
   const list: Target[] = [{
     path: paths.registry,
@@ -68,16 +84,16 @@ function targets(paths: BrokerPaths): Target[] {
     lock: paths.deadLetterLock,
     lineProblem: deadLetterProblem,
     check: () => void readJsonl(paths.deadLetter, deadLetterProblem),
+  }, {
+    path: paths.config,
+    lock: paths.registryLock,
+    lineProblem: null,
+    check: () => void readConfig(paths),
   }];
   for (const entry of safeReadDir(paths.root)) {
-    if (!entry.isFile || !entry.name.endsWith(INBOX_SUFFIX)) continue;
-    const sessionId = entry.name.slice(0, -INBOX_SUFFIX.length);
-    let inbox: string;
-    try {
-      inbox = paths.inbox(sessionId);
-    } catch {
-      continue; // not a name c2c would have made
-    }
+    const sessionId = sessionFromName(entry.name, INBOX_SUFFIX);
+    if (sessionId === null || entry.isDirectory) continue;
+    const inbox = paths.inbox(sessionId);
     list.push({
       path: inbox,
       lock: paths.inboxLock(sessionId),
@@ -85,7 +101,18 @@ function targets(paths: BrokerPaths): Target[] {
       check: () => void readJsonl(inbox, messageProblem),
     });
   }
-  for (const roomId of listRoomIds(paths)) {
+  for (const entry of safeReadDir(paths.archiveDir)) {
+    const sessionId = sessionFromName(entry.name, ".jsonl");
+    if (sessionId === null || entry.isDirectory) continue;
+    const archive = paths.archive(sessionId);
+    list.push({
+      path: archive,
+      lock: paths.inboxLock(sessionId),
+      lineProblem: messageProblem,
+      check: () => void readJsonl(archive, messageProblem),
+    });
+  }
+  for (const roomId of roomIdsOrNone(paths)) {
     list.push({
       path: paths.roomMembers(roomId),
       lock: paths.roomLock(roomId),
@@ -102,8 +129,35 @@ function targets(paths: BrokerPaths): Target[] {
   return list;
 }
 
+/** Room ids, or none while `rooms/` is itself a link (a dry run keeps it). */
+function roomIdsOrNone(paths: BrokerPaths): string[] {
+  try {
+    return listRoomIds(paths);
+  } catch (e) {
+    if (e instanceof SymlinkRefusedError) return [];
+    throw e;
+  }
+}
+
+/** The broker's own directories, which must be real directories. */
+function directories(paths: BrokerPaths): string[] {
+  const dirs = [
+    paths.archiveDir,
+    paths.locksDir,
+    paths.leasesDir,
+    paths.rewakeDir,
+    paths.roomsDir,
+  ];
+  for (const entry of safeReadDir(paths.roomsDir)) {
+    if (entry.isSymlink) dirs.push(`${paths.roomsDir}/${entry.name}`);
+  }
+  return dirs;
+}
+
 function safeReadDir(dir: string): Deno.DirEntry[] {
   try {
+    const info = Deno.lstatSync(dir);
+    if (!info.isDirectory) return [];
     return [...Deno.readDirSync(dir)];
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
@@ -116,13 +170,17 @@ function salvage(
   bytes: Uint8Array,
   problem: (value: unknown) => string | null,
 ): { kept: string[]; dropped: number } {
-  const text = new TextDecoder().decode(bytes); // lossy on purpose: salvage
-  const lines = text.split("\n");
-  // The last piece is either "" (the text ends in a newline) or a torn tail.
-  const complete = lines.slice(0, -1);
+  // Line by line, lossy on purpose (salvage), and never the whole file as
+  // one string: that fails past V8's longest string.
+  const decoder = new TextDecoder();
   const kept: string[] = [];
   let dropped = 0;
-  for (const line of complete) {
+  // The bytes after the last newline are a torn tail: never acknowledged.
+  const end = bytes.lastIndexOf(0x0a) + 1;
+  for (let start = 0; start < end;) {
+    const stop = bytes.indexOf(0x0a, start);
+    const line = decoder.decode(bytes.subarray(start, stop));
+    start = stop + 1;
     if (line.trim() === "") continue;
     try {
       if (problem(JSON.parse(line)) === null) {
@@ -135,10 +193,29 @@ function salvage(
   return { kept, dropped };
 }
 
+/** Moves a link, FIFO or misplaced file aside (the link itself, never its target). */
+function moveAside(
+  path: string,
+  problem: string,
+  stamp: string,
+  dryRun: boolean,
+): RepairAction {
+  const movedTo = `${path}.unsafe-${stamp}`;
+  if (!dryRun) Deno.renameSync(path, movedTo);
+  return { path, problem, moved_to: movedTo, salvaged: 0, dropped: 0 };
+}
+
 /**
- * Finds every broker file that does not parse and, unless `dryRun`, moves it
- * aside (`<file>.corrupt-<stamp>`), carrying the valid lines of a JSON Lines
- * file over into a fresh one. Each file is repaired under its own lock.
+ * Finds every broker file that does not parse, every registry row c2c
+ * cannot use, and every symlink or misplaced file where a broker file or
+ * directory belongs, and unless `dryRun`:
+ * - moves a bad file aside (`<file>.corrupt-<stamp>`), carrying the valid
+ *   lines of a JSON Lines file over into a fresh one;
+ * - copies `registry.json` aside and drops its unusable rows;
+ * - renames a link (never what it points at) or a misplaced file aside
+ *   (`<path>.unsafe-<stamp>`).
+ *
+ * Each file is repaired under its own lock.
  *
  * @param paths Broker layout.
  * @param options `dryRun`: report only; `now`: for the stamp.
@@ -152,12 +229,35 @@ export function repairBroker(
   const stamp = (options.now ?? new Date()).toISOString().replace(/[-:.]/g, "")
     .slice(0, 15);
   const repaired: RepairAction[] = [];
+  for (const dir of directories(paths)) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) continue;
+      throw e;
+    }
+    if (info.isDirectory) continue;
+    repaired.push(
+      moveAside(
+        dir,
+        info.isSymlink
+          ? "a symlink where a directory belongs"
+          : "not a directory",
+        stamp,
+        dryRun,
+      ),
+    );
+  }
   for (const target of targets(paths)) {
     const action = withLock(target.lock, true, (): RepairAction | null => {
       try {
         target.check();
-        return null;
       } catch (e) {
+        if (e instanceof SymlinkRefusedError) {
+          if (e.kind === "unstable") throw e;
+          return moveAside(e.path, e.message, stamp, dryRun);
+        }
         if (!(e instanceof C2cError) || e.code !== "corrupt_file") throw e;
         const bytes = readBytesOrNull(target.path) ?? new Uint8Array();
         const { kept, dropped } = target.lineProblem
@@ -178,8 +278,38 @@ export function repairBroker(
           dropped,
         };
       }
+      if (target.path === paths.registry) {
+        return dropUnusableRows(paths, stamp, dryRun);
+      }
+      return null;
     });
     if (action) repaired.push(action);
   }
   return { repaired, dry_run: dryRun };
+}
+
+/** Copies the registry aside and drops the rows no operation can use. */
+function dropUnusableRows(
+  paths: BrokerPaths,
+  stamp: string,
+  dryRun: boolean,
+): RepairAction | null {
+  const bad = quarantinedRows(paths);
+  if (bad.length === 0) return null;
+  const rows = readRegistry(paths);
+  const movedTo = `${paths.registry}.corrupt-${stamp}`;
+  if (!dryRun) {
+    atomicWriteText(
+      movedTo,
+      new TextDecoder().decode(readBytesOrNull(paths.registry)!),
+    );
+    writeRegistry(paths, rows, { dropQuarantined: true });
+  }
+  return {
+    path: paths.registry,
+    problem: bad.map((q) => `entry ${q.index}: ${q.problem}`).join("; "),
+    moved_to: movedTo,
+    salvaged: rows.length,
+    dropped: bad.length,
+  };
 }

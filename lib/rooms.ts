@@ -9,7 +9,7 @@
 import type { BrokerPaths } from "./paths.ts";
 import { validateRoomId } from "./paths.ts";
 import { atomicWriteText, readTextOrNull } from "./_fs.ts";
-import { CorruptFileError } from "./errors.ts";
+import { CorruptFileError, SymlinkRefusedError } from "./errors.ts";
 import {
   appendJsonl,
   countLines,
@@ -141,6 +141,11 @@ export function appendHistory(
 export function listRoomIds(paths: BrokerPaths): string[] {
   const ids: string[] = [];
   try {
+    // Never list through a link: a planted `rooms -> elsewhere` is refused.
+    const info = Deno.lstatSync(paths.roomsDir);
+    if (info.isSymlink) {
+      throw new SymlinkRefusedError(paths.roomsDir, "directory");
+    }
     for (const entry of Deno.readDirSync(paths.roomsDir)) {
       if (!entry.isDirectory) continue;
       try {

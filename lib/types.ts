@@ -33,6 +33,8 @@ export interface RegisterResult {
   replaced_session_id?: string;
   /** Messages moved into this inbox: a dead holder's pending ones and dead letters. */
   redelivered: number;
+  /** Something the registration had to skip (a damaged dead-letter file). */
+  warning?: string;
 }
 
 /** Result of `whoami`. */

@@ -46,6 +46,7 @@ export const RegisterResultSchema = z.object({
   previous_alias: z.string().optional(),
   replaced_session_id: z.string().optional(),
   redelivered: z.number(),
+  warning: z.string().optional(),
 });
 
 /** Result of `whoami`. */

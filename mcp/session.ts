@@ -8,7 +8,9 @@
 
 import { basename, dirname } from "node:path";
 import type { Broker } from "../lib/broker.ts";
+import { validateAlias } from "../lib/alias.ts";
 import { describeError, SessionInUseError } from "../lib/errors.ts";
+import { validateSessionId } from "../lib/paths.ts";
 import type { Lease } from "../lib/lease.ts";
 import type { WakeInfo } from "../lib/registry.ts";
 import {
@@ -101,6 +103,12 @@ export class ServerSession {
   readonly wake: WakeConfig;
   #lease: Lease | null = null;
   #harnessLeased = false;
+  /** Set once the lease is held and the auto-registration attempted. */
+  #established = false;
+  /** Why the session could not be established (retried per call). */
+  #problem: string | null = null;
+  /** A session id that can never work (from the environment): permanent. */
+  #badSessionId: string | null = null;
   #threadId: string | undefined;
   /** Set once this run replaced the wake field a previous run left. */
   #wakeReset = false;
@@ -223,7 +231,10 @@ export class ServerSession {
 
   /**
    * Starts the session: takes its lease and auto-registers when configured.
-   * Never throws for broker problems; they are kept and reported by tools.
+   * Never throws: whatever goes wrong (a damaged broker, a bad id in the
+   * environment, a root it may not write) is kept and reported by every
+   * tool call, with the fix, and retried on the next call, so a client
+   * always connects and a broker repaired meanwhile heals on its own.
    *
    * @param broker The broker, or `null` when the root is unusable.
    * @param rootError Why there is no broker.
@@ -236,36 +247,72 @@ export class ServerSession {
     env: EnvReader,
   ): Promise<ServerSession> {
     const session = new ServerSession(broker, rootError, env);
-    if (!broker) return session;
-    if (
-      env("C2C_HARNESS_SESSION_ID") === session.sessionId &&
-      broker.liveness(session.sessionId) === true
-    ) {
-      // Under `c2c run` the harness holds this session's lease for the
-      // client's whole life: serve the session without a lease of our own.
-      session.#harnessLeased = true;
-      await session.ensureRegistered();
-      return session;
+    session.#badSessionId = sessionIdProblem(
+      session.source,
+      session.sessionId,
+      session.autoAlias,
+    );
+    if (broker && session.#badSessionId === null) {
+      session.#harnessLeased = env("C2C_HARNESS_SESSION_ID") ===
+          session.sessionId && session.#harnessHolds(broker);
+      await session.#establish(broker);
     }
+    return session;
+  }
+
+  /**
+   * Whether the session can serve a tool call now: establishes it first if
+   * an earlier attempt failed.
+   *
+   * @returns `null` when it can, else the one-line cause and fix.
+   */
+  async ready(): Promise<string | null> {
+    const broker = this.broker;
+    if (!broker) return this.rootError ?? "no broker root";
+    if (this.#badSessionId) return this.#badSessionId;
+    if (!this.#established) await this.#establish(broker);
+    return this.#problem;
+  }
+
+  /** Under `c2c run` the harness holds this session's lease. */
+  #harnessHolds(broker: Broker): boolean {
     try {
-      session.#lease = await broker.acquireLease(session.sessionId);
+      return broker.liveness(this.sessionId) === true;
+    } catch {
+      return false; // the lease cannot be probed: take our own (and report)
+    }
+  }
+
+  async #establish(broker: Broker): Promise<void> {
+    try {
+      if (!this.#harnessLeased && !this.#lease) await this.#takeLease(broker);
+      await this.ensureRegistered();
+      if (!this.#harnessLeased) {
+        // A registration left by this session's previous run (Codex's
+        // session id is its alias) keeps its old wake field, thread id
+        // included: replace it.
+        await this.#refresh({});
+        this.#wakeReset = true;
+      }
+      this.#established = true;
+      this.#problem = null;
+    } catch (e) {
+      this.#problem = startProblem(e);
+    }
+  }
+
+  async #takeLease(broker: Broker): Promise<void> {
+    try {
+      this.#lease = await broker.acquireLease(this.sessionId);
     } catch (e) {
       if (!(e instanceof SessionInUseError)) throw e;
       // Another live process speaks for this id (two clients sharing one
       // alias-derived id). Serve under a fresh id; the alias collision, if
       // any, is then reported like any other.
-      session.sessionId = `${session.sessionId}.${
-        crypto.randomUUID().slice(0, 8)
-      }`;
-      session.source = "generated";
-      session.#lease = await broker.acquireLease(session.sessionId);
+      this.sessionId = `${this.sessionId}.${crypto.randomUUID().slice(0, 8)}`;
+      this.source = "generated";
+      this.#lease = await broker.acquireLease(this.sessionId);
     }
-    await session.ensureRegistered();
-    // A registration left by this session's previous run (Codex's session id
-    // is its alias) keeps its old wake field, thread id included: replace it.
-    await session.#refresh({});
-    session.#wakeReset = true;
-    return session;
   }
 
   /**
@@ -281,9 +328,10 @@ export class ServerSession {
       await broker.register(this.sessionId, this.#registerArgs(this.autoAlias));
       this.autoRegisterError = null;
     } catch (e) {
-      this.autoRegisterError = `auto-register of '${this.autoAlias}' failed: ${
-        describeError(e)
-      }`;
+      this.autoRegisterError =
+        `C2C_MCP_AUTO_REGISTER_ALIAS '${this.autoAlias}' could not be registered: ${
+          describeError(e)
+        }`;
       return;
     }
     for (const room of this.autoRooms) {
@@ -365,4 +413,48 @@ export class ServerSession {
     this.#lease?.release();
     this.#lease = null;
   }
+}
+
+/**
+ * Why a session id from the environment can never work, or `null`. Named
+ * by the variable it came from, so the fix is clear.
+ */
+function sessionIdProblem(
+  source: SessionSource,
+  sessionId: string,
+  autoAlias: string | undefined,
+): string | null {
+  try {
+    validateSessionId(sessionId);
+    return null;
+  } catch (e) {
+    if (source === "alias" && autoAlias !== undefined) {
+      try {
+        validateAlias(autoAlias);
+      } catch (aliasError) {
+        return `C2C_MCP_AUTO_REGISTER_ALIAS in the client's c2c config is not usable: ${
+          describeError(aliasError)
+        }; fix it there (or run 'c2c setup <client> --alias NAME --force')`;
+      }
+    }
+    const name = source === "generated" || source === "alias"
+      ? "C2C_MCP_AUTO_REGISTER_ALIAS"
+      : source;
+    return `${name} is not a valid session id: ${
+      describeError(e)
+    }; fix it in the client's c2c config (or run 'c2c setup <client> --force')`;
+  }
+}
+
+/** A failure to establish the session as one line with its fix. */
+function startProblem(error: unknown): string {
+  if (
+    error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) {
+    return `this c2c server may not use the broker root: ${
+      describeError(error)
+    }; its permission flags must cover the root (run 'c2c setup <client> --force' from the project), and the directory must be writable`;
+  }
+  return describeError(error);
 }

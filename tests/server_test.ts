@@ -311,7 +311,7 @@ Deno.test("auto-register does not hijack a live holder; whoami and tools report 
   const err = await impostor.fails("whoami");
   assert.match(
     err,
-    /auto-register of 'storm-beacon' failed: alias 'storm-beacon' is held by a live session \(storm-beacon-s\)/,
+    /C2C_MCP_AUTO_REGISTER_ALIAS 'storm-beacon' could not be registered: alias 'storm-beacon' is held by a live session \(storm-beacon-s\)/,
   );
   assert.match(
     await impostor.fails("send", { to_alias: "storm-beacon", content: "x" }),
