@@ -16,6 +16,7 @@ import { wakeCell } from "../lib/wake_info.ts";
 import type { GcResult, SweepResult } from "../lib/types.ts";
 import { intOption, UsageError } from "./args.ts";
 import {
+  actingAs,
   CliError,
   type Context,
   NoSessionError,
@@ -271,13 +272,18 @@ export const HANDLERS: Record<string, Handler> = {
   async register(ctx) {
     const broker = await ctx.broker();
     const alias = ctx.alias();
-    let sessionId = ctx.positionals[0] ?? ctx.optionalSession();
+    const fromEnv = resolveCliSession(str(ctx, "session-id"), ctx.env);
+    let source = ctx.positionals[0] ? "flag" as const : fromEnv?.source;
+    let sessionId = ctx.positionals[0] ?? fromEnv?.sessionId;
     if (!sessionId && alias) {
       // No session id anywhere: the alias names the session, as
       // C2C_MCP_AUTO_REGISTER_ALIAS does for the server (DESIGN §5).
       sessionId = broker.registrationByAlias(alias)?.session_id ?? alias;
+      source = "alias";
     }
-    if (!sessionId) throw new NoSessionError();
+    if (!sessionId || !source) throw new NoSessionError();
+    // Refreshing or renaming someone else's live session is borrowing it.
+    actingAs(broker, { sessionId, source });
     // A refresh keeps what the session's own client recorded.
     const known = broker.registration(sessionId) !== undefined;
     const result = await broker.register(sessionId, {

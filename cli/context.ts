@@ -6,9 +6,18 @@
  */
 
 import { Broker } from "../lib/broker.ts";
-import { BrokerRootError, C2cError } from "../lib/errors.ts";
+import {
+  BrokerRootError,
+  C2cError,
+  SessionBorrowedError,
+} from "../lib/errors.ts";
 import { BROKER_ROOT_ENV, resolveBrokerRoot } from "../lib/root.ts";
-import { type EnvReader, resolveCliSession } from "../lib/session.ts";
+import {
+  type EnvReader,
+  mayActAs,
+  resolveCliSession,
+  type ResolvedSession,
+} from "../lib/session.ts";
 import type { OptionValues } from "./args.ts";
 import { UsageError } from "./args.ts";
 import type { Painter } from "./format.ts";
@@ -150,13 +159,18 @@ export function createContext(init: ContextInit): Context {
     session: (broker, explicit) => {
       if (explicit) return explicit;
       const resolved = resolveCliSession(flagSession(), init.env);
-      if (resolved) return resolved.sessionId;
+      if (resolved) return actingAs(broker, resolved);
       // Clients whose shells export no session id (Codex, OpenCode) act as
       // the session their alias is registered under.
       const alias = ctx.alias();
       if (alias) {
         const row = broker.registrationByAlias(alias);
-        if (row) return row.session_id;
+        if (row) {
+          return actingAs(broker, {
+            sessionId: row.session_id,
+            source: "alias",
+          });
+        }
       }
       throw new NoSessionError(alias);
     },
@@ -177,6 +191,27 @@ export function createContext(init: ContextInit): Context {
     },
   };
   return ctx;
+}
+
+/**
+ * Returns the session a command acts as, refusing someone else's live
+ * session ({@linkcode mayActAs}).
+ *
+ * @param broker The broker.
+ * @param resolved The session and where its id came from.
+ * @returns The session id.
+ * @throws {SessionBorrowedError} When a live process holds the session and
+ * the caller is not inside that session's client.
+ */
+export function actingAs(broker: Broker, resolved: ResolvedSession): string {
+  const { sessionId, source } = resolved;
+  if (!mayActAs(source, broker.liveness(sessionId))) {
+    throw new SessionBorrowedError(
+      sessionId,
+      broker.registration(sessionId)?.alias,
+    );
+  }
+  return sessionId;
 }
 
 /**

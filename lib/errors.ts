@@ -27,6 +27,7 @@ export type C2cErrorCode =
   | "dead_pid"
   | "symlink_refused"
   | "inbox_full"
+  | "session_borrowed"
   | "config_parse"
   | "config_shape"
   | "setup_conflict"
@@ -458,6 +459,34 @@ export class InboxFullError extends C2cError {
 
 function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * A command named (by flag or `C2C_SESSION_ID`) a session that a live
+ * process holds, from outside that session's own client.
+ */
+export class SessionBorrowedError extends C2cError {
+  /** The session. */
+  readonly sessionId: string;
+  /** Its alias, when registered. */
+  readonly alias: string | undefined;
+  /**
+   * Creates the error.
+   *
+   * @param sessionId The session named.
+   * @param alias Its alias, when registered.
+   */
+  constructor(sessionId: string, alias?: string) {
+    const who = alias
+      ? `'${alias}' (session ${sessionId})`
+      : `session '${sessionId}'`;
+    super(
+      "session_borrowed",
+      `${who} belongs to a live c2c session (its MCP server or c2c run holds it); a command may act as it only from inside that session's own client — use its MCP tools there, or act as yourself: c2c register --alias NAME, then --alias NAME`,
+    );
+    this.sessionId = sessionId;
+    this.alias = alias;
+  }
 }
 
 /**

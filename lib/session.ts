@@ -100,3 +100,46 @@ export function readEnv(name: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Where a session id comes from when the process runs inside that
+ * session's own client: the client (or `c2c run`) put it in the
+ * environment of everything it starts.
+ */
+const OWN_SESSION_SOURCES: ReadonlySet<SessionSource> = new Set([
+  "C2C_MCP_SESSION_ID",
+  "CLAUDE_CODE_SESSION_ID",
+  "GEMINI_SESSION_ID",
+]);
+
+/**
+ * Whether a command may act as a session (send as it, read or drain its
+ * inbox, rename it). A session whose lease a live process holds (its MCP
+ * server, or `c2c run`) belongs to that process: another process may act as
+ * it only from inside the session's own client, where the client's id for
+ * it is in the environment. A flag (`--session-id`, `--alias`) or
+ * `C2C_SESSION_ID` naming someone else's live session is borrowing it.
+ *
+ * This guards against careless and casual borrowing; a process of the same
+ * OS user can still set those variables or read the broker's files (the
+ * threat model in docs/design.md).
+ *
+ * @param source Where the caller's session id came from (`alias` when it was
+ * looked up from `--alias` / `C2C_ALIAS`).
+ * @param alive The session's liveness.
+ * @returns `true` when the caller may act as the session.
+ *
+ * @example Usage
+ * ```ts
+ * import { mayActAs } from "./session.ts";
+ * mayActAs("flag", true); // false: someone else's live session
+ * mayActAs("CLAUDE_CODE_SESSION_ID", true); // true: its own client's id
+ * mayActAs("flag", null); // true: a shell session, no lease
+ * ```
+ */
+export function mayActAs(
+  source: SessionSource,
+  alive: boolean | null,
+): boolean {
+  return alive !== true || OWN_SESSION_SOURCES.has(source);
+}
