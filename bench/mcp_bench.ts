@@ -27,9 +27,11 @@ import {
   launcherCommand,
   type McpProcess,
   type RawMcpClient,
+  SERVER,
   serverCommand,
   sessionEnv,
 } from "./_mcp_harness.ts";
+import { permissionFlags } from "../lib/permissions.ts";
 import { FLAT_RATIO_TARGET, SEND_P50_TARGET_MS } from "./send_bench.ts";
 import { summarize } from "./stats.ts";
 import { fmtInt, fmtMet, fmtMs, fmtRatio, fmtUs, type Table } from "./table.ts";
@@ -351,8 +353,46 @@ async function coldMcp(
   }
 }
 
+/**
+ * Bundles `server.ts` into one file with `deno bundle` (esbuild: fetched from
+ * npm on first use, then cached in Deno's cache, so it also works offline),
+ * for the row that shows what an install-time bundle would give.
+ *
+ * @param dir Where to write it.
+ * @returns The bundle's path, or the reason it could not be built.
+ */
+async function bundleServer(
+  dir: string,
+): Promise<{ path: string } | { error: string }> {
+  const path = `${dir}/server.bundle.js`;
+  const out = await new Deno.Command(DENO, {
+    args: ["bundle", "--quiet", "--platform", "deno", "-o", path, SERVER],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr).trim();
+    return { error: text.split("\n").find((l) => /error/i.test(l)) ?? text };
+  }
+  return { path };
+}
+
 /** Cold start of the server, through the launcher, and of the floors. */
 async function coldStartTable(root: string, quick: boolean): Promise<Table> {
+  const bundleDir = await Deno.makeTempDir({ prefix: "c2c-bench-bundle-" });
+  try {
+    return await coldStartRows(root, quick, await bundleServer(bundleDir));
+  } finally {
+    await Deno.remove(bundleDir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function coldStartRows(
+  root: string,
+  quick: boolean,
+  bundle: { path: string } | { error: string },
+): Promise<Table> {
   const subjects: ColdSubject[] = [
     {
       name: "empty `deno run` (spawn → exit)",
@@ -388,6 +428,27 @@ async function coldStartTable(root: string, quick: boolean): Promise<Table> {
           {},
         ),
     },
+    ...("path" in bundle
+      ? [{
+        name: "c2c server as one `deno bundle` file, not shipped (`whoami`)",
+        target: false,
+        once: (i: number) =>
+          coldMcp(
+            () =>
+              connectMcp({
+                command: DENO,
+                args: [
+                  "run",
+                  "--no-config",
+                  ...permissionFlags("server", { root }),
+                  bundle.path,
+                ],
+              }, { env: sessionEnv(root, `cold-bundle-${i}`) }),
+            "whoami",
+            {},
+          ),
+      }]
+      : []),
     {
       name: "`c2c mcp` via launcher.ts (`whoami`)",
       target: true,
@@ -417,7 +478,9 @@ async function coldStartTable(root: string, quick: boolean): Promise<Table> {
   const p50s = results.map((rs) =>
     summarize(rs.map((r) => r.initMs + r.callMs)).p50
   );
-  const [denoP50, echoP50, serverP50, launcherP50] = p50s;
+  const [denoP50, echoP50, serverP50] = p50s;
+  const launcherP50 = p50s[subjects.length - 1];
+  const bundleP50 = "path" in bundle ? p50s[3] : null;
   const missed = subjects.some((subject, i) =>
     subject.target && p50s[i] > COLD_START_TARGET_MS
   );
@@ -455,7 +518,7 @@ async function coldStartTable(root: string, quick: boolean): Promise<Table> {
     ],
     rows,
     notes: [
-      `Each run spawns a fresh process through the SDK's \`StdioClientTransport\`, connects a \`Client\` (\`initialize\` + \`notifications/initialized\`) and calls one tool; the clock stops at the tool's reply. The c2c servers auto-register a new session each run (\`C2C_MCP_SESSION_ID\`, \`C2C_MCP_AUTO_REGISTER_ALIAS\`), as a client's first launch does; the launcher resolves the root from \`C2C_MCP_BROKER_ROOT\` and then starts the same server, so it pays for two Deno start-ups. ${warmup} untimed rounds first (warm module and code caches); then ${runs} rounds, the four kinds in turn. The empty \`deno run\` row is Deno's own start-up and exit with no imports, the floor under every other row. For reference, the original OCaml broker answers a fresh process per call in 1.9 ms.`,
+      `Each run spawns a fresh process through the SDK's \`StdioClientTransport\`, connects a \`Client\` (\`initialize\` + \`notifications/initialized\`) and calls one tool; the clock stops at the tool's reply. The c2c servers auto-register a new session each run (\`C2C_MCP_SESSION_ID\`, \`C2C_MCP_AUTO_REGISTER_ALIAS\`), as a client's first launch does; the launcher resolves the root from \`C2C_MCP_BROKER_ROOT\` and then starts the same server, so it pays for two Deno start-ups. ${warmup} untimed rounds first (warm module and code caches); then ${runs} rounds, the kinds in turn. The empty \`deno run\` row is Deno's own start-up and exit with no imports, the floor under every other row. For reference, the original OCaml broker answers a fresh process per call in 1.9 ms.`,
       `${
         missed ? "**Why rows miss:** the" : "The"
       } floor is high: the echo server, which is nothing but the MCP SDK and zod, needs ${
@@ -466,7 +529,16 @@ async function coldStartTable(root: string, quick: boolean): Promise<Table> {
         fmtMs(serverP50 - echoP50)
       } on top (its own modules, taking the lease, auto-registering); the launcher adds a second Deno start-up, ${
         fmtMs(launcherP50 - serverP50)
-      }. Loading one bundled file (\`deno bundle server.ts\`) instead of the module graph is the obvious way under the target.`,
+      }.`,
+      bundleP50 === null
+        ? `No bundle row: \`deno bundle\` failed here (${
+          "error" in bundle ? bundle.error : ""
+        }).`
+        : `The bundle row is \`server.ts\` bundled by \`deno bundle\` (esbuild, fetched from npm once, then offline) and run with the same flags: ${
+          fmtMs(bundleP50)
+        }, ${
+          fmtMs(serverP50 - bundleP50)
+        } less than the module graph, with the same code. The saving is module loading: some 280 files become one, among them the ~70 CommonJS files of ajv and its helpers, which Deno's CommonJS loader otherwise resolves, reads and wraps one by one. What stays is Deno itself, the Node layer that \`node:process\` starts (the SDK's stdio transport, \`server.ts\`; ~28 ms), and evaluating the SDK's zod schemas for the MCP types. c2c does not ship the bundle: it would have to be built at install time next to the sources it was made from and be what \`bin/c2c-mcp\` runs.`,
     ],
   };
 }
