@@ -1,108 +1,139 @@
 /**
- * The `c2c` launcher: resolves the broker root, then starts the real entry
- * point (`cli.ts`, or `server.ts` for `c2c mcp`) with Deno permissions scoped
- * to that root (DESIGN §10). Deno needs permission paths at start-up, and the
- * root is only known at run time (env or git), hence this second process.
+ * The permission helper of `bin/c2c` for its three rare commands: `setup`,
+ * `unsetup` and `install` need grants on client config files whose paths
+ * depend on the client, the flags and half a dozen variables
+ * (`setup/paths.ts`). Repeating that in shell would double the launcher and
+ * drift; these commands run seldom and by hand, so a second Deno start-up
+ * there costs nothing that matters.
  *
- * Runs with `--allow-env --allow-run=git,<deno>`; the child gets far less.
+ *   deno run --allow-env=HOME,… launcher.ts --grants CWD C2C_ARGS…
+ *
+ * prints one line of shell-quoted words for `bin/c2c` to `eval`: the backup
+ * stamp the run will use, every `deno run` flag, and the path of `cli.ts`.
+ * It needs no permission but reading a few variables: it starts nothing
+ * (before, the launcher ran every command with all variables readable and
+ * Deno runnable, which could start `deno -A`).
  *
  * @module
  */
 
-import { resolveBrokerRoot } from "./lib/root.ts";
-import { cliGrant, permissionFlags } from "./lib/permissions.ts";
+import { codeDir } from "./lib/install_paths.ts";
+import {
+  cliGrant,
+  permissionFlags,
+  type PermissionScope,
+} from "./lib/permissions.ts";
+import type { EnvReader } from "./lib/session.ts";
+import { CLIENTS, shellQuote } from "./setup/launch.ts";
+import {
+  setupCommandGrants,
+  type SetupGrants,
+  setupGrants,
+  setupStamp,
+} from "./setup/paths.ts";
 
-// No `node:` imports here: they would start Deno's Node layer on every call.
-const here = (name: string) =>
-  decodeURIComponent(new URL(name, import.meta.url).pathname);
-
-async function main(): Promise<number> {
-  const args = Deno.args;
-  const deno = Deno.execPath();
-  const env: Record<string, string> = {};
-  let root: string | null = null;
-  try {
-    root = (await resolveBrokerRoot()).root;
-    env.C2C_MCP_BROKER_ROOT = root;
-  } catch (e) {
-    // Some commands (help, install, setup) work without a broker; the child
-    // reports this message if the command needs one.
-    env.C2C_LAUNCH_ROOT_ERROR = (e as Error).message;
-  }
-  if (!Deno.env.get("C2C_MCP_CLIENT_PID")) {
-    // The client is our parent; the child would otherwise see us.
-    env.C2C_MCP_CLIENT_PID = String(Deno.ppid);
-  }
-  // The env reader gives `install` its default root (DENO_INSTALL_ROOT, HOME).
-  const readEnvVar = (name: string) => Deno.env.get(name) || undefined;
-  const grant = cliGrant(args, deno, readEnvVar);
-  Object.assign(env, grant.env ?? {});
+/**
+ * The grants of a `c2c setup|unsetup|install …` command line: `cliGrant()`'s,
+ * plus the client config files `setup` edits (for `install`: every client's
+ * user-wide files, which it moves to the new version), their temp and backup
+ * files; `setup` may also run `git` (for `--target-dir`) and read the host
+ * name (for the default alias).
+ *
+ * @param args The `c2c` arguments.
+ * @param options Working directory, environment, backup stamp, Deno binary.
+ * @returns The scope, without the root.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { helperScope } from "./launcher.ts";
+ * helperScope(["setup", "kimi"], {
+ *   cwd: "/p", env: (n) => n === "HOME" ? "/h" : undefined,
+ *   stamp: "20260101T000000", deno: "/usr/bin/deno",
+ * }).write; // ["/h/.kimi/mcp.json", "/h/.kimi/mcp.json.c2c-tmp", …]
+ * ```
+ */
+export function helperScope(
+  args: readonly string[],
+  options: { cwd: string; env: EnvReader; stamp: string; deno: string },
+): Omit<PermissionScope, "root"> {
+  const { cwd, env, stamp, deno } = options;
+  const scope = { ...cliGrant(args, deno, env).scope };
   const command = args.find((a) => !a.startsWith("-"));
-  if (command === "setup" || command === "unsetup") {
-    // setup edits client config files: exactly those, their temp files and
-    // the backups this run makes (named with a stamp picked here).
-    const { setupCommandGrants, setupStamp } = await import(
-      "./setup/paths.ts"
-    );
-    const stamp = setupStamp(new Date());
-    env.C2C_SETUP_STAMP = stamp;
-    const files = setupCommandGrants(
+  let files: SetupGrants | null = null;
+  if (command === "install") {
+    const home = env("HOME");
+    if (home) {
+      files = { read: [], write: [] };
+      for (const client of CLIENTS) {
+        const g = setupGrants(client, { home, env, targetDir: null }, stamp);
+        files.read.push(...g.read);
+        files.write.push(...g.write);
+      }
+    }
+  } else if (command !== undefined) {
+    files = setupCommandGrants(
       args.slice(args.indexOf(command)),
-      readEnvVar,
-      Deno.cwd(),
+      env,
+      cwd,
       stamp,
     );
-    grant.scope = {
-      ...grant.scope,
-      read: [...(grant.scope.read ?? []), ...(files?.read ?? [])],
-      write: [...(grant.scope.write ?? []), ...(files?.write ?? [])],
-      run: ["git"],
-      sys: ["hostname"],
-    };
+    scope.run = ["git"];
+    scope.sys = ["hostname"];
   }
-  const script = grant.entry === "server"
-    ? here("./server.ts")
-    : here("./cli.ts");
-  const flags = permissionFlags(grant.entry, { root, ...grant.scope });
-  const child = new Deno.Command(deno, {
-    args: [
-      "run",
-      "--quiet",
-      `--config=${here("./deno.json")}`,
-      ...flags,
-      script,
-      ...(grant.entry === "server"
-        ? args.slice(args.indexOf("mcp") + 1)
-        : args),
-    ],
-    env,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
-  // Ctrl-C reaches the child directly (same process group); the launcher
-  // only has to survive it. A client stopping its MCP server signals the
-  // launcher alone, so SIGTERM and SIGHUP are passed on.
-  Deno.addSignalListener("SIGINT", () => {});
-  for (const signal of ["SIGTERM", "SIGHUP"] as const) {
-    Deno.addSignalListener(signal, () => {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-    });
-  }
-  const status = await child.status;
-  return status.signal ? 128 + signalNumber(status.signal) : status.code;
+  scope.read = [...(scope.read ?? []), ...(files?.read ?? [])];
+  scope.write = [...(scope.write ?? []), ...(files?.write ?? [])];
+  return scope;
 }
 
-function signalNumber(signal: Deno.Signal): number {
-  const numbers: Partial<Record<Deno.Signal, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGKILL: 9,
-    SIGTERM: 15,
+/**
+ * What the helper prints: the stamp, the flags and `cli.ts`, each quoted
+ * for POSIX `sh`.
+ *
+ * @param args The `c2c` arguments.
+ * @param options As for {@linkcode helperScope}, plus the broker root.
+ * @returns One line of shell words.
+ */
+export function helperWords(
+  args: readonly string[],
+  options: {
+    cwd: string;
+    env: EnvReader;
+    stamp: string;
+    deno: string;
+    root: string | null;
+  },
+): string {
+  const flags = permissionFlags("cli", {
+    root: options.root,
+    ...helperScope(args, options),
+  });
+  return [options.stamp, ...flags, `${codeDir()}/cli.ts`].map(shellQuote)
+    .join(" ");
+}
+
+function main(): number {
+  const [mode, cwd, ...args] = Deno.args;
+  if (mode !== "--grants" || !cwd) {
+    console.error(
+      "c2c: this command was installed by an older c2c, which ran launcher.ts; install again from the c2c checkout: ./denow task install",
+    );
+    return 1;
+  }
+  const env: EnvReader = (name) => {
+    try {
+      return Deno.env.get(name) || undefined;
+    } catch {
+      return undefined; // not one the helper may read: not one it needs
+    }
   };
-  return numbers[signal] ?? 1;
+  console.log(helperWords(args, {
+    cwd,
+    env,
+    stamp: setupStamp(new Date()),
+    deno: Deno.execPath(),
+    root: env("C2C_MCP_BROKER_ROOT") ?? null,
+  }));
+  return 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) Deno.exit(main());

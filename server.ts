@@ -22,7 +22,6 @@ import {
   describeError,
   NotRegisteredError,
 } from "./lib/errors.ts";
-import { renderEnvelopes } from "./lib/envelope.ts";
 import { resolveBrokerRoot } from "./lib/root.ts";
 import { type EnvReader, readEnv } from "./lib/session.ts";
 import { ChannelPusher } from "./mcp/channel.ts";
@@ -210,13 +209,12 @@ function registerTool(
           defaultAlias: session.autoAlias,
           registerArgs: (alias) => session.registerArgs(alias),
         }, args);
-        const messages = tool.envelopes?.(result as never);
-        const structured = messages
-          ? { ...result, envelopes: renderEnvelopes(messages) }
-          : result;
+        // A message tool's text is its envelopes, not the JSON: each body
+        // then reaches every client's model once (see `ToolSpec.text`).
+        const text = tool.text?.(result as never) ?? JSON.stringify(result);
         return {
-          content: [{ type: "text", text: JSON.stringify(structured) }],
-          structuredContent: structured as Record<string, unknown>,
+          content: [{ type: "text", text }],
+          structuredContent: result as Record<string, unknown>,
         };
       } catch (e) {
         if (e instanceof NotRegisteredError && session.autoRegisterError) {

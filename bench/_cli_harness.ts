@@ -5,7 +5,7 @@
 // and the hook script look for it, and a checked subprocess run.
 
 import { fileURLToPath } from "node:url";
-import { baseEnv, cliArgs, launcherArgs } from "../tests/_cli.ts";
+import { baseEnv, cliArgs, LAUNCHER } from "../tests/_cli.ts";
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
@@ -69,10 +69,10 @@ export function launcherCli(
   env: Record<string, string> = {},
 ): Invocation {
   return {
-    command: DENO,
-    args: launcherArgs(args),
+    command: LAUNCHER,
+    args,
     cwd,
-    env: { ...childEnv(), ...env },
+    env: { ...childEnv(), C2C_DENO: DENO, ...env },
   };
 }
 

@@ -667,15 +667,26 @@ export const HANDLERS: Record<string, Handler> = {
     if (url.protocol !== "file:") {
       throw new CliError(
         "invalid_argument",
-        `install needs a local checkout of c2c; this one runs from ${url.href}`,
+        `install needs a local copy of c2c; this one runs from ${url.href}`,
       );
     }
-    const repoDir = decodeURIComponent(url.pathname).replace(/\/$/, "");
-    const { installC2c, installRoot } = await import("../lib/install.ts");
+    const { codeDir, denoCacheDir, installC2c, installLayout } = await import(
+      "../lib/install.ts"
+    );
+    const { configFiles, setupStamp } = await import("../setup/paths.ts");
+    const { CLIENTS } = await import("../setup/launch.ts");
+    const home = ctx.env("HOME");
     const r = await installC2c({
-      repoDir,
+      codeDir: codeDir(),
       denoPath: Deno.execPath(),
-      root: installRoot(str(ctx, "root"), ctx.env),
+      layout: installLayout(str(ctx, "root"), ctx.env),
+      sourceCache: denoCacheDir(ctx.env),
+      configFiles: home
+        ? CLIENTS.flatMap((c) =>
+          configFiles(c, { home, env: ctx.env, targetDir: null })
+        )
+        : [],
+      stamp: ctx.env("C2C_SETUP_STAMP") ?? setupStamp(new Date()),
       env: ctx.env,
     });
     return emit(ctx, r, () => {
@@ -683,9 +694,12 @@ export const HANDLERS: Record<string, Handler> = {
         {
           installed: `installed c2c at ${r.command}`,
           updated: `updated c2c at ${r.command}`,
-          unchanged: `c2c at ${r.command} is up to date (reinstalled)`,
+          unchanged: `c2c at ${r.command} is up to date`,
         }[r.status],
-        `it runs ${repoDir}/launcher.ts with ${r.deno}`,
+        `it runs c2c ${r.version} from ${r.dir} (code, Deno and its cache)`,
+        ...r.moved_configs.map((f) =>
+          `moved ${f} to this version (backup: ${f}.c2c-backup-…)`
+        ),
       ];
       if (!r.on_path) {
         lines.push(

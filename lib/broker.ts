@@ -186,9 +186,19 @@ export interface SendRoomArgs {
 export interface InboxBounds {
   /** At most this many messages (default: all). */
   limit?: number;
-  /** About this many bytes of messages at most (default: no bound); the
-   * oldest message is always returned, however large. */
+  /**
+   * At most this many bytes of output (default: no bound), measured with
+   * `cost` and `overhead`. An oldest message that alone is bigger is
+   * returned alone: whole up to `aloneBytes`, else cut to fit, with a
+   * notice; the archive keeps it whole.
+   */
   maxBytes?: number;
+  /** At most this many bytes for one message alone (default: `maxBytes`). */
+  aloneBytes?: number;
+  /** Bytes one message adds to the caller's output (default: its JSON). */
+  cost?: (message: Message) => number;
+  /** Bytes the caller's output takes with no message (default 0). */
+  overhead?: number;
 }
 
 function checkBounds(bounds: InboxBounds): InboxBounds {

@@ -13,8 +13,16 @@
  */
 
 import type { Broker } from "./broker.ts";
+import { type DeliveryBounds, MAX_ALONE_BYTES } from "./delivery.ts";
+import { renderEnvelope } from "./envelope.ts";
 import type { WakeInfo } from "./registry.ts";
 import { wakePathOf } from "./wake_info.ts";
+import { jsonBytes } from "./_bytes.ts";
+
+/** Most messages one hook call hands the model (the rest: next call). */
+export const HOOK_MESSAGE_LIMIT = 50;
+/** Most bytes of hook output (the JSON the client reads) per call. */
+export const HOOK_MESSAGE_BYTES = 256 * 1024;
 
 /** Clients with a hook delivery path. */
 export type HookClient = "claude-code" | "codex" | "gemini";
@@ -114,6 +122,31 @@ export function hookOutput(
   }
   return {
     hookSpecificOutput: { hookEventName: event, additionalContext: text },
+  };
+}
+
+/**
+ * A hook's delivery bounds, measured on the JSON line it prints: bounded, so
+ * a backlog cannot flood the model's context in one turn.
+ *
+ * @param client The client.
+ * @param input The hook input (its event picks the output's shape).
+ * @returns Count and byte bounds for {@linkcode hookOutput}'s JSON.
+ */
+export function hookBounds(
+  client: HookClient,
+  input: HookInput,
+): DeliveryBounds {
+  return {
+    limit: HOOK_MESSAGE_LIMIT,
+    maxBytes: HOOK_MESSAGE_BYTES,
+    aloneBytes: MAX_ALONE_BYTES,
+    // Each envelope is a line of a JSON string: its quotes pay for the
+    // escaped newline before it.
+    cost: (m) => jsonBytes(renderEnvelope(m)),
+    overhead: jsonBytes(
+      hookOutput(client, input, deliveryText("", 999_999_999, 999_999_999)),
+    ) + 1,
   };
 }
 

@@ -67,10 +67,16 @@ export interface InboxSelection {
   limit?: number;
   /**
    * At most this many bytes of output: `overhead` plus the `cost` of each
-   * message taken. A first message that alone is bigger is cut to fit
-   * ({@linkcode clipMessage}); the inbox and the archive keep it whole.
+   * message taken. A first message that alone is bigger goes out alone, whole
+   * up to `aloneBytes`, else cut to fit them ({@linkcode clipMessage}); the
+   * inbox and the archive keep it whole.
    */
   maxBytes?: number;
+  /**
+   * At most this many bytes of output for a first message that alone passes
+   * `maxBytes` (default: `maxBytes`).
+   */
+  aloneBytes?: number;
   /**
    * Bytes one message adds to the output, measured on the exact form the
    * caller emits (default: its JSON and a separator, {@linkcode jsonCost}).
@@ -122,19 +128,28 @@ function cutNotice(shown: number, total: number): string {
  * Cuts a message that alone is bigger than a delivery may be: the body is
  * shortened (never inside a surrogate pair) and ends with a notice saying
  * so; other oversized fields are shortened, and a `reply_to` too long to be
- * an id is dropped. The stored message stays whole.
+ * an id is dropped. Fields other than a message's (an archive's
+ * `drained_at`) are kept. The stored message stays whole.
  *
  * @param message The message.
  * @param room Bytes it may cost.
  * @param cost How its cost is measured.
  * @returns The cut copy (as small as it gets, if even that does not fit).
+ *
+ * @example Usage
+ * ```ts
+ * import { clipMessage, jsonCost } from "./inbox.ts";
+ * const m = { id: "1", ts: "t", from_alias: "a", to_alias: "b", content: "x".repeat(5000) };
+ * jsonCost(clipMessage(m, 1000, jsonCost)) <= 1000; // true
+ * ```
  */
-export function clipMessage(
-  message: Message,
+export function clipMessage<T extends Message>(
+  message: T,
   room: number,
-  cost: (message: Message) => number,
-): Message {
-  const base: Message = {
+  cost: (message: T) => number,
+): T {
+  const base: T = {
+    ...message,
     id: capField(message.id),
     ts: capField(message.ts),
     from_alias: capField(message.from_alias),
@@ -142,16 +157,16 @@ export function clipMessage(
     content: "",
   };
   if (message.room_id !== undefined) base.room_id = capField(message.room_id);
-  if (message.reply_to !== undefined && message.reply_to.length <= FIELD_CAP) {
-    base.reply_to = message.reply_to;
+  if (message.reply_to !== undefined && message.reply_to.length > FIELD_CAP) {
+    delete base.reply_to;
   }
   const body = message.content;
   const total = utf8Bytes(body);
-  const cut = (n: number): Message => {
+  const cut = (n: number): T => {
     const prefix = body.slice(0, n);
     return { ...base, content: prefix + cutNotice(utf8Bytes(prefix), total) };
   };
-  // The largest prefix that fits: cost grows with the prefix.
+  // The longest prefix that fits: the cost grows with the prefix.
   let lo = 0;
   let hi = body.length;
   while (lo < hi) {
@@ -159,49 +174,69 @@ export function clipMessage(
     if (cost(cut(mid)) <= room) lo = mid;
     else hi = mid - 1;
   }
-  const high = body.charCodeAt(lo - 1);
-  if (lo > 0 && high >= 0xd800 && high <= 0xdbff) lo--; // half a pair
+  const last = body.charCodeAt(lo - 1);
+  if (lo > 0 && last >= 0xd800 && last <= 0xdbff) lo--; // never half a pair
   return cut(lo);
 }
 
-/** Which records a selection takes (their indexes) and what it hands over. */
-function pick(
-  records: readonly Message[],
+/** What a selection takes: the records' indexes, and what it hands over. */
+interface Picked<T extends Message> {
+  messages: T[];
+  remaining: number;
+  truncated?: string[];
+  indexes: number[];
+}
+
+function pick<T extends Message>(
+  records: readonly T[],
   selection: InboxSelection,
-): { selected: Selected; indexes: number[] } {
+  normalize: (record: T) => T,
+): Picked<T> {
   const limit = selection.limit ?? Infinity;
-  const room = (selection.maxBytes ?? Infinity) - (selection.overhead ?? 0);
+  const overhead = selection.overhead ?? 0;
+  const room = (selection.maxBytes ?? Infinity) - overhead;
+  const alone = (selection.aloneBytes ?? selection.maxBytes ?? Infinity) -
+    overhead;
   const cost = selection.cost ?? jsonCost;
-  const messages: Message[] = [];
-  const indexes: number[] = [];
-  let truncated: string[] | undefined;
+  const picked: Picked<T> = { messages: [], remaining: 0, indexes: [] };
   let used = 0;
-  for (let i = 0; i < records.length && messages.length < limit; i++) {
+  for (let i = 0; i < records.length; i++) {
+    if (picked.messages.length >= limit) break;
     if (selection.only && !selection.only.has(records[i].id)) continue;
-    const message = toMessage(records[i]);
+    const message = normalize(records[i]);
     if (room !== Infinity) {
       const bytes = cost(message);
       if (used + bytes > room) {
         // Handing nothing over would leave this message in the way of every
-        // later one: alone and too big, it goes out cut, the rest next time.
-        if (messages.length === 0) {
-          messages.push(clipMessage(message, room, cost));
-          indexes.push(i);
-          truncated = [records[i].id];
+        // later one: too big to share, it goes out alone (cut, if too big
+        // even for that), the rest next time.
+        if (picked.messages.length === 0) {
+          if (bytes <= alone) {
+            picked.messages.push(message);
+          } else {
+            picked.messages.push(clipMessage(message, alone, cost));
+            picked.truncated = [records[i].id];
+          }
+          picked.indexes.push(i);
         }
         break;
       }
       used += bytes;
     }
-    messages.push(message);
-    indexes.push(i);
+    picked.messages.push(message);
+    picked.indexes.push(i);
   }
-  const selected: Selected = {
-    messages,
-    remaining: records.length - messages.length,
+  picked.remaining = records.length - picked.messages.length;
+  return picked;
+}
+
+function selected<T extends Message>(picked: Picked<T>) {
+  const result: { messages: T[]; remaining: number; truncated?: string[] } = {
+    messages: picked.messages,
+    remaining: picked.remaining,
   };
-  if (truncated) selected.truncated = truncated;
-  return { selected, indexes };
+  if (picked.truncated) result.truncated = picked.truncated;
+  return result;
 }
 
 /**
@@ -225,36 +260,33 @@ export function selectMessages(
   records: readonly Message[],
   selection: InboxSelection = {},
 ): Selected {
-  return pick(records, selection).selected;
+  return selected(pick(records, selection, toMessage));
 }
 
 /**
- * Picks the newest messages of a list within bounds (for `history`, which
- * shows the newest): like {@linkcode selectMessages}, from the other end.
+ * Picks the newest drained messages within bounds (for `history`, which
+ * shows the newest): {@linkcode selectMessages} from the other end.
  *
- * @param records Messages, oldest first.
+ * @param records Drained messages, oldest first.
  * @param selection Count and size bounds (`only` is ignored).
  * @returns The newest that fit, oldest first; `remaining` counts the older
  * ones left out.
  */
-export function selectNewest<T extends Message>(
-  records: readonly T[],
+export function selectNewest(
+  records: readonly ArchivedMessage[],
   selection: InboxSelection = {},
-): { messages: T[]; remaining: number; truncated?: string[] } {
-  const reversed = [...records].reverse();
-  const { selected, indexes } = pick(reversed, { ...selection, only: undefined });
-  // Keep each record's own extra fields (`drained_at`); a cut one is a copy.
-  const messages = indexes.map((index, k) =>
-    selected.truncated?.includes(reversed[index].id) && k === 0
-      ? { ...reversed[index], ...selected.messages[k] }
-      : reversed[index]
-  ).reverse();
-  const result: { messages: T[]; remaining: number; truncated?: string[] } = {
-    messages,
-    remaining: selected.remaining,
-  };
-  if (selected.truncated) result.truncated = selected.truncated;
-  return result;
+): {
+  messages: ArchivedMessage[];
+  remaining: number;
+  truncated?: string[];
+} {
+  const picked = pick(
+    [...records].reverse(),
+    { ...selection, only: undefined },
+    (r) => ({ ...toMessage(r), drained_at: r.drained_at }),
+  );
+  picked.messages.reverse();
+  return selected(picked);
 }
 
 /**
@@ -277,22 +309,23 @@ export function drainInbox(
 ): Selected {
   const path = paths.inbox(sessionId);
   const { records, tornTail } = readJsonl<Message>(path, messageProblem);
-  const { selected, indexes } = pick(records, selection);
-  if (indexes.length === 0) return selected;
-  const archived: ArchivedMessage[] = indexes.map((i) => ({
+  const picked = pick(records, selection, toMessage);
+  const taken = selected(picked);
+  if (picked.indexes.length === 0) return taken;
+  const archived: ArchivedMessage[] = picked.indexes.map((i) => ({
     ...toMessage(records[i]),
     drained_at: drainedAt,
   }));
   appendJsonl(paths.archive(sessionId), archived);
-  if (selected.remaining > 0) {
-    const gone = new Set(indexes);
+  if (taken.remaining > 0) {
+    const gone = new Set(picked.indexes);
     rewriteJsonl(path, records.filter((_, i) => !gone.has(i)));
   } else if (tornTail || records.length > 0) {
     // Everything complete was archived; a torn tail is an unacknowledged
     // partial write and goes with it.
     truncateFile(path);
   }
-  return selected;
+  return taken;
 }
 
 /**

@@ -5,16 +5,20 @@
  * the broker root and nothing else, read only the environment variables they
  * use, and run no program they do not need. Permission paths must be known
  * when the process starts, but the broker root is found at run time (from the
- * environment or git), so a tiny launcher (`launcher.ts`) resolves it first
- * and then starts the real entry point with flags from this module.
+ * environment or git), so a POSIX-sh launcher (`bin/c2c`, `bin/c2c-mcp`)
+ * resolves it first and then starts the real entry point with these flags.
+ * The shell scripts repeat what this module computes (tests compare them);
+ * for the rare commands whose grants need real work (`setup`, `unsetup`,
+ * `install`), `bin/c2c` asks `launcher.ts`, which calls this module.
  *
- * Pure: computes flags, touches nothing.
+ * Pure: computes flags, touches nothing (except {@linkcode findLibc}, which
+ * looks for a file).
  *
  * @module
  */
 
 import { joinPath } from "./_path.ts";
-import { installRoot, shimPath } from "./install_paths.ts";
+import { codeDir, denoCacheDir, installLayout } from "./install_paths.ts";
 import type { EnvReader } from "./session.ts";
 import { WAKE_ENV } from "./wake_info.ts";
 
@@ -67,7 +71,51 @@ export const CLI_ENV: readonly string[] = [
   "TMUX",
   "TMUX_PANE",
   "PATH",
+  "C2C_LIBC",
+  "XDG_DATA_HOME",
 ];
+
+/** Variable that tells `c2c run` which libc to open (the one it may open). */
+export const LIBC_ENV = "C2C_LIBC";
+
+/**
+ * Where glibc's `libc.so.6` lives on the Linux distributions c2c knows
+ * (Debian/Ubuntu multiarch on x86_64 and aarch64, Fedora/RHEL, Arch), in
+ * the order `bin/c2c` tries them. Deno matches an FFI grant against the
+ * exact path given to `dlopen`, so `c2c run` opens the path it was granted.
+ */
+export const LIBC_CANDIDATES: readonly string[] = [
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib64/libc.so.6",
+  "/usr/lib64/libc.so.6",
+  "/usr/lib/libc.so.6",
+  "/lib/libc.so.6",
+];
+
+/**
+ * The first of {@linkcode LIBC_CANDIDATES} that exists.
+ *
+ * @param exists Whether a path exists (default: asks the file system, which
+ * needs no permission under `--allow-all` and otherwise read access).
+ * @returns The path, or `null` on a layout c2c does not know.
+ */
+export function findLibc(
+  exists: (path: string) => boolean = pathExists,
+): string | null {
+  return LIBC_CANDIDATES.find((p) => exists(p)) ?? null;
+}
+
+function pathExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** An entry point c2c can start. */
 export type EntryPoint = "server" | "cli";
@@ -87,8 +135,11 @@ export interface PermissionScope {
   sockets?: readonly string[];
   /** Programs to allow running (e.g. `ps` for `refresh-peer`). */
   run?: readonly string[];
-  /** Whether FFI is needed (the PTY harness only). */
-  ffi?: boolean;
+  /**
+   * FFI for the PTY harness only: the libraries it may open, or `true` for
+   * any (when no known libc path exists).
+   */
+  ffi?: boolean | readonly string[];
   /** System information to allow (e.g. `hostname` for `setup`). */
   sys?: readonly string[];
 }
@@ -140,7 +191,10 @@ export function permissionFlags(
   if (scope.sys?.length) {
     flags.push(`--allow-sys=${unique(scope.sys).join(",")}`);
   }
-  if (scope.ffi) flags.push("--allow-ffi");
+  if (scope.ffi === true) flags.push("--allow-ffi");
+  else if (Array.isArray(scope.ffi) && scope.ffi.length) {
+    flags.push(`--allow-ffi=${unique(scope.ffi).join(",")}`);
+  }
   return flags;
 }
 
@@ -214,14 +268,18 @@ export function wakeGrants(env: EnvReader): WakeGrants {
 /**
  * Decides, from the command line, what a `c2c` invocation may do beyond the
  * broker root: `mcp` runs the server with server flags; `refresh-peer` may run
- * `ps` (to check the pid is alive); `verify --transcripts DIR` may read DIR;
- * `install` may run Deno and read and write the shim it installs
- * (`<root>/bin/c2c`, where the root is `--root`, else `DENO_INSTALL_ROOT`,
- * else `$HOME/.deno`).
+ * `ps` (to check the pid is alive); `run` may open libc through FFI (that
+ * file only, told to the harness in `C2C_LIBC`); `wake` may run `tmux`;
+ * `verify --transcripts DIR` may read DIR; `install` may read this c2c's
+ * code, its Deno binary and Deno's npm cache, write the install's bin and
+ * data directories ({@linkcode installLayout}), and run Deno (to complete
+ * the install's module cache). `setup`, `unsetup` and `install` also need
+ * the client config files (`setup/paths.ts`), which `launcher.ts` adds.
  *
  * @param args The `c2c` arguments (without the program name).
  * @param denoPath Absolute path of the Deno binary.
  * @param env Environment reader, for `install`'s default root.
+ * @param exists Whether a path exists, to find libc for `run`.
  * @returns The entry point and its extra grants.
  *
  * @example Usage
@@ -235,6 +293,7 @@ export function cliGrant(
   args: readonly string[],
   denoPath: string,
   env: EnvReader = () => undefined,
+  exists: (path: string) => boolean = pathExists,
 ): CliGrant {
   const command = args.find((a) => !a.startsWith("-"));
   switch (command) {
@@ -249,23 +308,41 @@ export function cliGrant(
     }
     case "refresh-peer":
       return { entry: "cli", scope: { run: ["ps"] } };
-    case "run":
+    case "run": {
       // The pseudo-terminal is libc through FFI; the client is spawned there
       // too, so no --allow-run is needed.
-      return { entry: "cli", scope: { ffi: true } };
+      const libc = findLibc(exists);
+      if (libc === null) return { entry: "cli", scope: { ffi: true } };
+      return {
+        entry: "cli",
+        scope: { ffi: [libc] },
+        env: { [LIBC_ENV]: libc },
+      };
+    }
     case "wake":
       return { entry: "cli", scope: { run: ["tmux"] } };
     case "install": {
-      let shim: string;
+      let layout;
       try {
-        shim = shimPath(installRoot(flagValue(args, "--root"), env));
+        layout = installLayout(flagValue(args, "--root"), env);
       } catch {
         // No root known: the command reports that itself.
         return { entry: "cli", scope: { run: [denoPath] } };
       }
+      const cache = denoCacheDir(env);
       return {
         entry: "cli",
-        scope: { run: [denoPath], read: [shim], write: [shim] },
+        scope: {
+          read: [
+            codeDir(),
+            denoPath,
+            ...(cache ? [joinPath(cache, "npm")] : []),
+            layout.dataDir,
+            layout.binDir,
+          ],
+          write: [layout.dataDir, layout.binDir],
+          run: [denoPath],
+        },
       };
     }
     case "verify": {

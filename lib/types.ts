@@ -115,12 +115,24 @@ export interface InboxResult {
   messages: Message[];
   /** Pending messages not returned this time (bounded replies). */
   remaining: number;
+  /**
+   * Ids of returned messages whose body was cut to fit the reply (it ends
+   * with a notice; the broker keeps the whole message). Absent when none.
+   */
+  truncated?: string[];
 }
 
 /** Result of `history`. */
 export interface HistoryResult {
   /** Drained messages, newest last. */
   messages: ArchivedMessage[];
+  /**
+   * Older messages within `limit` left out to keep the reply bounded (MCP
+   * only). Absent when none.
+   */
+  omitted?: number;
+  /** Ids of returned messages whose body was cut to fit. Absent when none. */
+  truncated?: string[];
 }
 
 /** Result of `join_room`. */

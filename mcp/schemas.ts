@@ -94,15 +94,26 @@ export const SendAllResultSchema = z.object({
   skipped: z.array(z.object({ alias: z.string(), reason: z.string() })),
 });
 
+const truncated = z.array(z.string()).optional().describe(
+  "Ids of messages whose body was cut to fit this reply (it ends with a notice; c2c history prints the whole message)",
+);
+
 /** Result of `poll_inbox` and `peek_inbox`. */
 export const InboxResultSchema = z.object({
   messages: z.array(MessageSchema),
-  remaining: z.number(),
+  remaining: z.number().describe(
+    "Messages still waiting after this reply; call again while above 0",
+  ),
+  truncated,
 });
 
 /** Result of `history`. */
 export const HistoryResultSchema = z.object({
   messages: z.array(ArchivedMessageSchema),
+  omitted: z.number().optional().describe(
+    "Older messages within limit left out to keep the reply bounded",
+  ),
+  truncated,
 });
 
 /** Result of `join_room`. */

@@ -8,7 +8,15 @@
 
 import { z } from "zod";
 import type { Broker } from "../lib/broker.ts";
+import {
+  boundHistory,
+  type DeliveryBounds,
+  MAX_ALONE_BYTES,
+} from "../lib/delivery.ts";
+import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import type { Message } from "../lib/message.ts";
+import type { HistoryResult, InboxResult } from "../lib/types.ts";
+import { jsonBytes } from "../lib/_bytes.ts";
 import {
   HistoryResultSchema,
   InboxResultSchema,
@@ -60,12 +68,16 @@ export interface ToolSpec {
   // deno-lint-ignore no-explicit-any
   run: (ctx: ToolContext, args: any) => Promise<object>;
   /**
-   * Messages in the result to render as `<c2c>` envelopes in an extra
-   * `envelopes` field. It is a field, not a second text block, because
-   * Claude Code and Codex show the model only `structuredContent` when a
-   * tool returns it.
+   * The text block of a result that carries message bodies (default: the
+   * result's JSON). What a model sees differs by client: Claude Code and
+   * Codex show it only `structuredContent` (as JSON) when a result has one;
+   * OpenCode and Gemini CLI show only the text blocks. So a message tool's
+   * `structuredContent` holds the messages with every field (what programs
+   * read, and what Claude Code's and Codex's models see), and its text
+   * block holds the same messages as `<c2c>` envelopes (what OpenCode's and
+   * Gemini's models see): each body reaches every client's model once.
    */
-  envelopes?: (result: never) => readonly Message[];
+  text?: (result: never) => string;
 }
 
 const alias = (what: string) =>
@@ -82,19 +94,69 @@ const roomId = z.string().describe(
 const limit = (what: string) =>
   z.number().int().min(0).optional().describe(what);
 
-/** Adds the `envelopes` field to a message tool's output schema. */
-function withEnvelopes(schema: z.ZodObject): z.ZodObject {
-  return schema.extend({
-    envelopes: z.string().describe(
-      "The same messages as <c2c> envelopes, one per line: what to read",
-    ),
-  });
-}
-
 /** Most messages one `poll_inbox`/`peek_inbox` returns by default. */
 export const INBOX_REPLY_LIMIT = 500;
-/** About how many bytes of messages one reply carries at most. */
+/**
+ * Most bytes of one message tool's reply, as the JSON-RPC line it is sent
+ * in, for several messages; one message too big to share a reply goes alone
+ * (up to `MAX_ALONE_BYTES`), all far below the 10 MiB line at which the
+ * SDK's stdio reader gives up (and closes the connection).
+ */
 export const INBOX_REPLY_BYTES = 1024 * 1024;
+
+/**
+ * What one message adds to a message tool's reply line: its JSON in
+ * `structuredContent.messages` with a comma, and its envelope in the text
+ * block as a JSON string (the quotes pay for the `\n` between envelopes).
+ *
+ * @param message The message as returned.
+ * @returns Bytes.
+ */
+export function replyCost(message: Message): number {
+  return jsonBytes(message) + 1 + jsonBytes(renderEnvelope(message));
+}
+
+/**
+ * The rest of a reply line: the JSON-RPC frame, `remaining`, the ids of a
+ * cut message, and the text block's last line. Generous: a client may pick
+ * a long request id.
+ */
+const REPLY_OVERHEAD = 2048;
+
+/** A message tool's bounds, on the serialized reply. */
+function replyBounds(limit?: number): DeliveryBounds {
+  return {
+    limit,
+    maxBytes: INBOX_REPLY_BYTES,
+    aloneBytes: MAX_ALONE_BYTES,
+    cost: replyCost,
+    overhead: REPLY_OVERHEAD,
+  };
+}
+
+/** The text block of `poll_inbox` / `peek_inbox`: envelopes, and what waits. */
+function inboxText(more: (n: number) => string) {
+  return (r: InboxResult): string => {
+    const lines = [
+      r.messages.length > 0 ? renderEnvelopes(r.messages) : "(no messages)",
+    ];
+    if (r.remaining > 0) lines.push(more(r.remaining));
+    return lines.join("\n");
+  };
+}
+
+/** The text block of `history`. */
+function historyText(r: HistoryResult): string {
+  const lines = [
+    r.messages.length > 0 ? renderEnvelopes(r.messages) : "(no messages)",
+  ];
+  if (r.omitted) {
+    lines.push(
+      `(${r.omitted} older not shown: too big for one reply; c2c history prints them)`,
+    );
+  }
+  return lines.join("\n");
+}
 
 const inboxInput = {
   limit: z.number().int().min(1).max(INBOX_REPLY_LIMIT).optional().describe(
@@ -184,38 +246,48 @@ export const TOOLS: readonly ToolSpec[] = [
     description:
       "Return and remove your pending messages (they move to your history). Call it when told messages are waiting; call again while `remaining` is above 0.",
     input: inboxInput,
-    output: withEnvelopes(InboxResultSchema),
+    output: InboxResultSchema,
     annotations: WRITES,
+    // Under the delivery lock, like every other path that hands messages
+    // over: a hook showing messages meanwhile cannot show these too.
     run: (ctx, args) =>
-      ctx.broker.pollInbox(ctx.sessionId, {
-        limit: args.limit ?? INBOX_REPLY_LIMIT,
-        maxBytes: INBOX_REPLY_BYTES,
-      }),
-    envelopes: (r: { messages: Message[] }) => r.messages,
+      ctx.broker.withDeliveryLock(
+        ctx.sessionId,
+        () =>
+          ctx.broker.pollInbox(
+            ctx.sessionId,
+            replyBounds(args.limit ?? INBOX_REPLY_LIMIT),
+          ),
+      ),
+    text: inboxText((n) => `(${n} more waiting: call poll_inbox again)`),
   },
   {
     name: "peek_inbox",
     title: "Peek inbox",
     description: "Show your pending messages without removing them.",
     input: inboxInput,
-    output: withEnvelopes(InboxResultSchema),
+    output: InboxResultSchema,
     annotations: READ_ONLY,
     run: (ctx, args) =>
-      ctx.broker.peekInbox(ctx.sessionId, {
-        limit: args.limit ?? INBOX_REPLY_LIMIT,
-        maxBytes: INBOX_REPLY_BYTES,
-      }),
-    envelopes: (r: { messages: Message[] }) => r.messages,
+      ctx.broker.peekInbox(
+        ctx.sessionId,
+        replyBounds(args.limit ?? INBOX_REPLY_LIMIT),
+      ),
+    text: inboxText((n) => `(${n} more pending)`),
   },
   {
     name: "history",
     title: "Inbox history",
     description: "Show messages you already received, newest last.",
     input: { limit: limit("How many (default 50)") },
-    output: withEnvelopes(HistoryResultSchema),
+    output: HistoryResultSchema,
     annotations: READ_ONLY,
-    run: (ctx, args) => ctx.broker.history(ctx.sessionId, args),
-    envelopes: (r: { messages: Message[] }) => r.messages,
+    run: async (ctx, args) =>
+      boundHistory(
+        await ctx.broker.history(ctx.sessionId, args),
+        replyBounds(),
+      ),
+    text: historyText,
   },
   {
     name: "join_room",

@@ -1,4 +1,4 @@
-// Test helpers for the `c2c` command: run cli.ts (or the launcher) as a real
+// Test helpers for the `c2c` command: run cli.ts (or bin/c2c) as a real
 // subprocess with the permission flags the launcher would give it, in a
 // clean environment (no session variables leak in from the test runner).
 
@@ -63,8 +63,9 @@ async function run(
   args: string[],
   options: RunOptions,
   extraEnv: Record<string, string>,
+  program = DENO,
 ): Promise<Run> {
-  const child = new Deno.Command(DENO, {
+  const child = new Deno.Command(program, {
     args,
     cwd: options.cwd,
     clearEnv: true,
@@ -139,22 +140,15 @@ export function cliArgs(
   ];
 }
 
-/** Runs the launcher, as the installed `c2c` does. */
-export function launch(args: string[], options: RunOptions = {}): Promise<Run> {
-  return run(launcherArgs(args), options, {});
-}
+/** The `c2c` command of this checkout: `bin/c2c`, what an install runs. */
+export const LAUNCHER = `${REPO}/bin/c2c`;
 
-/** The `deno` arguments of the installed `c2c` (the launcher) for `args`. */
-export function launcherArgs(args: string[]): string[] {
-  return [
-    "run",
-    "--quiet",
-    `--config=${REPO}/deno.json`,
-    "--allow-env",
-    `--allow-run=git,${DENO}`,
-    `${REPO}/launcher.ts`,
-    ...args,
-  ];
+/**
+ * Runs `bin/c2c` (the launcher), as the installed `c2c` does, with this
+ * test run's Deno (`C2C_DENO`).
+ */
+export function launch(args: string[], options: RunOptions = {}): Promise<Run> {
+  return run(args, options, { C2C_DENO: DENO }, LAUNCHER);
 }
 
 /** Asserts a run's exit code, showing its output when it differs. */

@@ -1,5 +1,5 @@
-// `c2c run` through the launcher, as a user starts it: the launcher grants
-// --allow-ffi for this command only, the harness holds the session live, and
+// `c2c run` through bin/c2c, as a user starts it: the launcher grants FFI on
+// libc for this command only, the harness holds the session live, and
 // the client's exit code comes back.
 
 import assert from "node:assert/strict";
@@ -9,13 +9,8 @@ import { baseEnv, tempRepo } from "./_cli.ts";
 
 Deno.test("c2c run keeps the alias live while the client runs and returns its exit code", async () => {
   await using repo = await tempRepo();
-  const child = new Deno.Command(DENO, {
+  const child = new Deno.Command(`${REPO}/bin/c2c`, {
     args: [
-      "run",
-      "--quiet",
-      "--allow-env",
-      `--allow-run=git,${DENO}`,
-      `${REPO}/launcher.ts`,
       "run",
       "generic",
       "--alias",
@@ -29,7 +24,7 @@ Deno.test("c2c run keeps the alias live while the client runs and returns its ex
     ],
     cwd: repo.path,
     clearEnv: true,
-    env: baseEnv(),
+    env: { ...baseEnv(), C2C_DENO: DENO },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

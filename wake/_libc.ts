@@ -1,8 +1,9 @@
 // Private: the libc symbols the pseudo-terminal needs, opened once per process
 // through Deno FFI, plus the Linux constants that go with them.
 //
-// Requires `--allow-ffi` (unscoped: a scoped grant must name the library by
-// absolute path, which differs between distributions and architectures).
+// Requires `--allow-ffi`, or `--allow-ffi=<path>` with that path in
+// `C2C_LIBC`: Deno matches a scoped grant against the exact string given to
+// dlopen, so the launcher (bin/c2c) finds libc, grants it and names it here.
 //
 // Only Linux/glibc is supported: the struct sizes and ioctl numbers below are
 // those of Linux on x86_64 and aarch64, which agree for everything used here.
@@ -68,7 +69,30 @@ const SYMBOLS = {
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
+  // Addresses travel as plain integers, and memory is read with memcpy and
+  // strlen: Deno allows Deno.UnsafePointer and UnsafePointerView only under
+  // an unscoped --allow-ffi (denoland/deno#15511), and c2c run's grant is
+  // scoped to libc.
+  __errno_location: { parameters: [], result: "u64" },
+  /** `memmove(buf, buf, 0)` returns `buf`: a buffer's address. */
+  address_of: {
+    name: "memmove",
+    parameters: ["buffer", "buffer", "usize"],
+    result: "u64",
+  },
+  /** Copies `n` bytes at an address into a buffer. */
+  copy_from: {
+    name: "memcpy",
+    parameters: ["buffer", "u64", "usize"],
+    result: "u64",
+  },
+  /** The address held by a pointer-sized static (`environ`). */
+  copy_static: {
+    name: "memcpy",
+    parameters: ["buffer", "pointer", "usize"],
+    result: "u64",
+  },
+  strlen: { parameters: ["u64"], result: "usize" },
   // Blocking calls run on a worker thread and resolve a promise, so the event
   // loop never stalls while the pty is quiet or the child is running.
   poll_blocking: {
@@ -116,21 +140,33 @@ export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
 
-/** Opens libc on first use (requires `--allow-ffi`). */
+/** Opens libc on first use (requires `--allow-ffi`, see above). */
 export function libc(): Libc {
   if (Deno.build.os !== "linux") {
     throw new Error(
       `the c2c pseudo-terminal needs Linux (glibc); this is ${Deno.build.os}`,
     );
   }
-  lib ??= Deno.dlopen("libc.so.6", SYMBOLS);
+  lib ??= Deno.dlopen(libcPath(), SYMBOLS);
   return lib.symbols;
+}
+
+function libcPath(): string {
+  try {
+    return Deno.env.get("C2C_LIBC") || "libc.so.6";
+  } catch {
+    return "libc.so.6"; // the variable is not readable: unscoped FFI
+  }
 }
 
 /** The calling thread's `errno`, read right after a failed call. */
 export function errno(): number {
-  const at = libc().__errno_location();
-  return at ? new Deno.UnsafePointerView(at).getInt32(0) : 0;
+  const c = libc();
+  const at = c.__errno_location();
+  if (!at) return 0;
+  const value = new Int32Array(1);
+  c.copy_from(value, BigInt(at), 4n);
+  return value[0];
 }
 
 /** A NUL-terminated copy of `text`, for `char *` parameters. */
@@ -151,8 +187,9 @@ export function cStringArray(
 ): { array: BigUint64Array<ArrayBuffer>; keep: Uint8Array[] } {
   const keep = strings.map(cString);
   const array = new BigUint64Array(keep.length + 1);
+  const c = libc();
   keep.forEach((buffer, i) => {
-    array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+    array[i] = BigInt(c.address_of(buffer, buffer, 0n));
   });
   return { array, keep };
 }
@@ -171,16 +208,21 @@ export function keepAlive(..._buffers: unknown[]): void {}
  * the Deno-level env grant to the few variables c2c itself interprets.
  */
 export function processEnviron(): string[] {
-  const at = libc().environ as Deno.PointerValue;
+  const c = libc();
+  const at = c.environ as Deno.PointerValue;
   if (!at) return [];
-  const envp = new Deno.UnsafePointerView(at).getPointer(0);
-  if (!envp) return [];
-  const view = new Deno.UnsafePointerView(envp);
+  const word = new BigUint64Array(1);
+  c.copy_static(word, at, 8n);
+  const envp = word[0];
   const out: string[] = [];
-  for (let i = 0;; i++) {
-    const entry = view.getPointer(i * 8);
-    if (!entry) break;
-    out.push(Deno.UnsafePointerView.getCString(entry));
+  const decoder = new TextDecoder();
+  for (let i = 0n; envp !== 0n; i++) {
+    c.copy_from(word, envp + i * 8n, 8n);
+    const entry = word[0];
+    if (entry === 0n) break;
+    const bytes = new Uint8Array(Number(c.strlen(entry)));
+    c.copy_from(bytes, entry, BigInt(bytes.length));
+    out.push(decoder.decode(bytes));
   }
   return out;
 }

@@ -8,7 +8,7 @@
 //   turn 2  send {to_alias: peer}    → lands in the test peer's inbox
 //   turn 3  poll_inbox               ← held: while the client is alive, the
 //                                      test peer sends to it, then releases
-//   turn 4  text                     ← must show the peer's envelope once
+//   turn 4  text                     ← must show the peer's message once
 //
 // The peer is this test process itself: a Broker on the project's broker
 // root (`.git/c2c/mcp`, where setup's entry finds it), holding its own lease
@@ -41,6 +41,17 @@ const SEND_TOOL_NAME: Record<ClientName, string> = {
   codex: "mcp__c2c.send", // tool `send` in Responses namespace `mcp__c2c`
   opencode: "c2c_send",
   gemini: "mcp_c2c_send",
+};
+
+/**
+ * Whether the client shows its model a tool's `structuredContent` (as JSON)
+ * rather than its text blocks (tests/e2e/NOTES.md, "Finding").
+ */
+const SHOWS_STRUCTURED: Record<ClientName, boolean> = {
+  claude: true,
+  codex: true,
+  opencode: false,
+  gemini: false,
 };
 
 const PEER = "e2e-peer";
@@ -151,9 +162,26 @@ for (const name of CLIENT_NAMES) {
       );
 
       await t.step(
-        "poll_inbox shows the peer's envelope to the model exactly once",
+        "poll_inbox shows the peer's message to the model exactly once",
         () => {
           assert.ok(sent);
+          const seen = fake.turns[4];
+          // Each body once (tokens are the user's money), whichever part of
+          // the result the client shows its model.
+          assert.equal(
+            countOccurrences(seen, inbound),
+            1,
+            `body not shown exactly once to the model.\n` +
+              `tool result the model saw: ${lastToolResult(seen)}`,
+          );
+          if (SHOWS_STRUCTURED[name]) {
+            // The structured result: every field, the body among them.
+            const result = lastToolResult(seen);
+            for (const field of [sent.id, sent.ts, PEER]) {
+              assert.ok(result.includes(field), `${field} not in ${result}`);
+            }
+            return;
+          }
           const envelope = renderEnvelope({
             id: sent.id,
             ts: sent.ts,
@@ -161,7 +189,6 @@ for (const name of CLIENT_NAMES) {
             to_alias: alias,
             content: inbound,
           });
-          const seen = fake.turns[4];
           assert.equal(
             countOccurrences(seen, envelope),
             1,
