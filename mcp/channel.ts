@@ -3,17 +3,24 @@
  * and send each new message to the client as a `notifications/claude/channel`
  * notification, draining exactly the messages that were pushed.
  *
- * Messages are drained first and pushed second, so a `poll_inbox` racing the
- * push can never hand out the same message twice: each message is drained by
- * exactly one of them.
+ * Like every path that hands messages over, it goes through
+ * {@linkcode deliver}: under the session's delivery lock (a hook showing
+ * messages at the same moment cannot show these too), drained first and
+ * pushed second (a racing `poll_inbox` cannot take them too), and what could
+ * not be pushed goes back to the inbox, whole and in order, for the next
+ * push or poll. Each notification is bounded like a tool reply: a message
+ * too big for one goes out cut, with a notice; the archive keeps it whole.
  *
  * @module
  */
 
 import { basename } from "node:path";
 import type { Broker } from "../lib/broker.ts";
+import { deliver, MAX_ALONE_BYTES } from "../lib/delivery.ts";
 import { renderEnvelope } from "../lib/envelope.ts";
 import type { Message } from "../lib/message.ts";
+import { jsonBytes } from "../lib/_bytes.ts";
+import { InboxWatch } from "../wake/inbox_watch.ts";
 
 /** Parameters of one `notifications/claude/channel` notification. */
 export interface ChannelParams {
@@ -40,83 +47,128 @@ export function channelParams(message: Message): ChannelParams {
   return { content: renderEnvelope(message), meta };
 }
 
+/** Most messages drained per delivery (the rest follow at once). */
+export const CHANNEL_BATCH = 50;
+/**
+ * Most bytes of notifications per delivery (one message too big to share a
+ * delivery goes alone, up to `MAX_ALONE_BYTES`: far below the SDK's 10 MiB
+ * line).
+ */
+export const CHANNEL_MAX_BYTES = 1024 * 1024;
+
+/**
+ * What one message's notification costs on the wire: its parameters as JSON
+ * and the JSON-RPC frame around them.
+ *
+ * @param message The message.
+ * @returns Bytes.
+ */
+export function channelCost(message: Message): number {
+  return jsonBytes(channelParams(message)) + 128;
+}
+
+/** First retry after a failed push (ms); doubles up to 30 s. */
+const RETRY_MS = 1_000;
+
+/** Options of {@linkcode ChannelPusher}. */
+export interface ChannelPusherOptions {
+  /** Called when a push fails (what it drained went back to the inbox). */
+  onError?(error: unknown): void;
+  /** Called after each delivery with the ids pushed. */
+  onPushed?(ids: string[]): void;
+}
+
 /** Watches one session's inbox and pushes what arrives. */
 export class ChannelPusher {
   readonly #broker: Broker;
   readonly #sessionId: () => string;
   readonly #push: (params: ChannelParams) => Promise<void>;
-  #watcher: Deno.FsWatcher | null = null;
-  #running = false;
-  #again = false;
+  readonly #options: ChannelPusherOptions;
+  readonly #watch: InboxWatch;
+  #failures = 0;
+  #retryAt = 0;
 
   /**
    * @param broker The broker.
    * @param sessionId Returns the session whose inbox to watch.
    * @param push Sends one notification.
+   * @param options Callbacks.
    */
   constructor(
     broker: Broker,
     sessionId: () => string,
     push: (params: ChannelParams) => Promise<void>,
+    options: ChannelPusherOptions = {},
   ) {
     this.#broker = broker;
     this.#sessionId = sessionId;
     this.#push = push;
+    this.#options = options;
+    // A push is cheap and the client shows each message on its own: no
+    // reason to wait long for a burst to end.
+    this.#watch = new InboxWatch({
+      root: broker.root,
+      relevant: (name) => name === basename(broker.paths.inbox(sessionId())),
+      pass: () => this.#pushPending(),
+      quietMs: 5,
+      maxWaitMs: 50,
+      onError: (e) => options.onError?.(e),
+    });
   }
 
   /** Starts watching, and pushes anything already waiting. */
   start(): void {
-    // Watch the root directory, not the inbox file: the file may not exist
-    // yet, and a partial drain replaces it by rename.
-    this.#watcher = Deno.watchFs(this.#broker.root, { recursive: false });
-    (async () => {
-      for await (const event of this.#watcher!) {
-        const inbox = basename(this.#broker.paths.inbox(this.#sessionId()));
-        if (event.paths.some((p) => basename(p) === inbox)) this.rescan();
-      }
-    })().catch(() => {/* watcher closed */});
-    this.rescan();
+    this.#watch.start();
   }
 
   /** Drains and pushes whatever is pending; coalesces overlapping calls. */
   rescan(): void {
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    (async () => {
-      do {
-        this.#again = false;
-        await this.#pushPending();
-      } while (this.#again);
-    })().finally(() => this.#running = false);
+    this.#watch.runSoon();
   }
 
   async #pushPending(): Promise<void> {
+    // After a failed push, not before the retry is due: putting the
+    // messages back changes the inbox, which would bring us straight back.
+    const wait = this.#retryAt - Date.now();
+    if (wait > 0) return this.#watch.later(wait);
     const sessionId = this.#sessionId();
     if (!this.#broker.registration(sessionId)) return;
-    const pending = this.#broker.pendingMessages(sessionId);
-    if (pending.length === 0) return;
-    const { messages } = await this.#broker.drainMessages(
-      sessionId,
-      pending.map((m) => m.id),
-    );
-    for (const message of messages) {
-      try {
-        await this.#push(channelParams(message));
-      } catch {
-        // The client is gone; the message stays readable through history.
-        return;
-      }
+    if (this.#broker.pendingMessages(sessionId).length === 0) return;
+    const r = await deliver(this.#broker, sessionId, {
+      order: "take-then-show",
+      bounds: {
+        limit: CHANNEL_BATCH,
+        maxBytes: CHANNEL_MAX_BYTES,
+        aloneBytes: MAX_ALONE_BYTES,
+        cost: channelCost,
+      },
+      show: async ({ messages }) => {
+        for (let i = 0; i < messages.length; i++) {
+          try {
+            await this.#push(channelParams(messages[i]));
+          } catch (error) {
+            // The client is gone, or its pipe broke: this one and the rest
+            // go back (this one may have got out: at worst shown twice).
+            return { shown: i, error };
+          }
+        }
+      },
+    });
+    if (r.delivered.length > 0) {
+      this.#options.onPushed?.(r.delivered.map((m) => m.id));
     }
+    if (r.error !== undefined) {
+      this.#options.onError?.(r.error);
+      const delay = Math.min(30_000, RETRY_MS * 2 ** this.#failures++);
+      this.#retryAt = Date.now() + delay;
+      return this.#watch.later(delay);
+    }
+    this.#failures = 0;
+    if (r.remaining > 0) this.#watch.runSoon();
   }
 
   /** Stops watching. */
   stop(): void {
-    try {
-      this.#watcher?.close();
-    } catch { /* already closed */ }
-    this.#watcher = null;
+    this.#watch.stop();
   }
 }

@@ -6,25 +6,26 @@
  * a wake, and a failed wake never fails a send: the sender only appends to
  * the inbox.
  *
- * Exactly once: the messages are drained first and pushed second, so a
- * `poll_inbox` or a hook racing the wake takes each message at most once
- * between them. The endpoint is opened before the drain, so a dead socket
- * leaves the messages in the inbox; a push that fails after the drain puts
- * them back ({@linkcode Broker.restoreMessages}).
+ * Exactly once: the messages are drained first and pushed second, under the
+ * session's delivery lock ({@linkcode deliver}), so a `poll_inbox` or a hook
+ * racing the wake takes each message at most once between them. The endpoint
+ * is opened before the drain, so a dead socket leaves the messages in the
+ * inbox; a push that fails after the drain puts them back.
  *
- * One wake per burst: inbox events are debounced ({@linkcode Burst}), and a
- * busy client is not woken — its PostToolUse / Stop hooks deliver — but
- * looked at again shortly, in case its turn ends without a tool call.
+ * One wake per burst: inbox events are debounced ({@linkcode InboxWatch}),
+ * and a busy client is not woken — its PostToolUse / Stop hooks deliver —
+ * but looked at again shortly, in case its turn ends without a tool call.
  *
  * @module
  */
 
 import { basename } from "node:path";
 import type { Broker } from "../lib/broker.ts";
+import { deliver, MAX_ALONE_BYTES } from "../lib/delivery.ts";
+import { renderEnvelope } from "../lib/envelope.ts";
 import type { Message } from "../lib/message.ts";
-import { withDeliveryLock } from "../lib/delivery_lock.ts";
-import { Burst } from "../wake/burst.ts";
-import { DirWatcher } from "../wake/dir_watcher.ts";
+import { jsonBytes } from "../lib/_bytes.ts";
+import { InboxWatch } from "../wake/inbox_watch.ts";
 
 /** Whether the client can take a wake now. */
 export type TargetState =
@@ -85,13 +86,41 @@ export interface NativeWakerOptions {
   retryMs?: number;
   /** Most messages per wake (default 50; more follow in the next wake). */
   limit?: number;
-  /** About this many bytes of messages per wake (default 256 KiB). */
+  /**
+   * Most bytes of wake text per wake (default 256 KiB), measured by `cost`;
+   * one message too big to share a wake goes alone.
+   */
   maxBytes?: number;
+  /**
+   * Bytes one message adds to what the target sends (default
+   * {@linkcode wakeCost}, which bounds both native targets' forms).
+   */
+  cost?(message: Message): number;
   /** Called after each wake. */
   onWake?(record: WakeRecord): void;
   /** Called when a wake fails (the messages stay pending). */
   onError?(error: unknown): void;
 }
+
+/**
+ * An upper bound on what one message adds to a native wake: its envelope as
+ * a JSON string (both targets send JSON: Claude Code's socket line, Codex's
+ * JSON-RPC), the `&lt;` that keeps a body from closing Claude Code's
+ * `<cross-session-message>` wrapper, and a wrapper of its own (a sender's
+ * group, at worst one per message).
+ *
+ * @param message The message.
+ * @returns Bytes.
+ */
+export function wakeCost(message: Message): number {
+  const envelope = renderEnvelope(message);
+  const wrappers = envelope.match(/<\/?cross-session-message/gi)?.length ?? 0;
+  return jsonBytes(envelope) + 3 * wrappers + 96 +
+    2 * jsonBytes(message.from_alias);
+}
+
+/** The wake text's own lines (the header, the JSON frame), at most. */
+const WAKE_OVERHEAD = 1024;
 
 /**
  * Watches one session's inbox and wakes its idle client.
@@ -112,14 +141,10 @@ export class NativeWaker {
   readonly #o: Required<Omit<NativeWakerOptions, "onWake" | "onError">>;
   readonly #onWake?: (record: WakeRecord) => void;
   readonly #onError?: (error: unknown) => void;
-  readonly #burst: Burst;
-  #watcher: DirWatcher | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running = false;
-  #again = false;
-  #stopped = true;
+  readonly #watch: InboxWatch;
   #pendingSince: number | null = null;
   #failures = 0;
+  #retryAt = 0;
   /** Wakes delivered so far. */
   wakes = 0;
 
@@ -135,92 +160,56 @@ export class NativeWaker {
       retryMs: 2_000,
       limit: 50,
       maxBytes: 256 * 1024,
+      cost: wakeCost,
       ...options,
     };
     this.#onWake = options.onWake;
     this.#onError = options.onError;
-    this.#burst = new Burst({
+    const { paths } = this.#o.broker;
+    this.#watch = new InboxWatch({
+      root: this.#o.broker.root,
+      // The inbox, and registry.json, where a Codex thread id arrives.
+      relevant: (name) =>
+        name === basename(paths.inbox(this.#o.sessionId())) ||
+        name === basename(paths.registry),
+      pass: () => this.#wakeOnce(),
       quietMs: this.#o.quietMs,
       maxWaitMs: this.#o.maxWaitMs,
-      fire: () => this.#attempt(),
+      onError: (e) => this.#onError?.(e),
     });
   }
 
   /** Starts watching; anything already waiting counts as a burst. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    // Watch the root, not the inbox file: the file may not exist yet, and
-    // registry.json (where a Codex thread id arrives) sits beside it.
-    this.#watcher = new DirWatcher({
-      paths: [this.#o.broker.root],
-      onChange: (paths) => {
-        const { paths: files } = this.#o.broker;
-        const inbox = basename(files.inbox(this.#o.sessionId()));
-        const registry = basename(files.registry);
-        for (const path of paths) {
-          const name = basename(path);
-          if (name === inbox || name === registry) {
-            return this.#burst.poke();
-          }
-        }
-      },
-      onError: (e) => this.#onError?.(e),
-    });
-    this.#burst.poke();
+    this.#watch.start();
   }
 
   /** Stops watching and cancels anything scheduled. */
   stop(): void {
-    this.#stopped = true;
-    this.#burst.cancel();
-    clearTimeout(this.#timer);
-    this.#watcher?.close();
-    this.#watcher = null;
-  }
-
-  #later(ms: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#attempt(), ms);
-  }
-
-  #attempt(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    (async () => {
-      do {
-        this.#again = false;
-        try {
-          await this.#wakeOnce();
-        } catch (e) {
-          this.#onError?.(e);
-        }
-      } while (this.#again && !this.#stopped);
-    })().finally(() => this.#running = false);
+    this.#watch.stop();
   }
 
   async #wakeOnce(): Promise<void> {
+    // After a failed wake, not before the retry is due: putting the
+    // messages back changes the inbox, which would bring us straight back.
+    const wait = this.#retryAt - Date.now();
+    if (wait > 0) return this.#watch.later(wait);
     const { broker, target } = this.#o;
     const sessionId = this.#o.sessionId();
     if (!broker.registration(sessionId)) return;
-    const pending = broker.pendingMessages(sessionId);
-    if (pending.length === 0) {
+    if (broker.pendingMessages(sessionId).length === 0) {
       this.#pendingSince = null;
-      clearTimeout(this.#timer);
+      this.#watch.cancelLater();
       return;
     }
     this.#pendingSince ??= Date.now();
     const state = await target.state();
     if (state === "unavailable") return; // a file event brings us back
-    if (state === "busy") return this.#later(this.#o.busyRecheckMs);
+    if (state === "busy") return this.#watch.later(this.#o.busyRecheckMs);
     if (state === "unknown") {
       const waited = Date.now() - this.#pendingSince;
       if (waited < this.#o.unknownGraceMs) {
-        return this.#later(this.#o.unknownGraceMs - waited);
+        return this.#watch.later(this.#o.unknownGraceMs - waited);
       }
     }
     let delivery: WakeDelivery;
@@ -230,58 +219,36 @@ export class NativeWaker {
       return this.#failed(e);
     }
     try {
-      // Under the session's delivery lock, like the hooks: a Stop hook that
-      // shows messages before taking them cannot interleave with this drain
-      // and push and show the same message twice.
-      const outcome = await withDeliveryLock(
-        broker.paths,
-        sessionId,
-        async () => {
-          const { messages } = await broker.drainMessages(
-            sessionId,
-            this.#select(broker.pendingMessages(sessionId)),
-          );
-          if (messages.length === 0) return { messages }; // taken first elsewhere
-          try {
-            await delivery.deliver(messages);
-            return { messages };
-          } catch (e) {
-            await broker.restoreMessages(sessionId, messages);
-            return { messages, error: e };
-          }
+      const r = await deliver(broker, sessionId, {
+        order: "take-then-show",
+        bounds: {
+          limit: this.#o.limit,
+          maxBytes: this.#o.maxBytes,
+          aloneBytes: Math.max(this.#o.maxBytes, MAX_ALONE_BYTES),
+          cost: this.#o.cost,
+          overhead: WAKE_OVERHEAD,
         },
-      );
-      const { messages } = outcome;
-      if (messages.length === 0) return;
-      if ("error" in outcome) return this.#failed(outcome.error);
+        show: ({ messages }) => delivery.deliver(messages),
+      });
+      if (r.error !== undefined) return this.#failed(r.error);
+      if (r.delivered.length === 0) return; // taken first elsewhere
       this.#failures = 0;
       this.wakes++;
-      this.#onWake?.({ ids: messages.map((m) => m.id), at: Date.now() });
+      this.#onWake?.({ ids: r.delivered.map((m) => m.id), at: Date.now() });
       // More than one wake holds: the rest follows right away (a busy client
       // queues it after the turn this wake started).
-      if (broker.pendingMessages(sessionId).length > 0) this.#again = true;
+      if (r.remaining > 0) this.#watch.runSoon();
       else this.#pendingSince = null;
     } finally {
       delivery[Symbol.dispose]();
     }
   }
 
-  #select(pending: readonly Message[]): string[] {
-    const ids: string[] = [];
-    let bytes = 0;
-    for (const m of pending) {
-      if (ids.length >= this.#o.limit) break;
-      bytes += m.content.length + 200;
-      if (ids.length > 0 && bytes > this.#o.maxBytes) break;
-      ids.push(m.id);
-    }
-    return ids;
-  }
-
   #failed(error: unknown): void {
     this.#onError?.(error);
     const delay = Math.min(30_000, this.#o.retryMs * 2 ** this.#failures);
     this.#failures++;
-    this.#later(delay);
+    this.#retryAt = Date.now() + delay;
+    this.#watch.later(delay);
   }
 }

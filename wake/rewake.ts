@@ -29,13 +29,17 @@
 
 import { basename } from "node:path";
 import type { Broker } from "../lib/broker.ts";
-import { renderEnvelopes } from "../lib/envelope.ts";
+import {
+  deliver,
+  type DeliveryBounds,
+  MAX_ALONE_BYTES,
+} from "../lib/delivery.ts";
+import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import { deliveryText } from "../lib/hook.ts";
-import { selectMessages } from "../lib/inbox.ts";
 import { REWAKE_TIMEOUT_S } from "../lib/wake_info.ts";
-import { Burst } from "./burst.ts";
-import { DirWatcher } from "./dir_watcher.ts";
+import { utf8Bytes } from "../lib/_bytes.ts";
 import { InboxScanner } from "./inbox_scanner.ts";
+import { InboxWatch } from "./inbox_watch.ts";
 
 /** The exit status that makes Claude Code wake the session (asyncRewake). */
 export const REWAKE_EXIT = 2;
@@ -132,101 +136,101 @@ export async function waitToRewake(
   using lock = await broker.armRewake(sessionId);
   if (!lock) return { kind: "armed_elsewhere" };
   const started = Date.now();
-  // Everything that may change the answer pokes the loop: a burst of inbox
-  // events (once it settles), the periodic check, a signal.
-  let poke = () => {};
-  const burst = new Burst({
+  const inbox = basename(broker.paths.inbox(sessionId));
+  const scanner = new InboxScanner(broker);
+  let done = false;
+  let finish: (outcome: RewakeOutcome) => void = () => {};
+  const ended = new Promise<RewakeOutcome>((resolve) => finish = resolve);
+  // Everything that may change the answer runs a pass: a burst of inbox
+  // events once it settles, the periodic check (liveness, parent, and the
+  // inbox when no watch could start), a signal.
+  const watch = new InboxWatch({
+    root: broker.root,
+    relevant: (name) => name === inbox,
     quietMs: o.quietMs,
     maxWaitMs: o.maxWaitMs,
-    fire: () => poke(),
+    everyMs: o.checkMs,
+    // Events are a hint: the periodic check still finds the messages.
+    onError: () => {},
+    pass: async () => {
+      if (done) return; // one outcome, one delivery at most
+      const outcome = await check();
+      if (outcome) {
+        done = true;
+        finish(outcome);
+      }
+    },
   });
-  const inbox = basename(broker.paths.inbox(sessionId));
-  let watcher: DirWatcher | null = null;
-  try {
-    // Watch the root, not the inbox: the file may not exist yet.
-    watcher = new DirWatcher({
-      paths: [broker.root],
-      onChange: (paths) => {
-        for (const path of paths) {
-          if (basename(path) === inbox) return burst.poke();
-        }
-      },
-      // Events are a hint: the periodic check still finds the messages.
-      onError: () => {},
-    });
-  } catch {
-    // No watch (inotify limits): the periodic check finds the messages,
-    // within a second.
-  }
-  const tick = setInterval(() => poke(), o.checkMs);
-  const onAbort = () => poke();
-  signal?.addEventListener("abort", onAbort);
-  const scanner = new InboxScanner(broker);
-  try {
-    for (;;) {
-      // Made before the checks, so a poke during them is not lost.
-      const next = new Promise<void>((resolve) => poke = resolve);
-      if (signal?.aborted) return { kind: "stopped" };
-      if (o.parentPid() !== parent) return { kind: "parent_gone" };
-      const live = broker.liveness(sessionId);
-      if (live === true) {
-        seenAlive = true;
-      } else if (
-        live === false &&
-        (seenAlive || Date.now() - started >= o.startGraceMs)
-      ) {
-        return { kind: "session_ended" };
-      }
-      if (Date.now() - started >= o.waitMs) return { kind: "timed_out" };
-      // While a burst is still arriving, its end brings us back.
-      if (!burst.pending && scanner.scan(sessionId).length > 0) {
-        const outcome = await deliver(o);
-        if (outcome) return outcome;
-      }
-      await next;
+  const check = async (): Promise<RewakeOutcome | null> => {
+    if (signal?.aborted) return { kind: "stopped" };
+    if (o.parentPid() !== parent) return { kind: "parent_gone" };
+    const live = broker.liveness(sessionId);
+    if (live === true) {
+      seenAlive = true;
+    } else if (
+      live === false &&
+      (seenAlive || Date.now() - started >= o.startGraceMs)
+    ) {
+      return { kind: "session_ended" };
     }
+    if (Date.now() - started >= o.waitMs) return { kind: "timed_out" };
+    // While a burst is still arriving, its end brings us back.
+    if (watch.settling || scanner.scan(sessionId).length === 0) return null;
+    return await deliverOnce(o);
+  };
+  const onAbort = () => watch.runSoon();
+  signal?.addEventListener("abort", onAbort);
+  watch.start();
+  try {
+    return await ended;
   } finally {
-    watcher?.close();
-    clearInterval(tick);
-    burst.cancel();
+    watch.stop();
     signal?.removeEventListener("abort", onAbort);
+    await watch.idle();
   }
 }
 
 /**
- * Takes the waiting messages and writes them, under the delivery lock.
+ * The bounds of one wake, measured on the text written to stderr: the
+ * header line, then one envelope per line.
+ */
+function rewakeBounds(o: Settings): DeliveryBounds {
+  return {
+    limit: o.limit,
+    maxBytes: o.maxBytes,
+    aloneBytes: Math.max(o.maxBytes, MAX_ALONE_BYTES),
+    cost: (m) => utf8Bytes(renderEnvelope(m)) + 1,
+    overhead: utf8Bytes(deliveryText("", 999_999_999, 999_999_999)),
+  };
+}
+
+/**
+ * Takes the waiting messages and writes them: take first, show after, since
+ * Claude Code reads the output only once the waiter exits.
  *
  * @returns The outcome, or `null` when a hook took the messages first.
  */
-function deliver(o: Settings): Promise<RewakeOutcome | null> {
+async function deliverOnce(o: Settings): Promise<RewakeOutcome | null> {
   const { broker, sessionId, signal } = o;
-  return broker.withDeliveryLock(sessionId, async () => {
-    // Read again under the lock: a hook may have taken them meanwhile.
-    const { messages: chosen } = selectMessages(
-      broker.pendingMessages(sessionId),
-      { limit: o.limit, maxBytes: o.maxBytes },
-    );
-    if (chosen.length === 0) return null;
-    const { messages, remaining } = await broker.drainMessages(
-      sessionId,
-      chosen.map((m) => m.id),
-    );
-    if (messages.length === 0) return null;
-    try {
+  let stopped = false;
+  const r = await deliver(broker, sessionId, {
+    order: "take-then-show",
+    bounds: rewakeBounds(o),
+    show: async ({ messages, remaining }) => {
+      // A failed write (Claude Code gone: a closed pipe) throws: they go back.
       await o.write(
         deliveryText(renderEnvelopes(messages), messages.length, remaining),
       );
-    } catch {
-      // Claude Code is gone (a closed pipe) or never reads this: keep them.
-      await broker.restoreMessages(sessionId, messages);
-      return { kind: "write_failed" };
-    }
-    if (signal?.aborted) {
-      // Stopped after the write: Claude Code does not take the output of a
-      // hook it is killing, so the messages go back.
-      await broker.restoreMessages(sessionId, messages);
-      return { kind: "stopped" };
-    }
-    return { kind: "delivered", ids: messages.map((m) => m.id) };
+      if (signal?.aborted) {
+        // Stopped after the write: Claude Code does not take the output of
+        // a hook it is killing, so the messages go back.
+        stopped = true;
+        return { shown: 0 };
+      }
+    },
   });
+  if (stopped) return { kind: "stopped" };
+  if (r.error !== undefined) return { kind: "write_failed" };
+  if (r.delivered.length === 0) return null;
+  return { kind: "delivered", ids: r.delivered.map((m) => m.id) };
 }
