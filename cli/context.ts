@@ -178,7 +178,18 @@ export function createContext(init: ContextInit): Context {
       const words = init.positionals.slice(from);
       let text: string;
       if (words.length === 1 && words[0] === "-") {
-        text = await new Response(Deno.stdin.readable).text();
+        // Never more than the limit allows: `c2c send x - < huge` is refused
+        // after limit + 2 bytes (one over, plus the newline dropped below),
+        // not after holding the whole input in memory.
+        const limit = (await ctx.broker()).maxMessageBytes;
+        const bytes = await readAtMost(Deno.stdin, limit + 2);
+        if (bytes.length > limit + 1) {
+          throw new CliError(
+            "message_too_large",
+            `the message on standard input is over ${limit} bytes, the broker's limit (max_message_bytes in its config.json): send a shorter message, or split it`,
+          );
+        }
+        text = new TextDecoder().decode(bytes);
         // `echo hi | c2c send x -` means "hi", not "hi\n".
         if (text.endsWith("\n")) text = text.slice(0, -1);
       } else {
@@ -212,6 +223,27 @@ export function actingAs(broker: Broker, resolved: ResolvedSession): string {
     );
   }
   return sessionId;
+}
+
+/**
+ * Reads from `source` until its end or until `max` bytes are in.
+ *
+ * @param source A reader (standard input).
+ * @param max Most bytes to read.
+ * @returns What was read: `max` bytes when the input had that many or more.
+ */
+export async function readAtMost(
+  source: { read(p: Uint8Array): Promise<number | null> },
+  max: number,
+): Promise<Uint8Array> {
+  const buffer = new Uint8Array(max);
+  let length = 0;
+  while (length < max) {
+    const n = await source.read(buffer.subarray(length));
+    if (n === null) break;
+    length += n;
+  }
+  return buffer.subarray(0, length);
 }
 
 /**
