@@ -36,7 +36,54 @@ export type C2cErrorCode =
   | "wake";
 
 /**
- * Base class of every error the broker raises on purpose.
+ * A next step an error advises, as data. The broker knows what to do next;
+ * each interface names it in its own terms — the MCP server a tool
+ * (`join_room`), the CLI a command (`c2c room join lounge`) — so one error
+ * reads right in both and neither speaks the other's language.
+ */
+export type NextStep =
+  /** See who is registered. */
+  | { step: "list_peers" }
+  /** Register this session (as `alias`, when known). */
+  | { step: "register"; alias?: string }
+  /** Join the room before using it. */
+  | { step: "join_room"; room_id: string };
+
+/** How one interface names next steps and the arguments errors point at. */
+export interface Wording {
+  /**
+   * The advice for a step, e.g. `call join_room first`.
+   *
+   * @param next The step.
+   * @returns A clause that follows the cause after `; `.
+   */
+  step(next: NextStep): string;
+  /** What the argument stating the sender's alias is called (`from_alias`). */
+  readonly senderArgument: string;
+}
+
+/** The MCP server's words (tool and argument names): every `message`. */
+export const TOOL_WORDING: Wording = {
+  step(next) {
+    switch (next.step) {
+      case "list_peers":
+        return "call list to see registered peers";
+      case "register":
+        return "call register first";
+      case "join_room":
+        return "call join_room first";
+    }
+  },
+  senderArgument: "from_alias",
+};
+
+/** An error's cause, fixed or worded per interface. */
+export type Cause = string | ((wording: Wording) => string);
+
+/**
+ * Base class of every error the broker raises on purpose. Its `message` is
+ * worded for the MCP server; {@linkcode C2cError.describe} words it for
+ * another interface.
  *
  * @example Usage
  * ```ts
@@ -51,18 +98,45 @@ export type C2cErrorCode =
 export class C2cError extends Error {
   /** Stable code for programs; the message is for people. */
   readonly code: C2cErrorCode;
+  /** The step the error advises, if any (as data, for any interface). */
+  readonly next: NextStep | undefined;
+  readonly #text: Cause;
 
   /**
    * Creates the error.
    *
    * @param code Stable failure code.
-   * @param message One-line, actionable description.
+   * @param cause One-line description: a string, or a function of the
+   * interface's {@linkcode Wording} when it names arguments.
+   * @param next The step to advise after the cause, if any.
    */
-  constructor(code: C2cErrorCode, message: string) {
-    super(message);
+  constructor(code: C2cErrorCode, cause: Cause, next?: NextStep) {
+    super(compose(cause, next, TOOL_WORDING));
     this.name = new.target.name;
     this.code = code;
+    this.next = next;
+    this.#text = cause;
   }
+
+  /**
+   * The message in an interface's own words (`message` is the MCP
+   * server's).
+   *
+   * @param wording How the interface names steps and arguments.
+   * @returns One line.
+   */
+  describe(wording: Wording): string {
+    return compose(this.#text, this.next, wording);
+  }
+}
+
+function compose(
+  cause: Cause,
+  next: NextStep | undefined,
+  wording: Wording,
+): string {
+  const text = typeof cause === "string" ? cause : cause(wording);
+  return next ? `${text}; ${wording.step(next)}` : text;
 }
 
 /** An alias that does not match `[a-z0-9][a-z0-9._-]{0,63}`. */
@@ -135,10 +209,9 @@ export class UnknownAliasError extends C2cError {
    * @param alias The alias that was not found.
    */
   constructor(alias: string) {
-    super(
-      "unknown_alias",
-      `unknown alias '${alias}'; run list to see registered peers`,
-    );
+    super("unknown_alias", `unknown alias '${alias}'`, {
+      step: "list_peers",
+    });
     this.alias = alias;
   }
 }
@@ -191,7 +264,8 @@ export class SenderMismatchError extends C2cError {
   constructor(claimed: string, actual: string) {
     super(
       "sender_mismatch",
-      `from_alias '${claimed}' is not your alias; this session is registered as '${actual}'`,
+      (w) =>
+        `${w.senderArgument} '${claimed}' is not your alias; this session is registered as '${actual}'`,
     );
     this.claimed = claimed;
     this.actual = actual;
@@ -208,10 +282,9 @@ export class NotRegisteredError extends C2cError {
    * @param sessionId The unregistered session id.
    */
   constructor(sessionId: string) {
-    super(
-      "not_registered",
-      `session '${sessionId}' is not registered; call register first`,
-    );
+    super("not_registered", `session '${sessionId}' is not registered`, {
+      step: "register",
+    });
     this.sessionId = sessionId;
   }
 }
@@ -299,10 +372,10 @@ export class NotMemberError extends C2cError {
    * @param alias The caller's alias.
    */
   constructor(roomId: string, alias: string) {
-    super(
-      "not_member",
-      `'${alias}' is not a member of room '${roomId}'; join_room first`,
-    );
+    super("not_member", `'${alias}' is not a member of room '${roomId}'`, {
+      step: "join_room",
+      room_id: roomId,
+    });
     this.roomId = roomId;
     this.alias = alias;
   }
@@ -491,15 +564,20 @@ export class SessionBorrowedError extends C2cError {
 
 /**
  * One line describing any error for a person: a {@linkcode C2cError}'s own
- * message, a permission refusal with the path Deno names, else the message.
+ * message (in `wording`, default the MCP server's), a permission refusal with
+ * the path Deno names, else the message.
  *
  * @param error Anything thrown.
+ * @param wording How the interface names steps and arguments.
  * @returns A single line.
  */
-export function describeError(error: unknown): string {
+export function describeError(
+  error: unknown,
+  wording: Wording = TOOL_WORDING,
+): string {
   let text: string;
   if (error instanceof C2cError) {
-    text = error.message;
+    text = error.describe(wording);
   } else if (
     error instanceof Deno.errors.NotCapable ||
     error instanceof Deno.errors.PermissionDenied
