@@ -18,9 +18,9 @@ import type { EnvReader } from "./session.ts";
 import { absolutePath, dirPath, joinPath } from "./_path.ts";
 import {
   COMMAND_NAME,
-  type InstallLayout,
   INSTALLED_DENO,
   INSTALLED_DENO_DIR,
+  type InstallLayout,
 } from "./install_paths.ts";
 
 export {
@@ -289,15 +289,17 @@ function copyNpmPackages(
     const from = joinPath(sourceCache, registry, name);
     const to = joinPath(cache, registry, name);
     try {
-      Deno.mkdirSync(to, { recursive: true });
-      Deno.copyFileSync(
-        joinPath(from, "registry.json"),
-        joinPath(to, "registry.json"),
-      );
       copyTree(joinPath(from, version), joinPath(to, version));
     } catch {
       continue; // not cached there: deno cache fetches it
     }
+    try {
+      // Deno keeps the package's registry answer beside it, not always.
+      Deno.copyFileSync(
+        joinPath(from, "registry.json"),
+        joinPath(to, "registry.json"),
+      );
+    } catch { /* none there: the lock file resolves the version */ }
   }
 }
 
@@ -341,7 +343,9 @@ async function denoCache(
 
 /** The command: a shim that execs the version's `bin/c2c`. */
 export function shimText(dir: string): string {
-  const quoted = `'${joinPath(dir, "bin", COMMAND_NAME).replaceAll("'", `'\\''`)}'`;
+  const quoted = `'${
+    joinPath(dir, "bin", COMMAND_NAME).replaceAll("'", `'\\''`)
+  }'`;
   return `#!/bin/sh\n# c2c: written by c2c install; runs the installed version below.\nexec ${quoted} "$@"\n`;
 }
 
