@@ -4,13 +4,28 @@
  * 2 usage error. Errors are one line on stderr, `c2c <command>: <message>`,
  * or with `--json` a `{"error":{"code","message"}}` object.
  *
- * Normally started by `launcher.ts` (the installed `c2c`), which resolves the
- * broker root and runs this file with permissions scoped to it. Run directly:
+ * From a checkout, `bin/c2c` (the installed `c2c`) resolves the broker root
+ * and runs this file with read/write on that root only, plus what each
+ * command needs (`cliGrant` in `lib/permissions.ts`). From JSR, scoped to
+ * one broker root:
  *
  * ```sh
- * C2C_MCP_BROKER_ROOT=/path/to/broker deno run --allow-read=/path/to/broker \
- *   --allow-write=/path/to/broker --allow-env cli.ts list
+ * ROOT="$(git rev-parse --path-format=absolute --git-common-dir)/c2c/mcp"
+ * C2C_MCP_BROKER_ROOT="$ROOT" deno run --allow-read="$ROOT" \
+ *   --allow-write="$ROOT" --allow-env jsr:@c2c/c2c/cli list
  * ```
+ *
+ * or installed for every repository, which then may read and write every
+ * file of the user (Deno takes permission paths at start, and the root
+ * differs per repository):
+ *
+ * ```sh
+ * deno install -g -n c2c --allow-read --allow-write --allow-env \
+ *   --allow-run=git jsr:@c2c/c2c/cli
+ * ```
+ *
+ * `setup`, `install`, `run` and the hooks start c2c's launchers (`bin/`) by
+ * path, so they need a checkout (or `c2c install` from one).
  *
  * The import graph of this file holds neither zod nor the MCP SDK (start-up
  * cost); `c2c mcp` loads the server on demand.
