@@ -1,15 +1,25 @@
 /**
  * A minimal WebSocket client (RFC 6455) over a Unix socket: what Codex's
  * app-server daemon speaks on `$CODEX_HOME/app-server-control/
- * app-server-control.sock`. Deno's `WebSocket` cannot dial a Unix socket, and
- * a dependency for ~150 lines is not worth it.
+ * app-server-control.sock`.
+ *
+ * Deno's own `WebSocket` can dial a Unix socket (seen with Deno 2.9.6):
+ * `new WebSocket("ws://localhost/", { client })` with `client =
+ * Deno.createHttpClient({ proxy: { transport: "unix", path } })`. It then
+ * wants `--allow-net` for the URL's host (`localhost:80`) on top of the
+ * socket's own grants, and its `client` option is marked experimental. c2c
+ * keeps this client because of the permission: the MCP server may connect to
+ * exactly one socket and to no TCP port (`wakeGrants` in
+ * `lib/permissions.ts`), and a grant for `localhost:80` would let it reach
+ * whatever listens there. That is worth ~150 lines.
  *
  * Only what a JSON-RPC client needs: the opening handshake (with the
  * `Sec-WebSocket-Accept` check), masked text frames out, text frames in
  * (fragmented or not), pings answered, close honoured. No extensions, no
  * binary messages.
  *
- * Requires `--allow-read` and `--allow-write` on the socket path.
+ * Requires `--allow-read`, `--allow-write` and `--allow-net=unix:<path>` on
+ * the socket path (Deno 2.9 asks for all three to connect to a Unix socket).
  *
  * @module
  */
@@ -184,7 +194,8 @@ export class UnixWebSocket implements Disposable {
   /**
    * Connects and performs the opening handshake.
    *
-   * Requires `--allow-read` and `--allow-write` on `path`.
+   * Requires `--allow-read`, `--allow-write` and `--allow-net=unix:<path>`
+   * on `path`.
    *
    * @param path The Unix socket.
    * @param options Timeout and request target.
