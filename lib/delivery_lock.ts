@@ -1,16 +1,18 @@
 /**
  * The delivery lock of a session (`locks/deliver.<session>.lock`): held by
  * whatever hands the session's messages to its agent — a client's hook
- * (`c2c hook`), Claude Code's rewake waiter, the MCP server's native wake —
- * from reading the messages to taking them from the inbox.
+ * (`c2c hook`), the CLI poller (`c2c poll-inbox`), Claude Code's rewake
+ * waiter, the MCP server's native wake, channel push and `poll_inbox` — from
+ * reading the messages to taking them from the inbox. All but `poll_inbox`
+ * take it through `deliver()` (`delivery.ts`).
  *
- * Why: the hook shows messages first and takes them after (a client that
- * kills a slow hook must not lose them), while the rewake waiter takes them
- * first and shows them after (its output counts only once it exits). Each
- * order is safe alone; run side by side — a Stop hook and a waiter at the
- * same turn end — the hook could show a message the waiter took and showed
- * too. Under this lock the two cannot interleave: whoever comes second finds
- * the messages gone.
+ * Why: the hook and the CLI poller show messages first and take them after
+ * (a process killed between the two must not lose them), while the rewake
+ * waiter and the pushes take them first and show them after (the output
+ * counts only once complete). Each order is safe alone; run side by side —
+ * a Stop hook and a waiter at the same turn end, a hook and a channel push —
+ * the hook could show a message the other took and showed too. Under this
+ * lock they cannot interleave: whoever comes second finds the messages gone.
  *
  * Unlike the broker's own locks (`lock.ts`) it is held across `await`s; each
  * process that takes it delivers once and then ends. Lock order: delivery
