@@ -136,42 +136,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     session: "none",
   },
   {
-    name: "completion",
-    group: "Get started",
-    summary: "print a shell completion script (bash, zsh or fish)",
-    args: "<shell>",
-    description:
-      "Completes commands, room subcommands, options and client names. Load it in your shell's start-up file, as the examples show.",
-    positionals: [1, 1],
+    name: "whoami",
+    group: "Messages",
+    summary: "show this session's alias and registration",
+    args: "[SESSION_ID]",
+    positionals: [0, 1],
     options: [],
-    choices: ["bash", "zsh", "fish"],
-    examples: [
-      ['eval "$(c2c completion bash)"', "in ~/.bashrc"],
-      ['eval "$(c2c completion zsh)"', "in ~/.zshrc (after compinit)"],
-      [
-        "c2c completion fish > ~/.config/fish/completions/c2c.fish",
-        "once, for fish",
-      ],
-    ],
-    session: "none",
-  },
-  {
-    name: "install",
-    group: "Get started",
-    summary: "install c2c into a versioned directory of its own",
-    args: "",
-    description:
-      "Copies this c2c (code, its Deno binary and a Deno cache holding its npm packages) to ~/.local/share/c2c/<version>/ ($XDG_DATA_HOME/c2c) and writes the c2c command, ~/.local/bin/c2c ($DENO_INSTALL_ROOT/bin when set), which runs that version's bin/c2c. Client configs that point at an older version or at this checkout move to the new version (each file backed up first). Afterwards nothing refers to the checkout. Idempotent: the same code installs to the same version.",
-    positionals: [0, 0],
-    options: [{
-      name: "root",
-      type: "string",
-      value: "DIR",
-      description:
-        "install into DIR/bin and DIR/share/c2c (default: see above)",
-    }],
-    examples: [["c2c install --root ~/.local", "install ~/.local/bin/c2c"]],
-    session: "none",
+    examples: [["c2c whoami", "alias, session id, liveness, client, pid"]],
+    session: "required",
   },
   {
     name: "list",
@@ -510,17 +482,17 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "install",
     group: "Setup",
-    summary: "install the c2c command with deno install",
+    summary: "install c2c into a versioned directory of its own",
     args: "",
     description:
-      "Installs a shim that runs the launcher with --allow-env --allow-run=git,<deno>; the launcher scopes every command to the broker root. Idempotent: running it again reinstalls and says whether anything changed.",
+      "Copies this c2c (code, its Deno binary and a Deno cache holding its npm packages) to ~/.local/share/c2c/<version>/ ($XDG_DATA_HOME/c2c) and writes the c2c command, ~/.local/bin/c2c ($DENO_INSTALL_ROOT/bin when set), which runs that version's bin/c2c. Client configs that point at an older version or at this checkout move to the new version (each file backed up first). Afterwards nothing refers to the checkout. Idempotent: the same code installs to the same version.",
     positionals: [0, 0],
     options: [{
       name: "root",
       type: "string",
       value: "DIR",
       description:
-        "install into DIR/bin (default: DENO_INSTALL_ROOT, else ~/.deno)",
+        "install into DIR/bin and DIR/share/c2c (default: see above)",
     }],
     examples: [["c2c install --root ~/.local", "install ~/.local/bin/c2c"]],
     session: "none",
