@@ -32,11 +32,6 @@ import {
   toJson,
 } from "./format.ts";
 
-/** Most messages one hook call hands the model. */
-export const HOOK_MESSAGE_LIMIT = 50;
-/** About how many bytes of messages one hook call hands the model. */
-export const HOOK_MESSAGE_BYTES = 256 * 1024;
-
 const HOOK_CLIENT_NAMES: ReadonlySet<string> = new Set([
   "claude-code",
   "codex",
@@ -392,8 +387,25 @@ export const HANDLERS: Record<string, Handler> = {
 
   async "poll-inbox"(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.pollInbox(ctx.session(broker));
-    return emit(ctx, r, () => envelopes(r.messages));
+    const { deliver } = await import("../lib/delivery.ts");
+    // Show first, take after, like the hooks: a poller killed between the
+    // two leaves what it printed pending (printed again next time), and
+    // never takes what it did not print.
+    let shown = false;
+    const r = await deliver(broker, ctx.session(broker), {
+      order: "show-then-take",
+      show: (batch) => {
+        shown = true;
+        emit(ctx, batch, () => envelopes(batch.messages));
+      },
+    });
+    if (r.error !== undefined) throw r.error;
+    if (shown) return 0;
+    return emit(
+      ctx,
+      { messages: [], remaining: r.remaining },
+      () => envelopes([]),
+    );
   },
 
   async "peek-inbox"(ctx) {
@@ -726,6 +738,7 @@ export const HANDLERS: Record<string, Handler> = {
     }
     const {
       deliveryText,
+      hookBounds,
       hookOutput,
       parseHookInput,
       recordCodexThread,
@@ -762,26 +775,24 @@ export const HANDLERS: Record<string, Handler> = {
       }
       return 0;
     }
-    // Under the delivery lock: a rewake waiter (which takes first and shows
-    // after) cannot show these messages too.
-    await broker.withDeliveryLock(sessionId, async () => {
-      // Bounded, so a backlog cannot flood the model's context in one turn;
-      // the rest comes with the next tool call.
-      const { messages, remaining } = await broker.peekInbox(sessionId, {
-        limit: HOOK_MESSAGE_LIMIT,
-        maxBytes: HOOK_MESSAGE_BYTES,
-      });
-      if (messages.length === 0) return;
-      const text = deliveryText(
-        renderEnvelopes(messages),
-        messages.length,
-        remaining,
-      );
-      // Show first, take after: a client that kills a slow hook between the
-      // two can at worst show a message twice (ids tell), never lose it.
-      ctx.print(JSON.stringify(hookOutput(client, input, text)));
-      await broker.drainMessages(sessionId, messages.map((m) => m.id));
+    const { deliver } = await import("../lib/delivery.ts");
+    // Show first, take after (the delivery lock keeps a rewake waiter, which
+    // takes first, from showing these too): a client that kills a slow hook
+    // between the two can at worst show a message twice (ids tell), never
+    // lose it.
+    const r = await deliver(broker, sessionId, {
+      order: "show-then-take",
+      bounds: hookBounds(client, input),
+      show: ({ messages, remaining }) => {
+        const text = deliveryText(
+          renderEnvelopes(messages),
+          messages.length,
+          remaining,
+        );
+        ctx.print(JSON.stringify(hookOutput(client, input, text)));
+      },
     });
+    if (r.error !== undefined) throw r.error;
     return 0;
   },
 
