@@ -66,11 +66,17 @@ export const cliGroup: BenchGroup = {
   run: async ({ quick }) => {
     await using repo = await tempRepo();
     const broker = new Broker({ root: repo.root });
-    // Four live sessions (leases held here, as their MCP servers would):
-    // the sender, its recipient, a poller whose inbox stays empty and one
-    // that gets one message before each run.
-    using peers = await registerPeers(broker, "cli", 4);
+    // Four sessions: the sender, its recipient, a poller whose inbox stays
+    // empty and one that gets one message before each run. The command acts
+    // as sessions registered from a shell (no lease): a command may not act
+    // as a session whose MCP server holds its lease. The recipient is live.
+    const peers = await registerPeers(broker, "cli", 4);
+    peers[Symbol.dispose](); // releases the leases; files removed below
     const [sender, recipient, empty, one] = peers.sessions;
+    for (const session of [sender, empty, one]) {
+      Deno.removeSync(`${repo.root}/leases/${session}.lock`);
+    }
+    using _live = await broker.acquireLease(recipient);
     const samples = quick ? 8 : 40;
     const warmup = quick ? 2 : 5;
     const as = (session: string) => ({ C2C_SESSION_ID: session });
