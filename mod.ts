@@ -78,6 +78,7 @@ export type {
 export type { Registration, WakeInfo } from "./lib/registry.ts";
 export type { RoomMember } from "./lib/rooms.ts";
 export type { AuditEntry } from "./lib/audit.ts";
+export type { BrokerConfig } from "./lib/config.ts";
 export {
   BROKER_ROOT_ENV,
   type BrokerRootSource,
