@@ -163,25 +163,39 @@ export function createServer(options: CreateServerOptions): McpServer {
   server.server.oninitialized = () => {
     const name = clientNameOf(server.server.getClientVersion()?.name);
     session.setClient(name).catch(() => {});
-    if (!options.channel) {
-      const waker = startNativeWake(session);
-      if (waker) server.server.onclose = () => waker.stop();
-    }
-    if (options.channel && session.broker) {
-      const pusher = new ChannelPusher(
-        session.broker,
-        () => session.sessionId,
-        (params) =>
-          server.server.notification({
-            method: "notifications/claude/channel",
-            params,
-          }),
-      );
-      pusher.start();
-      server.server.onclose = () => pusher.stop();
+    try {
+      startPushPaths(server, session, options.channel);
+    } catch {
+      // Wake and push are extras: the tools still work (and report broker
+      // problems per call) when the inbox cannot be watched.
     }
   };
   return server;
+}
+
+/** Starts channel push when it is on, else native wake (if configured). */
+function startPushPaths(
+  server: McpServer,
+  session: ServerSession,
+  channel: boolean,
+): void {
+  if (!channel) {
+    const waker = startNativeWake(session);
+    if (waker) server.server.onclose = () => waker.stop();
+    return;
+  }
+  if (!session.broker) return;
+  const pusher = new ChannelPusher(
+    session.broker,
+    () => session.sessionId,
+    (params) =>
+      server.server.notification({
+        method: "notifications/claude/channel",
+        params,
+      }),
+  );
+  pusher.start();
+  server.server.onclose = () => pusher.stop();
 }
 
 function registerTool(
