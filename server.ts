@@ -255,8 +255,9 @@ async function openBroker(
 ): Promise<{ broker: Broker | null; error: string | null }> {
   const launchError = env("C2C_LAUNCH_ROOT_ERROR");
   try {
+    // The launcher sets this only when it found no root it could grant.
+    if (launchError) return { broker: null, error: launchError };
     const envRoot = env("C2C_MCP_BROKER_ROOT");
-    if (!envRoot && launchError) return { broker: null, error: launchError };
     const { root } = await resolveBrokerRoot({ envRoot });
     // Limits come from the broker's config.json, shared by every process,
     // never from this process's environment.

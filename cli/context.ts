@@ -99,8 +99,9 @@ export interface Context {
  */
 export async function resolveRoot(env: EnvReader): Promise<string> {
   const envRoot = env(BROKER_ROOT_ENV);
+  // The launcher sets this only when it found no root it could grant.
   const launchError = env("C2C_LAUNCH_ROOT_ERROR");
-  if (!envRoot && launchError) throw new BrokerRootError(launchError);
+  if (launchError) throw new BrokerRootError(launchError);
   return (await resolveBrokerRoot({ envRoot: envRoot ?? "" })).root;
 }
 

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { permissionFlags } from "../lib/permissions.ts";
-import { c2c, exits, registerAll, tempDir } from "./_cli.ts";
+import { c2c, exits, launch, registerAll, tempDir } from "./_cli.ts";
 import { REPO } from "./_helpers.ts";
 import { connect } from "./_mcp.ts";
 
@@ -176,4 +176,38 @@ Deno.test("a corrupt dead-letter file does not block registration", async () => 
   );
   await using server = await connect(dir.path, ALICE);
   assert.equal((await server.ok<{ alias: string }>("whoami")).alias, "alice");
+});
+
+Deno.test("bin/c2c-mcp: a broker root with a comma starts the server, which names the cause", async () => {
+  await using dir = await tempDir();
+  const root = `${dir.path}/a,b/broker`;
+  const text = await whoamiFails(root, ALICE, {
+    command: `${REPO}/bin/c2c-mcp`,
+    args: ["--deno", Deno.execPath()],
+  });
+  assert.match(text, /has a comma in its path.*C2C_MCP_BROKER_ROOT/);
+  const cli = exits(
+    await launch(["list", "--json"], {
+      env: { C2C_MCP_BROKER_ROOT: root },
+    }),
+    1,
+  );
+  assert.match(cli.error().message, /has a comma in its path/);
+});
+
+Deno.test("bin/c2c-mcp and bin/c2c grant a symlinked broker root at its real path", async () => {
+  await using dir = await tempDir();
+  Deno.mkdirSync(`${dir.path}/real`);
+  Deno.symlinkSync(`${dir.path}/real`, `${dir.path}/link`);
+  const root = `${dir.path}/link/broker`; // below the link, not yet created
+  await using server = await connect(root, ALICE, {
+    command: `${REPO}/bin/c2c-mcp`,
+    args: ["--deno", Deno.execPath()],
+  });
+  assert.equal((await server.ok<{ alias: string }>("whoami")).alias, "alice");
+  const list = exits(
+    await launch(["list", "--json"], { env: { C2C_MCP_BROKER_ROOT: root } }),
+    0,
+  ).json<{ peers: { alias: string }[] }>();
+  assert.deepEqual(list.peers.map((p) => p.alias), ["alice"]);
 });
