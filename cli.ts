@@ -37,8 +37,13 @@ import { describeError } from "./lib/errors.ts";
 import { readEnv } from "./lib/session.ts";
 import { parseInvocation, UsageError, wantsJson } from "./cli/args.ts";
 import { HANDLERS } from "./cli/commands.ts";
-import { CliError, createContext, errorCode } from "./cli/context.ts";
-import { painter, toJson } from "./cli/format.ts";
+import {
+  CLI_WORDING,
+  CliError,
+  createContext,
+  errorCode,
+} from "./cli/context.ts";
+import { inert, painter, toJson } from "./cli/format.ts";
 import { commandHelp, roomHelp, toolHelp } from "./cli/help.ts";
 import config from "./deno.json" with { type: "json" };
 
@@ -66,14 +71,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const inv = parseInvocation(argv);
     if (inv.kind === "version") {
-      console.log(`c2c ${config.version}`);
+      console.log(
+        json ? toJson({ version: config.version }) : `c2c ${config.version}`,
+      );
       return 0;
     }
     if (inv.kind === "help") {
-      console.log(
-        inv.spec ? commandHelp(inv.spec) : inv.group ? roomHelp() : toolHelp(),
-      );
-      return 0;
+      const text = inv.spec
+        ? commandHelp(inv.spec)
+        : inv.group
+        ? roomHelp()
+        : toolHelp();
+      // Asked for: standard output. Shown because the command was missing:
+      // a usage error, on standard error.
+      if (!inv.usage) {
+        console.log(text);
+        return 0;
+      }
+      console.error(text);
+      return EXIT_USAGE;
     }
     command = inv.spec.name;
     if (inv.spec.unavailable) {
@@ -91,17 +107,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     const usage = error instanceof UsageError;
     const where = usage ? error.command : command;
-    // Our own errors (and plain ones) carry a message meant for people.
+    // Our own errors (and plain ones) carry a message meant for people;
+    // the broker's are worded for the CLI (commands, not MCP tools).
     const message = error instanceof UsageError ||
         error instanceof CliError ||
         (error instanceof Error && error.name === "Error")
       ? error.message.replace(/\s*\n\s*/g, " ")
-      : describeError(error);
+      : describeError(error, CLI_WORDING);
     if (json) {
       console.error(toJson({ error: { code: errorCode(error), message } }));
     } else {
       const hint = usage ? `; see 'c2c ${where ? where + " " : ""}--help'` : "";
-      console.error(`c2c${where ? " " + where : ""}: ${message}${hint}`);
+      // Errors echo what was typed or found (an alias, a path): inert, so
+      // they cannot drive the terminal either.
+      console.error(inert(`c2c${where ? " " + where : ""}: ${message}${hint}`));
     }
     // Exit 2 from Claude Code's rewake waiter wakes the model with what it
     // printed: a usage error there must not read as a message.

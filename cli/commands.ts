@@ -9,7 +9,7 @@
 import { formatDuration, parseDuration } from "../lib/duration.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import type { HookClient } from "../lib/hook.ts";
-import type { HealthStatus } from "../lib/health.ts";
+import type { ClientConfig, HealthStatus } from "../lib/health.ts";
 import type { Message, RoomMessage } from "../lib/message.ts";
 import { resolveCliSession } from "../lib/session.ts";
 import { wakeCell } from "../lib/wake_info.ts";
@@ -19,14 +19,17 @@ import {
   actingAs,
   CliError,
   type Context,
-  NoSessionError,
   resolveRoot,
+  shellIdentityAdvice,
   statedAlias,
 } from "./context.ts";
 import {
   type Colour,
   count,
+  inert,
+  inertFields,
   livenessWord,
+  relativeTime,
   roomLine,
   table,
   toJson,
@@ -101,16 +104,23 @@ function str(ctx: Context, name: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-/** Prints `result` as JSON, or the text `render` makes of it. */
+/**
+ * Prints `result` as JSON (exact bytes), or the text `render` makes of it.
+ * `render` gets a copy whose every string is inert ({@linkcode inertFields}):
+ * no alias, client name, path or body can drive the user's terminal. Colour
+ * is added by the renderer after that, so it survives.
+ */
 function emit<T>(ctx: Context, result: T, render: (r: T) => string): number {
-  ctx.print(ctx.json ? toJson(result) : render(result));
+  ctx.print(ctx.json ? toJson(result) : render(inertFields(result)));
   return 0;
 }
 
+// Inert here too, whatever `emit` was given: envelopes are the output an
+// attacker writes most of.
 function envelopes(messages: readonly Message[]): string {
   return messages.length === 0
     ? "(no messages)"
-    : messages.map(renderEnvelope).join("\n");
+    : inert(messages.map(renderEnvelope).join("\n"), { lines: true });
 }
 
 function roomLines(messages: readonly RoomMessage[]): string {
@@ -146,6 +156,56 @@ async function join(ctx: Context): Promise<number> {
       `${r.already_member ? "already in" : "joined"} room ${r.room_id} (${
         count(r.member_count, "member")
       })` + (r.history.length ? "\n" + roomLines(r.history) : ""),
+  );
+}
+
+/** Where each client keeps what `c2c setup` writes, for `health`. */
+async function clientConfigs(ctx: Context): Promise<ClientConfig[]> {
+  const home = ctx.env("HOME");
+  if (!home) return [];
+  const paths = await import("../setup/paths.ts");
+  const at = { home, env: ctx.env, targetDir: null };
+  const codex = paths.codexHome(at);
+  return [
+    {
+      client: "claude-code",
+      server: paths.claudeStateFile(at),
+      hooks: paths.claudeSettingsFile(at),
+    },
+    {
+      client: "codex",
+      server: `${codex}/config.toml`,
+      hooks: `${codex}/hooks.json`,
+    },
+    {
+      client: "opencode",
+      server: paths.opencodeFile(at),
+      plugin: paths.opencodePluginFile(at),
+    },
+    {
+      client: "gemini",
+      server: paths.geminiSettingsFile(at),
+      hooks: paths.geminiSettingsFile(at),
+    },
+    { client: "kimi", server: paths.kimiFile(at) },
+    { client: "crush", server: paths.crushFile(at) },
+  ];
+}
+
+async function myRooms(ctx: Context): Promise<number> {
+  const broker = await ctx.broker();
+  const result = await broker.myRooms(ctx.session(broker), {
+    alias: statedAlias(ctx.values),
+  });
+  return emit(
+    ctx,
+    result,
+    (r) =>
+      r.rooms.length === 0 ? "not in any room" : table(
+        ["ROOM", "MEMBERS"],
+        r.rooms.map((x) => [x.room_id, String(x.member_count)]),
+        ctx.paint,
+      ),
   );
 }
 
@@ -276,7 +336,13 @@ export const HANDLERS: Record<string, Handler> = {
       sessionId = broker.registrationByAlias(alias)?.session_id ?? alias;
       source = "alias";
     }
-    if (!sessionId || !source) throw new NoSessionError();
+    // A bare `c2c register` from a shell: a new session with a generated
+    // alias, which the output tells how to use.
+    const generated = !sessionId || !source;
+    if (!sessionId || !source) {
+      sessionId = `shell-${crypto.randomUUID()}`;
+      source = "generated";
+    }
     // Refreshing or renaming someone else's live session is borrowing it.
     actingAs(broker, { sessionId, source });
     // A refresh keeps what the session's own client recorded.
@@ -298,14 +364,19 @@ export const HANDLERS: Record<string, Handler> = {
       return `${head} (session ${r.session_id})` +
         (r.redelivered
           ? `; ${count(r.redelivered, "message")} redelivered`
+          : "") +
+        (generated || source === "alias"
+          ? `\nact as ${r.alias}: pass --alias ${r.alias} to each command, or export C2C_ALIAS=${r.alias}`
           : "");
     });
   },
 
   async whoami(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.whoami(ctx.session(broker, ctx.positionals[0]));
-    return emit(ctx, r, () =>
+    const result = await broker.whoami(
+      ctx.session(broker, ctx.positionals[0]),
+    );
+    return emit(ctx, result, (r) =>
       [
         ["alias", r.alias],
         ["session_id", r.session_id],
@@ -315,18 +386,22 @@ export const HANDLERS: Record<string, Handler> = {
         ],
         ["client", r.client ?? "-"],
         ["pid", r.pid === null ? "-" : String(r.pid)],
-        ["registered_at", r.registered_at],
-        ["last_seen", r.last_seen],
+        [
+          "registered_at",
+          `${r.registered_at} (${relativeTime(r.registered_at)})`,
+        ],
+        ["last_seen", `${r.last_seen} (${relativeTime(r.last_seen)})`],
       ].map(([k, v]) => `${k.padEnd(13)} ${v}`).join("\n"));
   },
 
   async list(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.list({ all: ctx.values.all === true });
+    const result = await broker.list({ all: ctx.values.all === true });
+    const now = new Date();
     return emit(
       ctx,
-      r,
-      () =>
+      result,
+      (r) =>
         r.peers.length === 0 ? "no peers registered" : table(
           [
             "ALIAS",
@@ -346,7 +421,7 @@ export const HANDLERS: Record<string, Handler> = {
             wakeCell(p.wake),
             p.pid === null ? "-" : String(p.pid),
             p.session_id,
-            p.last_seen ?? "-",
+            p.last_seen === null ? "-" : relativeTime(p.last_seen, now),
           ]),
           ctx.paint,
         ),
@@ -355,24 +430,26 @@ export const HANDLERS: Record<string, Handler> = {
 
   async send(ctx) {
     const broker = await ctx.broker();
-    const session = ctx.session(broker);
-    const r = await broker.send(session, {
+    // The message first: a usage error (an empty message) is reported as
+    // one even when the session is missing too.
+    const content = await ctx.message(1);
+    const r = await broker.send(ctx.session(broker), {
       to_alias: ctx.positionals[0],
-      content: await ctx.message(1),
+      content,
       from_alias: statedAlias(ctx.values),
       reply_to: str(ctx, "reply-to"),
     });
-    return emit(ctx, r, () => `sent to ${r.to_alias} (id ${r.id})`);
+    return emit(ctx, r, (x) => `sent to ${x.to_alias} (id ${x.id})`);
   },
 
   async "send-all"(ctx) {
     const broker = await ctx.broker();
-    const session = ctx.session(broker);
-    const r = await broker.sendAll(session, {
-      content: await ctx.message(0),
+    const content = await ctx.message(0);
+    const result = await broker.sendAll(ctx.session(broker), {
+      content,
       from_alias: statedAlias(ctx.values),
     });
-    return emit(ctx, r, () => {
+    return emit(ctx, result, (r) => {
       const lines = [
         r.sent_to.length === 0
           ? "no live peers to send to"
@@ -444,16 +521,16 @@ export const HANDLERS: Record<string, Handler> = {
 
   async "room send"(ctx) {
     const broker = await ctx.broker();
-    const session = ctx.session(broker);
-    const r = await broker.sendRoom(session, {
+    const content = await ctx.message(1);
+    const result = await broker.sendRoom(ctx.session(broker), {
       room_id: ctx.positionals[0],
-      content: await ctx.message(1),
+      content,
       from_alias: statedAlias(ctx.values),
     });
     return emit(
       ctx,
-      r,
-      () =>
+      result,
+      (r) =>
         r.deduplicated
           ? `not repeated: you posted the same to ${r.room_id} within 60 s (id ${r.id})`
           : `posted to ${r.room_id}: queued for ${
@@ -464,18 +541,33 @@ export const HANDLERS: Record<string, Handler> = {
 
   async "room history"(ctx) {
     const broker = await ctx.broker();
+    const roomId = ctx.positionals[0];
     const r = await broker.roomHistory({
-      room_id: ctx.positionals[0],
+      room_id: roomId,
       limit: intOption(ctx.values, "limit", ctx.spec.name),
       offset: intOption(ctx.values, "offset", ctx.spec.name),
     });
-    return emit(ctx, r, () => roomLines(r.messages));
+    if (r.total === 0) {
+      // An empty history may be a typo: say so, rather than "(no messages)".
+      const { rooms } = await broker.listRooms();
+      if (!rooms.some((x) => x.room_id === roomId)) {
+        throw new CliError(
+          "unknown_room",
+          `no room '${roomId}'${
+            rooms.length
+              ? `; rooms: ${rooms.map((x) => x.room_id).join(", ")}`
+              : "; there are no rooms yet"
+          } (a room exists once someone joins it: c2c room join ${roomId})`,
+        );
+      }
+    }
+    return emit(ctx, r, (x) => roomLines(x.messages));
   },
 
   async "room list"(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.listRooms();
-    return emit(ctx, r, () =>
+    const result = await broker.listRooms();
+    return emit(ctx, result, (r) =>
       r.rooms.length === 0 ? "no rooms" : table(
         ["ROOM", "MEMBERS", "MESSAGES"],
         r.rooms.map((x) => [
@@ -487,18 +579,8 @@ export const HANDLERS: Record<string, Handler> = {
       ));
   },
 
-  async "my-rooms"(ctx) {
-    const broker = await ctx.broker();
-    const r = await broker.myRooms(ctx.session(broker), {
-      alias: statedAlias(ctx.values),
-    });
-    return emit(ctx, r, () =>
-      r.rooms.length === 0 ? "not in any room" : table(
-        ["ROOM", "MEMBERS"],
-        r.rooms.map((x) => [x.room_id, String(x.member_count)]),
-        ctx.paint,
-      ));
-  },
+  "my-rooms": myRooms,
+  "room mine": myRooms,
 
   async health(ctx) {
     let root: string | null = null;
@@ -518,10 +600,13 @@ export const HANDLERS: Record<string, Handler> = {
       sessionId: resolveCliSession(str(ctx, "session-id"), ctx.env)
         ?.sessionId ?? null,
       alias: alias ?? null,
+      clients: await clientConfigs(ctx),
+      shellAdvice: shellIdentityAdvice(),
     });
     emit(ctx, report, (r) => {
       const width = Math.max(...r.checks.map((c) => c.name.length));
       const lines = [`c2c health: broker root ${r.root ?? "(none)"}`];
+      // Details and fixes were made inert by emit; keep each to its line.
       for (const c of r.checks) {
         const [word, colour] = STATUS_TEXT[c.status];
         lines.push(
@@ -616,14 +701,15 @@ export const HANDLERS: Record<string, Handler> = {
   async verify(ctx) {
     const broker = await ctx.broker();
     const { verifyExchange } = await import("../lib/verify.ts");
-    const r = verifyExchange(broker.paths, {
+    const result = verifyExchange(broker.paths, {
       transcripts: str(ctx, "transcripts"),
       goal: intOption(ctx.values, "goal", ctx.spec.name),
     });
-    emit(ctx, r, () => {
+    emit(ctx, result, (r) => {
       if (r.participants.length === 0) {
         return "no messages exchanged yet";
       }
+      const goal = r.goal;
       const withT = r.transcript_files !== null;
       const rows = r.participants.map((p) => [
         p.alias,
@@ -635,15 +721,18 @@ export const HANDLERS: Record<string, Handler> = {
             `${p.transcripts!.sent}/${p.transcripts!.received}`,
           ]
           : []),
-        p.reached ? { text: "reached", colour: "green" as const } : {
-          text: "short: " + [
-            p.sent < r.goal ? `${r.goal - p.sent} more sent` : "",
-            p.received < r.goal ? `${r.goal - p.received} more received` : "",
-          ].filter(Boolean).join(", "),
-          colour: "red" as const,
-        },
+        ...(goal === null ? [] : [
+          p.reached ? { text: "reached", colour: "green" as const } : {
+            text: "short: " + [
+              p.sent < goal ? `${goal - p.sent} more sent` : "",
+              p.received < goal ? `${goal - p.received} more received` : "",
+            ].filter(Boolean).join(", "),
+            colour: "red" as const,
+          },
+        ]),
       ]);
-      const below = r.participants.filter((p) => !p.reached).length;
+      const below = r.participants.filter((p) => p.reached === false).length;
+      const ignored = r.transcript_ignored ?? 0;
       return [
         table(
           [
@@ -651,27 +740,35 @@ export const HANDLERS: Record<string, Handler> = {
             "SENT",
             "RECEIVED",
             ...(withT ? ["ARCHIVE S/R", "TRANSCRIPTS S/R"] : []),
-            `GOAL ${r.goal}`,
+            ...(goal === null ? [] : [`GOAL ${goal}`]),
           ],
           rows,
           ctx.paint,
         ),
         `counted ${count(r.archive_messages, "archived message")}` +
         (withT
-          ? ` and ${count(r.transcript_markers!, "envelope")} in ${
+          ? ` and ${count(r.transcript_markers!, "message")} in ${
             count(r.transcript_files!, "transcript file")
-          }`
+          }` +
+            (ignored
+              ? ` (${
+                count(ignored, "envelope-like marker")
+              } ignored: not a message this broker carried)`
+              : "")
           : ""),
-        below === 0
-          ? `all ${
-            count(r.participants.length, "participant")
-          } reached the goal`
-          : `${below} of ${
-            count(r.participants.length, "participant")
-          } below the goal`,
+        ...(goal === null ? [] : [
+          below === 0
+            ? `all ${
+              count(r.participants.length, "participant")
+            } reached the goal`
+            : `${below} of ${
+              count(r.participants.length, "participant")
+            } below the goal`,
+        ]),
       ].join("\n");
     });
-    return r.all_reached ? 0 : 1;
+    // Without a goal it only counts; with one, short is a failure.
+    return result.all_reached === false ? 1 : 0;
   },
 
   async install(ctx) {
@@ -841,6 +938,14 @@ export const HANDLERS: Record<string, Handler> = {
       client: str(ctx, "client") as never,
       signal: stop.signal,
     });
+  },
+
+  async completion(ctx) {
+    const { completionScript } = await import("./completion.ts");
+    const shell = ctx.positionals[0] as "bash" | "zsh" | "fish";
+    // A script for a shell, not text for a terminal: the exact bytes.
+    ctx.print(completionScript(shell).trimEnd());
+    return 0;
   },
 
   async mcp() {

@@ -10,6 +10,7 @@ import {
   BrokerRootError,
   C2cError,
   SessionBorrowedError,
+  type Wording,
 } from "../lib/errors.ts";
 import { BROKER_ROOT_ENV, resolveBrokerRoot } from "../lib/root.ts";
 import {
@@ -40,6 +41,34 @@ export class CliError extends Error {
   }
 }
 
+/** How the CLI names the next steps broker errors advise. */
+export const CLI_WORDING: Wording = {
+  step(next) {
+    switch (next.step) {
+      case "list_peers":
+        return "'c2c list' shows who is registered";
+      case "register":
+        return `register it first: c2c register --alias ${
+          next.alias ?? "NAME"
+        }`;
+      case "join_room":
+        return `join it first: c2c room join ${next.room_id}`;
+    }
+  },
+  senderArgument: "--alias",
+};
+
+/**
+ * The advice for a shell that has no identity yet: the way in is an alias.
+ *
+ * @param alias The alias to suggest, if one was tried.
+ * @returns The advice, one clause.
+ */
+export function shellIdentityAdvice(alias?: string): string {
+  const name = alias ?? "NAME";
+  return `register with 'c2c register --alias ${name}', then pass --alias ${name} (or export C2C_ALIAS=${name})`;
+}
+
 /** The caller has no session id and no registered alias to act as. */
 export class NoSessionError extends CliError {
   /**
@@ -50,10 +79,9 @@ export class NoSessionError extends CliError {
   constructor(alias?: string) {
     super(
       "no_session",
-      "no session: pass --session-id or set C2C_SESSION_ID" +
-        (alias
-          ? ` (alias '${alias}' is not registered; run 'c2c register --alias ${alias}')`
-          : ""),
+      alias
+        ? `alias '${alias}' is not registered; register it with 'c2c register --alias ${alias}'`
+        : `this shell has no c2c identity yet; ${shellIdentityAdvice()}`,
     );
   }
 }

@@ -18,18 +18,38 @@ export interface FlagSpec {
   short?: string;
 }
 
+/** What is wrong with an option. */
+export type FlagProblem = "unknown" | "needs_value" | "takes_no_value";
+
 /** A malformed option: unknown, missing its value, or given one it refuses. */
 export class FlagError extends Error {
+  /** What is wrong. */
+  readonly problem: FlagProblem;
+  /** The option as written (`--bogus`, `-x`). */
+  readonly option: string;
   /**
    * Creates the error.
    *
-   * @param message One line naming the option at fault.
+   * @param problem What is wrong.
+   * @param option The option as written.
    */
-  constructor(message: string) {
-    super(message);
+  constructor(problem: FlagProblem, option: string) {
+    super(
+      {
+        unknown: `unknown option '${option}'`,
+        needs_value: `option '${option}' needs a value`,
+        takes_no_value: `option '${option}' does not take a value`,
+      }[problem],
+    );
     this.name = "FlagError";
+    this.problem = problem;
+    this.option = option;
   }
 }
+
+// `-5` and `-1.5` are numbers, not options: an argument (a message, a value
+// that is then checked) rather than "unknown option '-5'".
+const NUMBER = /^-\d+(\.\d+)?$/;
 
 /**
  * Splits arguments into option values and positionals.
@@ -68,7 +88,7 @@ export function parseFlags(
       positionals.push(...args.slice(i + 1));
       break;
     }
-    if (arg === "-" || !arg.startsWith("-")) {
+    if (arg === "-" || !arg.startsWith("-") || NUMBER.test(arg)) {
       positionals.push(arg);
       continue;
     }
@@ -78,13 +98,11 @@ export function parseFlags(
     const name = long ? written.slice(2) : byShort.get(written.slice(1));
     const spec = name === undefined ? undefined : specs[name];
     if (!spec || name === undefined || (!long && written.length !== 2)) {
-      throw new FlagError(
-        `unknown option '${written}' (put '--' before a message that starts with '-')`,
-      );
+      throw new FlagError("unknown", written);
     }
     if (spec.type === "boolean") {
       if (eq !== -1) {
-        throw new FlagError(`option '${written}' does not take a value`);
+        throw new FlagError("takes_no_value", written);
       }
       values[name] = true;
       continue;
@@ -92,9 +110,10 @@ export function parseFlags(
     const value = eq !== -1 ? arg.slice(eq + 1) : args[++i];
     if (
       value === undefined ||
-      (eq === -1 && value.startsWith("-") && value !== "-")
+      (eq === -1 && value.startsWith("-") && value !== "-" &&
+        !NUMBER.test(value))
     ) {
-      throw new FlagError(`option '${written}' needs a value`);
+      throw new FlagError("needs_value", written);
     }
     values[name] = value;
   }

@@ -1,12 +1,108 @@
 /**
- * Text output helpers: aligned tables, optional colour, JSON, and message
- * lines that cannot forge an envelope.
+ * Text output helpers: the sanitiser every human-readable output goes
+ * through ({@linkcode inert}), aligned tables, optional colour, JSON,
+ * relative times, and message lines that cannot forge an envelope.
  *
  * @module
  */
 
 import { escapeBody } from "../lib/envelope.ts";
 import type { RoomMessage } from "../lib/message.ts";
+
+// C0 and C1 controls and DEL (Cc); invisible format characters (Cf: bidi
+// overrides and isolates, zero-width spaces, the BOM, tag characters); line
+// and paragraph separators. Zero-width (non-)joiners stay: scripts and emoji
+// sequences need them, and they move nothing on a terminal.
+const UNSAFE = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+/**
+ * Makes text safe to print on a terminal: every control character, DEL,
+ * bidi override and other invisible format character becomes visible and
+ * inert — C0 controls and DEL in caret notation (`^[` for ESC, `^?` for DEL,
+ * as `cat -v` shows them), the rest as `<U+202E>`. Nothing else changes, so
+ * already inert text stays as it is.
+ *
+ * Every human-readable output of `c2c` goes through this; `--json` output
+ * keeps the exact bytes.
+ *
+ * @param text Text from anywhere: a message body, an alias, a client name,
+ * a path, an error that echoes input.
+ * @param lines Keep `\n` and `\t` (message bodies, which are meant to span
+ * lines). Without it — a table cell, an alias, one line of an error — they
+ * are shown too, so a field can never start a row or a line of its own.
+ * @returns The inert text.
+ *
+ * @example Usage
+ * ```ts
+ * import { inert } from "./format.ts";
+ * inert("hi\x1b]0;pwned\x07"); // "hi^[]0;pwned^G"
+ * inert("a\nb"); // "a^Jb"
+ * inert("a\nb", { lines: true }); // "a\nb"
+ * ```
+ */
+export function inert(text: string, options: { lines?: boolean } = {}): string {
+  const keep = options.lines === true;
+  return text.replace(UNSAFE, (c) => {
+    if (keep && (c === "\n" || c === "\t")) return c;
+    const code = c.codePointAt(0)!;
+    if (code < 0x20) return "^" + String.fromCharCode(code + 0x40);
+    if (code === 0x7f) return "^?";
+    return `<U+${code.toString(16).toUpperCase().padStart(4, "0")}>`;
+  });
+}
+
+/**
+ * Makes every string in a result inert for display ({@linkcode inert}):
+ * message `content` keeps its lines, every other field becomes one line. The
+ * result itself is not changed.
+ *
+ * @param value A command's result.
+ * @returns A copy safe to render as text.
+ */
+export function inertFields<T>(value: T): T {
+  const walk = (v: unknown, key: string | null): unknown => {
+    if (typeof v === "string") return inert(v, { lines: key === "content" });
+    if (Array.isArray(v)) return v.map((x) => walk(x, null));
+    if (v !== null && typeof v === "object") {
+      return Object.fromEntries(
+        Object.entries(v).map(([k, x]) => [k, walk(x, k)]),
+      );
+    }
+    return v;
+  };
+  return walk(value, null) as T;
+}
+
+/**
+ * A time as people read it: `just now`, `42s ago`, `5m ago`, `3h ago`,
+ * `2d ago` (or `in 5m` for a clock ahead of ours). An unparseable value is
+ * returned as it is.
+ *
+ * @param iso An ISO-8601 time.
+ * @param now The current time.
+ * @returns The relative time.
+ *
+ * @example Usage
+ * ```ts
+ * import { relativeTime } from "./format.ts";
+ * relativeTime("2026-01-01T00:00:00Z", new Date("2026-01-01T00:05:00Z")); // "5m ago"
+ * ```
+ */
+export function relativeTime(iso: string, now: Date = new Date()): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const seconds = Math.round((now.getTime() - at) / 1000);
+  const size = Math.abs(seconds);
+  if (size < 5) return "just now";
+  const [n, unit] = size < 60
+    ? [size, "s"]
+    : size < 3600
+    ? [Math.floor(size / 60), "m"]
+    : size < 86400
+    ? [Math.floor(size / 3600), "h"]
+    : [Math.floor(size / 86400), "d"];
+  return seconds > 0 ? `${n}${unit} ago` : `in ${n}${unit}`;
+}
 
 /** Colours the CLI uses. */
 export type Colour = "red" | "green" | "yellow" | "dim" | "bold";
@@ -50,6 +146,8 @@ export type Cell = string | { text: string; colour: Colour };
 
 /**
  * Renders rows as columns aligned on their widest cell, with a header row.
+ * Every cell is made {@linkcode inert} and kept to one line first, so no
+ * value (an alias, a client name) can move the cursor or forge a row.
  *
  * @param headers Column titles.
  * @param rows Cells.
@@ -68,7 +166,7 @@ export function table(
   rows: Cell[][],
   paint: Painter,
 ): string {
-  const text = (c: Cell) => typeof c === "string" ? c : c.text;
+  const text = (c: Cell) => inert(typeof c === "string" ? c : c.text);
   const widths = headers.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => text(r[i] ?? "").length))
   );
@@ -96,7 +194,7 @@ export function toJson(value: unknown): string {
 /**
  * Renders a room message as `TS FROM: BODY`, with `<c2c`/`</c2c` in the body
  * escaped like an envelope body, so room history shown to an agent cannot
- * forge an envelope either.
+ * forge an envelope either, and every field {@linkcode inert}.
  *
  * @param message The room message.
  * @returns One line (more if the body has newlines).
@@ -109,7 +207,9 @@ export function toJson(value: unknown): string {
  * ```
  */
 export function roomLine(message: RoomMessage): string {
-  return `${message.ts} ${message.from_alias}: ${escapeBody(message.content)}`;
+  return `${inert(message.ts)} ${inert(message.from_alias)}: ${
+    inert(escapeBody(message.content), { lines: true })
+  }`;
 }
 
 /**

@@ -9,9 +9,12 @@ import {
   COMMANDS,
   type CommandSpec,
   COMMON_OPTIONS,
+  findCommand,
+  GROUPS,
   optionsOf,
   type OptionSpec,
   SESSION_OPTIONS,
+  userCommands,
 } from "./spec.ts";
 
 function optionLine(o: OptionSpec): [string, string] {
@@ -39,8 +42,25 @@ function columns(rows: [string, string][], indent = "  "): string {
  * ```
  */
 export function commandHelp(spec: CommandSpec): string {
-  const usage = `c2c ${spec.name}${spec.args ? " " + spec.args : ""} [options]`;
+  const usage = spec.passThrough
+    ? `c2c ${spec.name} ${spec.args}`
+    : `c2c ${spec.name}${spec.args ? " " + spec.args : ""} [options]`;
   const parts = [`c2c ${spec.name} — ${spec.summary}`, "", `Usage: ${usage}`];
+  if (spec.aliasOf) {
+    const target = findCommand(spec.aliasOf);
+    parts.push(
+      "",
+      `Kept for compatibility; the command to use is 'c2c ${spec.aliasOf}${
+        spec.name === "unsetup" ? " <client> --uninstall" : ""
+      }'${target ? ` (${target.summary})` : ""}.`,
+    );
+  }
+  if (spec.internal) {
+    parts.push(
+      "",
+      "Run by the client configs 'c2c setup' writes, not by people.",
+    );
+  }
   if (spec.unavailable) parts.push("", `${spec.unavailable}.`);
   if (spec.description) parts.push("", wrap(spec.description, 78));
   if (!spec.unavailable) {
@@ -60,7 +80,7 @@ export function commandHelp(spec: CommandSpec): string {
  * @returns The room commands with a line each.
  */
 export function roomHelp(): string {
-  const rooms = COMMANDS.filter((c) => c.name.startsWith("room "));
+  const rooms = userCommands().filter((c) => c.name.startsWith("room "));
   return [
     "c2c room — persistent group rooms",
     "",
@@ -82,25 +102,25 @@ export function roomHelp(): string {
 }
 
 /**
- * The tool's help: every command by group, the common options, examples and
- * exit statuses.
+ * The tool's help: the commands grouped by what a user is doing (one name
+ * each: compatibility names and the commands clients run are left out or
+ * listed apart), the common options, examples and exit statuses.
  *
  * @returns The text.
  */
 export function toolHelp(): string {
-  const groups = new Map<string, [string, string][]>();
-  for (const c of COMMANDS) {
-    const rows = groups.get(c.group) ?? [];
-    rows.push([`${c.name} ${c.args}`.trim(), c.summary]);
-    groups.set(c.group, rows);
-  }
-  const width = Math.max(
-    ...[...groups.values()].flat().map(([a]) => a.length),
-  );
-  const list = [...groups].map(([group, rows]) =>
+  const commands = userCommands();
+  // The list shows arguments only; options are in each command's help.
+  const shown = (c: CommandSpec) =>
+    `${c.name} ${c.args.replace(/ \[--[a-z][^\]]*\]/g, "")}`.trim();
+  const width = Math.max(...commands.map((c) => shown(c).length));
+  const list = GROUPS.map((group) =>
     `${group}:\n` +
-    rows.map(([a, b]) => `  ${a.padEnd(width)}  ${b}`).join("\n")
+    commands.filter((c) => c.group === group).map((c) =>
+      `  ${shown(c).padEnd(width)}  ${c.summary}`
+    ).join("\n")
   );
+  const internal = COMMANDS.filter((c) => c.internal).map((c) => c.name);
   return [
     "c2c — messages between AI coding agents on this machine",
     "",
@@ -111,16 +131,23 @@ export function toolHelp(): string {
     columns(COMMON_OPTIONS.map(optionLine)),
     "Options of commands that act as a session:",
     columns(SESSION_OPTIONS.map(optionLine)),
+    "Before any command:",
+    columns([["-V, --version", "print c2c's version"]]),
     "",
-    "Examples:",
+    "From a shell:",
     columns([
-      ["c2c register --alias storm-beacon", "# join the broker"],
-      ['c2c send tide-runner "sync on the room design?"', "# direct message"],
+      ["c2c register --alias alice", "# take the alias alice"],
+      ["export C2C_ALIAS=alice", "# act as alice from now on (or --alias)"],
+      ['c2c send bob "sync on the room design?"', "# direct message"],
       ["c2c poll-inbox", "# read (and drain) your messages"],
     ]),
+    "In an AI client: 'c2c setup <client>' once; the agent then has c2c's tools.",
     "",
     "The broker root is C2C_MCP_BROKER_ROOT, else <git common dir>/c2c/mcp.",
     "Exit status: 0 success, 1 failure, 2 usage error. NO_COLOR disables colour.",
+    `Client configs run ${
+      internal.map((n) => `'c2c ${n}'`).join(" and ")
+    } themselves; you never need to.`,
     "Run 'c2c <command> --help' for a command's options and examples.",
   ].join("\n");
 }

@@ -16,6 +16,11 @@ export interface OptionSpec {
   short?: string;
   /** Placeholder shown in help for a value (`N`, `DIR`). */
   value?: string;
+  /**
+   * The value must be an integer of at least `min`: checked while parsing,
+   * before the command looks for a session, so a typo is a usage error.
+   */
+  integer?: { min: number };
   /** What it does. */
   description: string;
 }
@@ -23,12 +28,24 @@ export interface OptionSpec {
 /** How a command finds the caller's session. */
 export type SessionNeed = "required" | "optional" | "none";
 
+/** The tool's help groups, by what a user is doing, in help order. */
+export const GROUPS = [
+  "Get started",
+  "Messages",
+  "Rooms",
+  "Diagnose and repair",
+  "More",
+] as const;
+
+/** One of {@linkcode GROUPS}. */
+export type Group = (typeof GROUPS)[number];
+
 /** One subcommand. */
 export interface CommandSpec {
   /** Full name as typed: `send`, `room send`. */
   name: string;
   /** Group heading in the tool's help. */
-  group: "Messages" | "Rooms" | "Broker" | "Setup" | "Not yet available";
+  group: Group;
   /** One line for the command list. */
   summary: string;
   /** Positional arguments as shown in help, e.g. `<alias> <message…|->`. */
@@ -47,7 +64,31 @@ export interface CommandSpec {
   unavailable?: string;
   /** The command parses its own arguments (they are passed on untouched). */
   passThrough?: boolean;
+  /**
+   * Index of the positional where the message starts (the rest of the
+   * line, or `-` for standard input), for commands that send one.
+   */
+  message?: number;
+  /** Allowed values of the first positional (e.g. the clients of `setup`). */
+  choices?: readonly string[];
+  /**
+   * Another name kept for compatibility: left out of the tool's help and
+   * of completion, so there is one way to do each thing.
+   */
+  aliasOf?: string;
+  /** Run by client configs, not by people: listed apart in the help. */
+  internal?: boolean;
 }
+
+/** The clients `setup` configures (the same list as `setup/launch.ts`). */
+export const SETUP_CLIENTS: readonly string[] = [
+  "claude-code",
+  "codex",
+  "opencode",
+  "gemini",
+  "kimi",
+  "crush",
+];
 
 /** Options every command accepts. */
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
@@ -82,6 +123,7 @@ const LIMIT = (what: string, fallback: number): OptionSpec => ({
   name: "limit",
   type: "string",
   value: "N",
+  integer: { min: 0 },
   description: `${what} (default ${fallback})`,
 });
 
@@ -89,6 +131,7 @@ const HISTORY_LIMIT: OptionSpec = {
   name: "history-limit",
   type: "string",
   value: "N",
+  integer: { min: 0 },
   description: "recent room messages to show (default 20, max 200)",
 };
 
@@ -98,418 +141,9 @@ const MESSAGE_NOTE =
 /** Every command, in help order. */
 export const COMMANDS: readonly CommandSpec[] = [
   {
-    name: "register",
-    group: "Messages",
-    summary: "register this session and get an alias",
-    args: "[SESSION_ID]",
-    description:
-      "The session id comes from the argument, else --session-id, else the environment; with none of those, --alias names it (a registered alias is refreshed, a new one becomes the session id). Without --alias, the current alias is kept or a two-word alias is generated. A registration from a shell holds no lease: its liveness reads as unknown and it counts as alive.",
-    positionals: [0, 1],
-    options: [
-      {
-        name: "session-id",
-        type: "string",
-        value: "ID",
-        description: "the session to register (same as the argument)",
-      },
-      {
-        name: "alias",
-        type: "string",
-        value: "A",
-        description:
-          "alias to take (default: keep the current one, or C2C_ALIAS, or generate one)",
-      },
-      {
-        name: "client",
-        type: "string",
-        value: "NAME",
-        description: "client name to record (default: cli)",
-      },
-    ],
-    examples: [
-      ["c2c register --alias storm-beacon", "register the current session"],
-      [
-        "c2c register 3f2a-shell-1 --alias storm-beacon",
-        "register a given session id",
-      ],
-    ],
-    session: "none",
-  },
-  {
-    name: "whoami",
-    group: "Messages",
-    summary: "show this session's alias and registration",
-    args: "[SESSION_ID]",
-    positionals: [0, 1],
-    options: [],
-    examples: [["c2c whoami", "alias, session id, liveness, client, pid"]],
-    session: "required",
-  },
-  {
-    name: "list",
-    group: "Messages",
-    summary: "list registered peers with liveness and pending counts",
-    args: "",
-    positionals: [0, 0],
-    options: [{
-      name: "all",
-      type: "boolean",
-      description:
-        "also list sessions with an inbox or lease but no registration",
-    }],
-    examples: [["c2c list", "a table of peers"], [
-      "c2c list --all --json",
-      "every session, as JSON",
-    ]],
-    session: "none",
-  },
-  {
-    name: "send",
-    group: "Messages",
-    summary: "send a direct message to a peer",
-    args: "<alias> <message…|->",
-    description:
-      `Sends as this session's registered alias, and only as that. ${MESSAGE_NOTE}`,
-    positionals: [2, Infinity],
-    options: [{
-      name: "reply-to",
-      type: "string",
-      value: "ID",
-      description: "id of the message this one answers",
-    }],
-    examples: [
-      [
-        'c2c send tide-runner "sync on the room design?"',
-        "queue a message for tide-runner",
-      ],
-      ["git diff | c2c send tide-runner -", "send standard input"],
-    ],
-    session: "required",
-  },
-  {
-    name: "send-all",
-    group: "Messages",
-    summary: "broadcast to every live peer but yourself",
-    args: "<message…|->",
-    description: `Dead peers are skipped and listed. ${MESSAGE_NOTE}`,
-    positionals: [1, Infinity],
-    options: [],
-    examples: [[
-      'c2c send-all "build is green again"',
-      "message every live peer",
-    ]],
-    session: "required",
-  },
-  {
-    name: "poll-inbox",
-    group: "Messages",
-    summary: "drain your inbox and print the messages as envelopes",
-    args: "",
-    description:
-      'Prints one <c2c event="message" …>body</c2c> envelope per message, oldest first, and moves them to your archive (see history).',
-    positionals: [0, 0],
-    options: [],
-    examples: [["c2c poll-inbox", "print and remove pending messages"]],
-    session: "required",
-  },
-  {
-    name: "peek-inbox",
-    group: "Messages",
-    summary: "print pending messages without removing them",
-    args: "",
-    positionals: [0, 0],
-    options: [],
-    examples: [["c2c peek-inbox --json", "pending messages as JSON"]],
-    session: "required",
-  },
-  {
-    name: "history",
-    group: "Messages",
-    summary: "print messages you already drained (newest last)",
-    args: "",
-    positionals: [0, 0],
-    options: [LIMIT("how many", 50)],
-    examples: [["c2c history --limit 10", "the last 10 drained messages"]],
-    session: "required",
-  },
-  {
-    name: "init",
-    group: "Rooms",
-    summary: "create a room and join it (same as room join)",
-    args: "<room>",
-    positionals: [1, 1],
-    options: [HISTORY_LIMIT],
-    examples: [["c2c init swarm-lounge", "create swarm-lounge and join it"]],
-    session: "required",
-  },
-  {
-    name: "room init",
-    group: "Rooms",
-    summary: "create a room and join it (same as room join)",
-    args: "<room>",
-    description:
-      "A room exists once someone is in it, so creating one means joining it.",
-    positionals: [1, 1],
-    options: [HISTORY_LIMIT],
-    examples: [[
-      "c2c room init swarm-lounge",
-      "create swarm-lounge and join it",
-    ]],
-    session: "required",
-  },
-  {
-    name: "room join",
-    group: "Rooms",
-    summary: "join a room (created if missing) and show recent messages",
-    args: "<room>",
-    positionals: [1, 1],
-    options: [HISTORY_LIMIT],
-    examples: [[
-      "c2c room join swarm-lounge",
-      "join and print the last 20 messages",
-    ]],
-    session: "required",
-  },
-  {
-    name: "room leave",
-    group: "Rooms",
-    summary: "leave a room",
-    args: "<room>",
-    positionals: [1, 1],
-    options: [],
-    examples: [["c2c room leave swarm-lounge", "stop receiving its messages"]],
-    session: "required",
-  },
-  {
-    name: "room send",
-    group: "Rooms",
-    summary: "post to a room (one copy to every other member's inbox)",
-    args: "<room> <message…|->",
-    description:
-      `Your identical post within 60 s is not repeated. ${MESSAGE_NOTE}`,
-    positionals: [2, Infinity],
-    options: [],
-    examples: [[
-      'c2c room send swarm-lounge "who takes issue 7?"',
-      "post to the room",
-    ]],
-    session: "required",
-  },
-  {
-    name: "room history",
-    group: "Rooms",
-    summary: "read a room's messages (newest last)",
-    args: "<room>",
-    description:
-      "Without --offset: the newest N messages. With --offset K: N messages starting after the first K (paging forward).",
-    positionals: [1, 1],
-    options: [LIMIT("how many", 50), {
-      name: "offset",
-      type: "string",
-      value: "K",
-      description: "skip the first K messages of the whole history",
-    }],
-    examples: [["c2c room history swarm-lounge --limit 5", "the last 5 posts"]],
-    session: "none",
-  },
-  {
-    name: "room list",
-    group: "Rooms",
-    summary: "list every room with member and message counts",
-    args: "",
-    positionals: [0, 0],
-    options: [],
-    examples: [["c2c room list", "a table of rooms"]],
-    session: "none",
-  },
-  {
-    name: "my-rooms",
-    group: "Rooms",
-    summary: "list the rooms you are in",
-    args: "",
-    positionals: [0, 0],
-    options: [],
-    examples: [["c2c my-rooms", "your rooms and their member counts"]],
-    session: "required",
-  },
-  {
-    name: "health",
-    group: "Broker",
-    summary: "diagnose the broker root, registry, session, inbox and rooms",
-    args: "",
-    description:
-      "Exits 1 when a check fails; every problem comes with its fix. The session is optional: without one, its checks are skipped.",
-    positionals: [0, 0],
-    options: [],
-    examples: [["c2c health", "one line per check"], [
-      "c2c health --json",
-      "the report as JSON",
-    ]],
-    session: "optional",
-  },
-  {
-    name: "sweep",
-    group: "Broker",
-    summary: "remove dead registrations, rescuing their messages",
-    args: "",
-    description:
-      "Pending messages of removed sessions (and of inboxes nobody is registered for) go to dead-letter.jsonl and come back when the session or alias registers again. Same as one round of broker-gc without the TTL expiries.",
-    positionals: [0, 0],
-    options: [],
-    examples: [["c2c sweep", "one sweep now"]],
-    session: "none",
-  },
-  {
-    name: "broker-gc",
-    group: "Broker",
-    summary:
-      "sweep on an interval; expire lease-less registrations and old dead letters",
-    args: "",
-    description:
-      "Runs until SIGINT or SIGTERM (or once with --once), printing what each round removed. Durations: 90, 90s, 30m, 24h, 7d (a bare number is seconds).",
-    positionals: [0, 0],
-    options: [
-      { name: "once", type: "boolean", description: "run one round and exit" },
-      {
-        name: "interval",
-        type: "string",
-        value: "SECONDS",
-        description: "time between rounds (default 60)",
-      },
-      {
-        name: "dry-run",
-        type: "boolean",
-        description: "report what would be removed; change nothing",
-      },
-      {
-        name: "ttl",
-        type: "string",
-        value: "DURATION",
-        description:
-          "expire lease-less (shell) registrations idle this long (default 24h)",
-      },
-      {
-        name: "dead-letter-ttl",
-        type: "string",
-        value: "DURATION",
-        description: "delete dead letters older than this (default 7d)",
-      },
-    ],
-    examples: [
-      ["c2c broker-gc --once --dry-run", "show what one round would remove"],
-      ["c2c broker-gc --interval 300", "collect every 5 minutes until Ctrl-C"],
-    ],
-    session: "none",
-  },
-  {
-    name: "repair",
-    group: "Broker",
-    summary: "move unreadable broker files aside, keeping every readable line",
-    args: "",
-    description:
-      "The broker never treats a file it cannot parse as empty. repair renames each such file to <file>.corrupt-<time> (nothing is deleted) and, for JSON Lines files (inboxes, dead letters, room history), carries every valid line over into a fresh file. A bad registry.json or members.json is moved aside whole: sessions register again (servers with an auto-register alias do so on their next tool call).",
-    positionals: [0, 0],
-    options: [{
-      name: "dry-run",
-      type: "boolean",
-      description: "report what would be repaired, change nothing",
-    }],
-    examples: [["c2c repair --dry-run", "list the files that do not parse"]],
-    session: "none",
-  },
-  {
-    name: "refresh-peer",
-    group: "Broker",
-    summary: "point a registration at a new live pid (operator escape hatch)",
-    args: "<alias>",
-    description: "Refuses a pid that is not running (checked with ps -p).",
-    positionals: [1, 1],
-    options: [{
-      name: "pid",
-      type: "string",
-      value: "N",
-      description: "the new pid (required)",
-    }],
-    examples: [[
-      "c2c refresh-peer tide-runner --pid 4242",
-      "record pid 4242 for tide-runner",
-    ]],
-    session: "none",
-  },
-  {
-    name: "tail-log",
-    group: "Broker",
-    summary: "show the last broker operations (never message content)",
-    args: "",
-    positionals: [0, 0],
-    options: [LIMIT("how many, at most 500", 50)],
-    examples: [["c2c tail-log --limit 20", "the last 20 operations"]],
-    session: "none",
-  },
-  {
-    name: "verify",
-    group: "Broker",
-    summary:
-      "count messages each participant sent and received, against a goal",
-    args: "",
-    description:
-      'Counts direct messages from the broker archives and, with --transcripts, from <c2c event="message" markers (also HTML-escaped, and inside JSON strings) in every file under DIR. A message counts once however many places show it. Exits 1 unless every participant reached the goal.',
-    positionals: [0, 0],
-    options: [
-      {
-        name: "transcripts",
-        type: "string",
-        value: "DIR",
-        description:
-          "also count envelopes in client transcript files under DIR",
-      },
-      {
-        name: "goal",
-        type: "string",
-        value: "N",
-        description: "messages each must send and receive (default 20)",
-      },
-    ],
-    examples: [
-      ["c2c verify", "counts from the broker archives"],
-      [
-        "c2c verify --transcripts ~/.claude/projects --goal 5",
-        "include transcripts",
-      ],
-    ],
-    session: "none",
-  },
-  {
-    name: "install",
-    group: "Setup",
-    summary: "install c2c into a versioned directory of its own",
-    args: "",
-    description:
-      "Copies this c2c (code, its Deno binary and a Deno cache holding its npm packages) to ~/.local/share/c2c/<version>/ ($XDG_DATA_HOME/c2c) and writes the c2c command, ~/.local/bin/c2c ($DENO_INSTALL_ROOT/bin when set), which runs that version's bin/c2c. Client configs that point at an older version or at this checkout move to the new version (each file backed up first). Afterwards nothing refers to the checkout. Idempotent: the same code installs to the same version.",
-    positionals: [0, 0],
-    options: [{
-      name: "root",
-      type: "string",
-      value: "DIR",
-      description:
-        "install into DIR/bin and DIR/share/c2c (default: see above)",
-    }],
-    examples: [["c2c install --root ~/.local", "install ~/.local/bin/c2c"]],
-    session: "none",
-  },
-  {
-    name: "mcp",
-    group: "Setup",
-    summary: "run the MCP server on stdio (what client configs start)",
-    args: "",
-    positionals: [0, 0],
-    options: [],
-    examples: [["c2c mcp", "serve the c2c tools over stdio"]],
-    session: "none",
-  },
-  {
     name: "setup",
-    group: "Setup",
+    group: "Get started",
+    choices: SETUP_CLIENTS,
     summary: "configure a client to use c2c: MCP server entry, delivery hooks",
     args: "<client>",
     description:
@@ -589,7 +223,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "unsetup",
-    group: "Setup",
+    group: "Get started",
+    aliasOf: "setup",
+    choices: SETUP_CLIENTS,
     summary: "remove what setup added (same as setup --uninstall)",
     args: "<client>",
     positionals: [1, 1],
@@ -610,44 +246,30 @@ export const COMMANDS: readonly CommandSpec[] = [
     session: "none",
   },
   {
-    name: "hook",
-    group: "Setup",
-    summary: "hand waiting messages to a client's hook (clients run this)",
-    args: "<client>",
-    description:
-      "Run by the hooks setup installs (claude-code, codex, gemini), with the hook's JSON on standard input. Drains the session's inbox and prints the hook answer the client shows to its model: additionalContext after a tool call, a one-time block at the end of a turn. Prints nothing when no message waits. bin/c2c-hook checks the inbox first, so an empty inbox never starts Deno. With --rewake (Claude Code's asyncRewake hooks, from `c2c setup claude-code --rewake`): wait until messages arrive, write them to stderr and exit 2, which wakes the idle session; exit 0 at once when another waiter is armed for the session, and when the session ends or after 30 minutes.",
-    positionals: [1, 1],
-    options: [
-      {
-        name: "rewake",
-        type: "boolean",
-        description:
-          "wait for messages as Claude Code's asyncRewake waiter (one per session); exit 2 with them on stderr",
-      },
-    ],
-    examples: [
-      [
-        "c2c hook claude-code < hook-input.json",
-        "print the hook answer with the waiting envelopes",
-      ],
-      [
-        "c2c hook claude-code --rewake --session-id S",
-        "wait, then wake the idle session S with its messages",
-      ],
-    ],
-    session: "optional",
-  },
-  {
     name: "run",
-    group: "Setup",
+    group: "Get started",
     passThrough: true,
     summary:
       "run a client in a terminal c2c owns, waking it when messages wait",
-    args: "<client> [--alias A] [--] [client args…]",
+    args: "<client> [--alias A] [--command PROGRAM] [--] [client args…]",
     description:
-      "Starts the client (claude-code, codex, opencode, gemini, kimi, crush, or a program) in a pseudo-terminal, relays your terminal both ways, holds the session's lease and registers the alias, and types a short poll line (never a message body) into the client when messages wait and you are not typing — once per burst. Two Ctrl-C within 2 s end the harness; one goes to the client. The client's exit code is c2c's. Needs --allow-ffi (the launcher grants it for this command only).",
+      "Starts the client (claude-code, codex, opencode, gemini, kimi, crush, or a program) in a pseudo-terminal, relays your terminal both ways, holds the session's lease and registers the alias, and types a short poll line (never a message body) into the client when messages wait and you are not typing — once per burst. Two Ctrl-C within 2 s end the harness; one goes to the client. The client's exit code is c2c's; when the harness ends, it unregisters the session (messages still waiting go to dead-letter.jsonl and come back when the alias registers again). c2c's own options end at '--' or at the first argument it does not know, which goes to the client with everything after it. Needs --allow-ffi (the launcher grants it for this command only).",
     positionals: [1, Infinity],
-    options: [],
+    options: [
+      {
+        name: "alias",
+        type: "string",
+        value: "A",
+        description:
+          "alias to register (default: a generated two-word alias); comes before the client's arguments",
+      },
+      {
+        name: "command",
+        type: "string",
+        value: "PROGRAM",
+        description: "start PROGRAM instead of the client's usual command",
+      },
+    ],
     examples: [
       ["c2c run opencode", "OpenCode, woken when messages wait"],
       [
@@ -658,8 +280,448 @@ export const COMMANDS: readonly CommandSpec[] = [
     session: "none",
   },
   {
+    name: "register",
+    group: "Get started",
+    summary: "register this session and get an alias",
+    args: "[SESSION_ID]",
+    description:
+      "From a shell: 'c2c register --alias alice', then act as alice with --alias alice on every command, or export C2C_ALIAS=alice once. The session id comes from the argument, else --session-id, else the environment; with none of those, --alias names it (a registered alias is refreshed, a new one becomes the session id), and with no alias either a two-word alias is generated and named in the output. Inside a client (its MCP server registers it), a registered session keeps its alias unless --alias renames it. A registration from a shell holds no lease: its liveness reads as unknown and it counts as alive.",
+    positionals: [0, 1],
+    options: [
+      {
+        name: "session-id",
+        type: "string",
+        value: "ID",
+        description: "the session to register (same as the argument)",
+      },
+      {
+        name: "alias",
+        type: "string",
+        value: "A",
+        description:
+          "alias to take (default: keep the current one, or C2C_ALIAS, or generate one)",
+      },
+      {
+        name: "client",
+        type: "string",
+        value: "NAME",
+        description: "client name to record (default: cli)",
+      },
+    ],
+    examples: [
+      ["c2c register --alias alice", "from a shell: become alice"],
+      ["c2c send bob hi --alias alice", "then act as alice"],
+      [
+        "c2c register 3f2a-shell-1 --alias storm-beacon",
+        "register a given session id",
+      ],
+    ],
+    session: "none",
+  },
+  {
+    name: "completion",
+    group: "Get started",
+    summary: "print a shell completion script (bash, zsh or fish)",
+    args: "<shell>",
+    description:
+      "Completes commands, room subcommands, options and client names. Load it in your shell's start-up file, as the examples show.",
+    positionals: [1, 1],
+    options: [],
+    choices: ["bash", "zsh", "fish"],
+    examples: [
+      ['eval "$(c2c completion bash)"', "in ~/.bashrc"],
+      ['eval "$(c2c completion zsh)"', "in ~/.zshrc (after compinit)"],
+      [
+        "c2c completion fish > ~/.config/fish/completions/c2c.fish",
+        "once, for fish",
+      ],
+    ],
+    session: "none",
+  },
+  {
+    name: "install",
+    group: "Get started",
+    summary: "install c2c into a versioned directory of its own",
+    args: "",
+    description:
+      "Copies this c2c (code, its Deno binary and a Deno cache holding its npm packages) to ~/.local/share/c2c/<version>/ ($XDG_DATA_HOME/c2c) and writes the c2c command, ~/.local/bin/c2c ($DENO_INSTALL_ROOT/bin when set), which runs that version's bin/c2c. Client configs that point at an older version or at this checkout move to the new version (each file backed up first). Afterwards nothing refers to the checkout. Idempotent: the same code installs to the same version.",
+    positionals: [0, 0],
+    options: [{
+      name: "root",
+      type: "string",
+      value: "DIR",
+      description:
+        "install into DIR/bin and DIR/share/c2c (default: see above)",
+    }],
+    examples: [["c2c install --root ~/.local", "install ~/.local/bin/c2c"]],
+    session: "none",
+  },
+  {
+    name: "list",
+    group: "Messages",
+    summary: "list registered peers with liveness and pending counts",
+    args: "",
+    positionals: [0, 0],
+    options: [{
+      name: "all",
+      type: "boolean",
+      description:
+        "also list sessions with an inbox or lease but no registration",
+    }],
+    examples: [["c2c list", "a table of peers"], [
+      "c2c list --all --json",
+      "every session, as JSON",
+    ]],
+    session: "none",
+  },
+  {
+    name: "send",
+    group: "Messages",
+    message: 1,
+    summary: "send a direct message to a peer",
+    args: "<alias> <message…|->",
+    description:
+      `Sends as this session's registered alias, and only as that. ${MESSAGE_NOTE}`,
+    positionals: [2, Infinity],
+    options: [{
+      name: "reply-to",
+      type: "string",
+      value: "ID",
+      description: "id of the message this one answers",
+    }],
+    examples: [
+      [
+        'c2c send tide-runner "sync on the room design?"',
+        "queue a message for tide-runner",
+      ],
+      ["git diff | c2c send tide-runner -", "send standard input"],
+    ],
+    session: "required",
+  },
+  {
+    name: "send-all",
+    group: "Messages",
+    message: 0,
+    summary: "broadcast to every live peer but yourself",
+    args: "<message…|->",
+    description: `Dead peers are skipped and listed. ${MESSAGE_NOTE}`,
+    positionals: [1, Infinity],
+    options: [],
+    examples: [[
+      'c2c send-all "build is green again"',
+      "message every live peer",
+    ]],
+    session: "required",
+  },
+  {
+    name: "poll-inbox",
+    group: "Messages",
+    summary: "drain your inbox and print the messages as envelopes",
+    args: "",
+    description:
+      'Prints one <c2c event="message" …>body</c2c> envelope per message, oldest first, and moves them to your archive (see history).',
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c poll-inbox", "print and remove pending messages"]],
+    session: "required",
+  },
+  {
+    name: "peek-inbox",
+    group: "Messages",
+    summary: "print pending messages without removing them",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c peek-inbox --json", "pending messages as JSON"]],
+    session: "required",
+  },
+  {
+    name: "history",
+    group: "Messages",
+    summary: "print messages you already drained (newest last)",
+    args: "",
+    positionals: [0, 0],
+    options: [LIMIT("how many", 50)],
+    examples: [["c2c history --limit 10", "the last 10 drained messages"]],
+    session: "required",
+  },
+  {
+    name: "whoami",
+    group: "Messages",
+    summary: "show this session's alias and registration",
+    args: "[SESSION_ID]",
+    positionals: [0, 1],
+    options: [],
+    examples: [["c2c whoami", "alias, session id, liveness, client, pid"]],
+    session: "required",
+  },
+  {
+    name: "room join",
+    group: "Rooms",
+    summary: "join a room (created if missing) and show recent messages",
+    args: "<room>",
+    positionals: [1, 1],
+    options: [HISTORY_LIMIT],
+    examples: [[
+      "c2c room join swarm-lounge",
+      "join and print the last 20 messages",
+    ]],
+    session: "required",
+  },
+  {
+    name: "init",
+    group: "Rooms",
+    aliasOf: "room join",
+    summary: "create a room and join it (same as room join)",
+    args: "<room>",
+    positionals: [1, 1],
+    options: [HISTORY_LIMIT],
+    examples: [["c2c init swarm-lounge", "create swarm-lounge and join it"]],
+    session: "required",
+  },
+  {
+    name: "room init",
+    group: "Rooms",
+    aliasOf: "room join",
+    summary: "create a room and join it (same as room join)",
+    args: "<room>",
+    description:
+      "A room exists once someone is in it, so creating one means joining it.",
+    positionals: [1, 1],
+    options: [HISTORY_LIMIT],
+    examples: [[
+      "c2c room init swarm-lounge",
+      "create swarm-lounge and join it",
+    ]],
+    session: "required",
+  },
+  {
+    name: "room send",
+    group: "Rooms",
+    message: 1,
+    summary: "post to a room (one copy to every other member's inbox)",
+    args: "<room> <message…|->",
+    description:
+      `Your identical post within 60 s is not repeated. ${MESSAGE_NOTE}`,
+    positionals: [2, Infinity],
+    options: [],
+    examples: [[
+      'c2c room send swarm-lounge "who takes issue 7?"',
+      "post to the room",
+    ]],
+    session: "required",
+  },
+  {
+    name: "room history",
+    group: "Rooms",
+    summary: "read a room's messages (newest last)",
+    args: "<room>",
+    description:
+      "Without --offset: the newest N messages. With --offset K: N messages starting after the first K (paging forward).",
+    positionals: [1, 1],
+    options: [LIMIT("how many", 50), {
+      name: "offset",
+      type: "string",
+      value: "K",
+      description: "skip the first K messages of the whole history",
+    }],
+    examples: [["c2c room history swarm-lounge --limit 5", "the last 5 posts"]],
+    session: "none",
+  },
+  {
+    name: "room list",
+    group: "Rooms",
+    summary: "list every room with member and message counts",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c room list", "a table of rooms"]],
+    session: "none",
+  },
+  {
+    name: "room mine",
+    group: "Rooms",
+    summary: "list the rooms you are in",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c room mine", "your rooms and their member counts"]],
+    session: "required",
+  },
+  {
+    name: "my-rooms",
+    group: "Rooms",
+    aliasOf: "room mine",
+    summary: "list the rooms you are in (same as room mine)",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c my-rooms", "your rooms and their member counts"]],
+    session: "required",
+  },
+  {
+    name: "room leave",
+    group: "Rooms",
+    summary: "leave a room",
+    args: "<room>",
+    positionals: [1, 1],
+    options: [],
+    examples: [["c2c room leave swarm-lounge", "stop receiving its messages"]],
+    session: "required",
+  },
+  {
+    name: "health",
+    group: "Diagnose and repair",
+    summary: "diagnose the broker root, registry, session, inbox and rooms",
+    args: "",
+    description:
+      "Exits 1 when a check fails; every problem comes with its fix. The session is optional: without one, its checks are skipped.",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c health", "one line per check"], [
+      "c2c health --json",
+      "the report as JSON",
+    ]],
+    session: "optional",
+  },
+  {
+    name: "verify",
+    group: "Diagnose and repair",
+    summary:
+      "count messages each participant sent and received, against a goal",
+    args: "",
+    description:
+      'Counts direct messages from the broker archives and, with --transcripts, the <c2c event="message" envelopes (also HTML-escaped, and inside JSON strings) in every file under DIR. An envelope counts only when its id, sender and recipient are those of a message this broker carried (archived, pending or dead-lettered): a message body that quotes or forges an envelope never counts. A message counts once however many places show it. With --goal N, exits 1 unless every participant sent and received N.',
+    positionals: [0, 0],
+    options: [
+      {
+        name: "transcripts",
+        type: "string",
+        value: "DIR",
+        description:
+          "also count envelopes in client transcript files under DIR",
+      },
+      {
+        name: "goal",
+        type: "string",
+        value: "N",
+        integer: { min: 0 },
+        description:
+          "messages each must send and receive; exit 1 if anyone is short (default: no goal)",
+      },
+    ],
+    examples: [
+      ["c2c verify", "who sent and received how many messages"],
+      [
+        "c2c verify --transcripts ~/.claude/projects --goal 5",
+        "include transcripts",
+      ],
+    ],
+    session: "none",
+  },
+  {
+    name: "tail-log",
+    group: "Diagnose and repair",
+    summary: "show the last broker operations (never message content)",
+    args: "",
+    positionals: [0, 0],
+    options: [LIMIT("how many, at most 500", 50)],
+    examples: [["c2c tail-log --limit 20", "the last 20 operations"]],
+    session: "none",
+  },
+  {
+    name: "repair",
+    group: "Diagnose and repair",
+    summary: "move unreadable broker files aside, keeping every readable line",
+    args: "",
+    description:
+      "The broker never treats a file it cannot parse as empty. repair renames each such file to <file>.corrupt-<time> (nothing is deleted) and, for JSON Lines files (inboxes, dead letters, room history), carries every valid line over into a fresh file. A bad registry.json or members.json is moved aside whole: sessions register again (servers with an auto-register alias do so on their next tool call).",
+    positionals: [0, 0],
+    options: [{
+      name: "dry-run",
+      type: "boolean",
+      description: "report what would be repaired, change nothing",
+    }],
+    examples: [["c2c repair --dry-run", "list the files that do not parse"]],
+    session: "none",
+  },
+  {
+    name: "sweep",
+    group: "Diagnose and repair",
+    summary: "remove dead registrations, rescuing their messages",
+    args: "",
+    description:
+      "Pending messages of removed sessions (and of inboxes nobody is registered for) go to dead-letter.jsonl and come back when the session or alias registers again. Same as one round of broker-gc without the TTL expiries.",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c sweep", "one sweep now"]],
+    session: "none",
+  },
+  {
+    name: "broker-gc",
+    group: "Diagnose and repair",
+    summary:
+      "sweep on an interval; expire lease-less registrations and old dead letters",
+    args: "",
+    description:
+      "Runs until SIGINT or SIGTERM (or once with --once), printing what each round removed. Durations: 90, 90s, 30m, 24h, 7d (a bare number is seconds).",
+    positionals: [0, 0],
+    options: [
+      { name: "once", type: "boolean", description: "run one round and exit" },
+      {
+        name: "interval",
+        type: "string",
+        value: "SECONDS",
+        description: "time between rounds (default 60)",
+      },
+      {
+        name: "dry-run",
+        type: "boolean",
+        description: "report what would be removed; change nothing",
+      },
+      {
+        name: "ttl",
+        type: "string",
+        value: "DURATION",
+        description:
+          "expire lease-less (shell) registrations idle this long (default 24h)",
+      },
+      {
+        name: "dead-letter-ttl",
+        type: "string",
+        value: "DURATION",
+        description: "delete dead letters older than this (default 7d)",
+      },
+    ],
+    examples: [
+      ["c2c broker-gc --once --dry-run", "show what one round would remove"],
+      ["c2c broker-gc --interval 300", "collect every 5 minutes until Ctrl-C"],
+    ],
+    session: "none",
+  },
+  {
+    name: "refresh-peer",
+    group: "Diagnose and repair",
+    summary: "point a registration at a new live pid (operator escape hatch)",
+    args: "<alias>",
+    description: "Refuses a pid that is not running (checked with ps -p).",
+    positionals: [1, 1],
+    options: [{
+      name: "pid",
+      type: "string",
+      value: "N",
+      integer: { min: 1 },
+      description: "the new pid (required)",
+    }],
+    examples: [[
+      "c2c refresh-peer tide-runner --pid 4242",
+      "record pid 4242 for tide-runner",
+    ]],
+    session: "none",
+  },
+  {
     name: "restart-me",
-    group: "Setup",
+    group: "More",
     summary: "restart the client this harness runs, same arguments and alias",
     args: "",
     description:
@@ -671,7 +733,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "wake",
-    group: "Setup",
+    group: "More",
     summary: "wake an agent running in a tmux pane when its messages wait",
     args: "--tmux-pane %N --alias A",
     description:
@@ -705,12 +767,71 @@ export const COMMANDS: readonly CommandSpec[] = [
     ]],
     session: "none",
   },
+  {
+    name: "version",
+    group: "More",
+    summary: "print c2c's version (same as --version, -V)",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c version", "e.g. c2c 0.1.0"]],
+    session: "none",
+  },
+  {
+    name: "hook",
+    group: "More",
+    internal: true,
+    summary: "hand waiting messages to a client's hook (clients run this)",
+    args: "<client>",
+    description:
+      "Run by the hooks setup installs (claude-code, codex, gemini), with the hook's JSON on standard input. Drains the session's inbox and prints the hook answer the client shows to its model: additionalContext after a tool call, a one-time block at the end of a turn. Prints nothing when no message waits. bin/c2c-hook checks the inbox first, so an empty inbox never starts Deno. With --rewake (Claude Code's asyncRewake hooks, from `c2c setup claude-code --rewake`): wait until messages arrive, write them to stderr and exit 2, which wakes the idle session; exit 0 at once when another waiter is armed for the session, and when the session ends or after 30 minutes.",
+    positionals: [1, 1],
+    options: [
+      {
+        name: "rewake",
+        type: "boolean",
+        description:
+          "wait for messages as Claude Code's asyncRewake waiter (one per session); exit 2 with them on stderr",
+      },
+    ],
+    examples: [
+      [
+        "c2c hook claude-code < hook-input.json",
+        "print the hook answer with the waiting envelopes",
+      ],
+      [
+        "c2c hook claude-code --rewake --session-id S",
+        "wait, then wake the idle session S with its messages",
+      ],
+    ],
+    session: "optional",
+  },
+  {
+    name: "mcp",
+    group: "More",
+    internal: true,
+    summary: "run the MCP server on stdio (what client configs start)",
+    args: "",
+    positionals: [0, 0],
+    options: [],
+    examples: [["c2c mcp", "serve the c2c tools over stdio"]],
+    session: "none",
+  },
 ];
 
-/** Subcommands of `room`. */
+/** Subcommands of `room` (without the compatibility names). */
 export const ROOM_SUBCOMMANDS: readonly string[] = COMMANDS
-  .filter((c) => c.name.startsWith("room "))
+  .filter((c) => c.name.startsWith("room ") && !c.aliasOf)
   .map((c) => c.name.slice(5));
+
+/**
+ * The commands a user types: no compatibility names, no internal ones.
+ *
+ * @returns Them, in help order.
+ */
+export function userCommands(): CommandSpec[] {
+  return COMMANDS.filter((c) => !c.aliasOf && !c.internal);
+}
 
 /**
  * Finds a command by its full name.
@@ -730,6 +851,13 @@ export function findCommand(name: string): CommandSpec | undefined {
  * @returns Its options.
  */
 export function optionsOf(spec: CommandSpec): OptionSpec[] {
+  // A pass-through command hands every other option to its program.
+  if (spec.passThrough) {
+    return [
+      ...spec.options,
+      ...COMMON_OPTIONS.filter((o) => o.name === "help"),
+    ];
+  }
   const own = new Set(spec.options.map((o) => o.name));
   const session = spec.session === "none"
     ? []

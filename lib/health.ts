@@ -64,13 +64,26 @@ export interface HealthOptions {
   sessionId?: string | null;
   /** With no session id: the alias whose registration to check. */
   alias?: string | null;
+  /**
+   * The client configs `c2c setup` writes, to check (none: the check is
+   * skipped).
+   */
+  clients?: readonly ClientConfig[];
+  /** How a shell gets an identity, for the fix of a missing session. */
+  shellAdvice?: string;
 }
 
-const HOOKS_CHECK: HealthCheck = {
-  name: "client_hooks",
-  status: "unknown",
-  detail: "not checked yet: client hook checks come with 'c2c setup'",
-};
+/** Where one client keeps what `c2c setup` writes (`setup/paths.ts`). */
+export interface ClientConfig {
+  /** Client name, as `c2c setup` takes it. */
+  client: string;
+  /** The file holding c2c's MCP server entry. */
+  server: string;
+  /** The file holding c2c's hooks, for clients whose setup adds them. */
+  hooks?: string;
+  /** c2c's wake plugin file (OpenCode). */
+  plugin?: string;
+}
 
 /**
  * Diagnoses a broker root: whether it exists and is writable, whether the
@@ -96,7 +109,7 @@ export function checkHealth(options: HealthOptions): HealthReport {
     healthy: checks.every((c) => c.status !== "fail"),
     root: options.root,
     session_id: sessionId,
-    checks: [...checks, HOOKS_CHECK],
+    checks: [...checks, ...clientChecks(options.clients)],
   });
   if (options.root === null) {
     checks.push({
@@ -168,7 +181,8 @@ export function checkHealth(options: HealthOptions): HealthReport {
       status: "unknown",
       detail:
         "no session given, so its registration and inbox were not checked",
-      fix: "pass --session-id ID, or set C2C_SESSION_ID",
+      fix: options.shellAdvice ??
+        "pass --session-id ID, or set C2C_SESSION_ID",
     });
   }
 
@@ -330,7 +344,8 @@ function sessionCheck(
       name: "session",
       status: "fail",
       detail: `session '${sessionId}' is not registered`,
-      fix: "run 'c2c register --alias NAME' (or call the register tool)",
+      fix:
+        "from a shell: 'c2c register --alias NAME', then --alias NAME; in a client: call its register tool, or restart it",
     };
   }
   let alive: boolean | null;
@@ -449,4 +464,359 @@ function staleInboxCheck(
     }`,
     fix: "run 'c2c sweep' to move their messages to dead-letter.jsonl",
   };
+}
+
+// What `c2c setup` adds per client: hook events that deliver messages, and
+// those of the idle wake path (left out with --no-wake).
+const CLIENT_HOOKS: Readonly<
+  Record<string, { delivery: string[]; wake: string[] }>
+> = {
+  "claude-code": { delivery: ["PostToolUse", "Stop"], wake: [] },
+  codex: { delivery: ["PostToolUse", "Stop"], wake: ["SessionStart"] },
+  gemini: { delivery: ["AfterTool"], wake: ["AfterAgent"] },
+};
+const HOOK_SCRIPT = "/bin/c2c-hook";
+const PLUGIN_MARKER = "c2c wake plugin";
+const WAKE_OFF = "C2C_MCP_WAKE";
+
+/** c2c's server entry in a client config, as far as the check needs it. */
+interface ServerEntry {
+  /** The command and its arguments. */
+  words: string[];
+  /** Whether setup turned the wake path off (`--no-wake`). */
+  wakeOff: boolean;
+}
+
+/**
+ * One check per client that `c2c setup` configured: its server entry and
+ * hooks are there, the wake path's hook or plugin is there (unless set up
+ * with --no-wake), and every program and file they run still exists (a
+ * config left pointing at a removed checkout or install breaks delivery
+ * silently). Clients never set up are not listed.
+ */
+function clientChecks(
+  clients: readonly ClientConfig[] | undefined,
+): HealthCheck[] {
+  if (clients === undefined) return [];
+  const checks: HealthCheck[] = [];
+  for (const config of clients) {
+    try {
+      const check = clientCheck(config);
+      if (check) checks.push(check);
+    } catch (e) {
+      checks.push({
+        name: `client ${config.client}`,
+        status: "unknown",
+        detail: `not checked: ${describeError(e)}`,
+      });
+    }
+  }
+  if (checks.length > 0) return checks;
+  return [{
+    name: "client_hooks",
+    status: "unknown",
+    detail: "no client is set up for c2c in your user configs",
+    fix: `run 'c2c setup <client>' (${
+      clients.map((c) => c.client).join(", ")
+    }), or 'c2c run <client>'`,
+  }];
+}
+
+function clientCheck(config: ClientConfig): HealthCheck | null {
+  const name = `client ${config.client}`;
+  const fix =
+    `run 'c2c setup ${config.client} --force' to rewrite c2c's entries`;
+  const serverText = readOptional(config.server);
+  const hooksText = config.hooks === undefined
+    ? null
+    : config.hooks === config.server
+    ? serverText
+    : readOptional(config.hooks);
+  let entries: ServerEntry[];
+  try {
+    entries = serverText === null
+      ? []
+      : serverEntries(config.server, serverText);
+  } catch (e) {
+    return {
+      name,
+      status: "warn",
+      detail: `${config.server} does not parse (${(e as Error).message})`,
+      fix: `fix ${config.server}; c2c's entries there were not checked`,
+    };
+  }
+  let hooks: Map<string, string[]>;
+  try {
+    hooks = hooksText === null ? new Map() : hookCommands(hooksText);
+  } catch (e) {
+    return {
+      name,
+      status: "warn",
+      detail: `${config.hooks} does not parse (${(e as Error).message})`,
+      fix: `fix ${config.hooks}; c2c's hooks there were not checked`,
+    };
+  }
+  const pluginText = config.plugin === undefined
+    ? null
+    : readOptional(config.plugin);
+  const plugin = pluginText?.includes(PLUGIN_MARKER) ? config.plugin! : null;
+  if (entries.length === 0 && hooks.size === 0 && plugin === null) return null;
+
+  // Everything c2c's entries run must still be there.
+  const runs = new Map<string, string>();
+  for (const entry of entries) {
+    for (const path of programPaths(entry.words)) runs.set(path, config.server);
+  }
+  for (const commands of hooks.values()) {
+    for (const command of commands) {
+      for (const path of programPaths(shellWords(command))) {
+        runs.set(path, config.hooks!);
+      }
+    }
+  }
+  const broken: string[] = [];
+  for (const [path, file] of runs) {
+    const problem = pathProblem(path);
+    if (problem) broken.push(`${file} runs ${path}, which ${problem}`);
+  }
+  if (broken.length > 0) {
+    return {
+      name,
+      status: "fail",
+      detail: broken.join("; "),
+      fix: `${fix} (c2c install moves configs to the installed version)`,
+    };
+  }
+
+  const expected = CLIENT_HOOKS[config.client];
+  const missing: string[] = [];
+  if (entries.length === 0) {
+    missing.push(`no c2c server entry in ${config.server}`);
+  }
+  const wakeOff = entries.length > 0 && entries.every((e) => e.wakeOff);
+  if (expected) {
+    const lacking = expected.delivery.filter((e) => !hooks.has(e));
+    if (lacking.length > 0) {
+      missing.push(
+        `no c2c ${
+          lacking.join(", ")
+        } hook in ${config.hooks}: messages wait until the agent polls`,
+      );
+    }
+    const noWake = expected.wake.filter((e) => !hooks.has(e));
+    if (!wakeOff && noWake.length > 0) {
+      missing.push(
+        `no c2c ${
+          noWake.join(", ")
+        } hook in ${config.hooks}: an idle agent is not woken`,
+      );
+    }
+  }
+  if (config.plugin !== undefined && !wakeOff && plugin === null) {
+    missing.push(
+      `no c2c wake plugin at ${config.plugin}: an idle agent is not woken`,
+    );
+  }
+  if (missing.length > 0) {
+    return { name, status: "warn", detail: missing.join("; "), fix };
+  }
+  const parts = ["server entry"];
+  if (hooks.size > 0) parts.push(`${[...hooks.keys()].join(", ")} hooks`);
+  if (plugin) parts.push("wake plugin");
+  if (wakeOff) parts.push("idle wake off (--no-wake)");
+  return ok(
+    name,
+    `${parts.join(", ")}; the ${
+      runs.size === 1 ? "program" : `${runs.size} programs and files`
+    } they run exist`,
+  );
+}
+
+function readOptional(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Why a path a config runs is unusable, or `null` when it is fine. */
+function pathProblem(path: string): string | null {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "no longer exists";
+    if (e instanceof Deno.errors.NotADirectory) return "no longer exists";
+    throw e;
+  }
+  if (!info.isFile) return "is not a file";
+  const script = !/\.(ts|json)$/.test(path);
+  if (script && info.mode !== null && (info.mode & 0o111) === 0) {
+    return "is not executable";
+  }
+  return null;
+}
+
+/**
+ * The absolute paths a command runs or loads: the program, script
+ * arguments, `--config=FILE` and `--deno PATH`. Permission flags
+ * (`--allow-read=/root`) and environment paths are not things it runs.
+ */
+function programPaths(words: readonly string[]): string[] {
+  const paths: string[] = [];
+  let program = true;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (program && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) continue; // VAR=…
+    if (word === "exec" && program) continue;
+    if (word === "--deno" && words[i + 1]?.startsWith("/")) {
+      paths.push(words[++i]);
+    } else if (word.startsWith("--config=/")) {
+      paths.push(word.slice("--config=".length));
+    } else if (word.startsWith("/") && (program || /\.ts$/.test(word))) {
+      paths.push(word);
+    }
+    program = false;
+  }
+  return paths;
+}
+
+/** Splits a POSIX shell command line as `setup` writes them (single quotes). */
+function shellWords(command: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i];
+    if (c === "'") {
+      const end = command.indexOf("'", i + 1);
+      word += command.slice(i + 1, end === -1 ? undefined : end);
+      i = end === -1 ? command.length : end;
+      inWord = true;
+    } else if (c === "\\" && i + 1 < command.length) {
+      word += command[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** c2c's server entries (`…c2c: {command, args, env}`) in a config file. */
+function serverEntries(path: string, text: string): ServerEntry[] {
+  if (path.endsWith(".toml")) return tomlServerEntries(text);
+  const entries: ServerEntry[] = [];
+  const walk = (value: unknown, depth: number) => {
+    if (depth > 6 || value === null || typeof value !== "object") return;
+    for (const [key, child] of Object.entries(value)) {
+      if (key === "c2c" && isRecord(child) && child.command !== undefined) {
+        const words = [
+          ...(Array.isArray(child.command) ? child.command : [child.command]),
+          ...(Array.isArray(child.args) ? child.args : []),
+        ].filter((w): w is string => typeof w === "string");
+        const env = isRecord(child.env)
+          ? child.env
+          : isRecord(child.environment)
+          ? child.environment
+          : {};
+        entries.push({ words, wakeOff: env[WAKE_OFF] === "off" });
+      } else {
+        walk(child, depth + 1);
+      }
+    }
+  };
+  walk(parseJsonc(text), 0);
+  return entries;
+}
+
+/** Codex's `[mcp_servers.c2c]` table, read without a TOML library. */
+function tomlServerEntries(text: string): ServerEntry[] {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => /^\s*\[mcp_servers\.c2c\]\s*$/.test(l));
+  if (start === -1) return [];
+  let end = lines.findIndex((l, i) =>
+    i > start && /^\s*\[/.test(l) && !/^\s*\[mcp_servers\.c2c\./.test(l)
+  );
+  if (end === -1) end = lines.length;
+  const table = lines.slice(start + 1, end).join("\n");
+  const strings = (source: string) =>
+    [...source.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) =>
+      JSON.parse(`"${m[1]}"`) as string
+    );
+  const command = /^\s*command\s*=\s*("(?:[^"\\]|\\.)*")/m.exec(table);
+  const args = /^\s*args\s*=\s*\[([^\]]*)\]/m.exec(table);
+  return [{
+    words: [
+      ...(command ? strings(command[1]) : []),
+      ...(args ? strings(args[1]) : []),
+    ],
+    wakeOff: new RegExp(`${WAKE_OFF}\\s*=\\s*"off"`).test(table),
+  }];
+}
+
+/** Hook commands that run c2c's hook script, by event. */
+function hookCommands(text: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const doc = parseJsonc(text);
+  const hooks = isRecord(doc) && isRecord(doc.hooks) ? doc.hooks : {};
+  for (const [event, groups] of Object.entries(hooks)) {
+    if (!Array.isArray(groups)) continue;
+    for (const group of groups) {
+      const list = isRecord(group) && Array.isArray(group.hooks)
+        ? group.hooks
+        : [];
+      for (const hook of list) {
+        const command = isRecord(hook) ? hook.command : undefined;
+        if (typeof command === "string" && command.includes(HOOK_SCRIPT)) {
+          found.set(event, [...(found.get(event) ?? []), command]);
+        }
+      }
+    }
+  }
+  return found;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * Parses JSON, also with the comments and trailing commas OpenCode and
+ * others allow (JSONC).
+ */
+function parseJsonc(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Drop comments outside strings, then trailing commas, and try again.
+    let out = "";
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (c === '"') {
+        const start = i;
+        for (i++; i < text.length && text[i] !== '"'; i++) {
+          if (text[i] === "\\") i++;
+        }
+        out += text.slice(start, i + 1);
+      } else if (c === "/" && text[i + 1] === "/") {
+        while (i < text.length && text[i] !== "\n") i++;
+        out += "\n";
+      } else if (c === "/" && text[i + 1] === "*") {
+        const end = text.indexOf("*/", i + 2);
+        i = end === -1 ? text.length : end + 1;
+      } else {
+        out += c;
+      }
+    }
+    return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
+  }
 }

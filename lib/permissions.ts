@@ -270,6 +270,7 @@ export function wakeGrants(env: EnvReader): WakeGrants {
  * broker root: `mcp` runs the server with server flags; `refresh-peer` may run
  * `ps` (to check the pid is alive); `run` may open libc through FFI (that
  * file only, told to the harness in `C2C_LIBC`); `wake` may run `tmux`;
+ * `health` may read (not write) any file, to check what client configs run;
  * `verify --transcripts DIR` may read DIR; `install` may read this c2c's
  * code, its Deno binary and Deno's npm cache, write the install's bin and
  * data directories ({@linkcode installLayout}), and run Deno (to complete
@@ -345,6 +346,11 @@ export function cliGrant(
         },
       };
     }
+    case "health":
+      // It checks that what client configs run still exists, wherever
+      // that is (an old checkout, an install): read-only, everywhere.
+      // Writes stay scoped to the broker root.
+      return { entry: "cli", scope: { read: ["/"] } };
     case "verify": {
       const value = flagValue(args, "--transcripts");
       return { entry: "cli", scope: value ? { read: [value] } : {} };

@@ -10,6 +10,17 @@
  * transcript (a hook's context and the tool result, say), counts once: events
  * are keyed by message id.
  *
+ * Telling a real envelope from a forged one: a transcript holds real
+ * envelopes raw (`<c2c …>`) or, where the client HTML-escapes hook context
+ * (Gemini), as `&lt;c2c …&gt;` — and a message body that quotes an envelope
+ * shows it as `&lt;c2c …` too (the envelope escapes `<c2c` in bodies), in
+ * both kinds of transcript. The text alone cannot tell them apart, and an
+ * agent may also write envelope-like text in its own output. What a forger
+ * cannot make is a message this broker carried: so a transcript envelope
+ * counts only when its id is one of the broker's direct messages (archived,
+ * pending or dead-lettered) and its sender and recipient are that message's.
+ * Quoting a real envelope whole adds nothing, as the id is already counted.
+ *
  * @module
  */
 
@@ -17,14 +28,11 @@ import { joinPath } from "./_path.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { readJsonl } from "./jsonl.ts";
 import { type Message, messageProblem } from "./message.ts";
-import type { BrokerPaths } from "./paths.ts";
-
-/** Default number of messages each participant must send and receive. */
-export const DEFAULT_VERIFY_GOAL = 20;
+import { type BrokerPaths, INBOX_SUFFIX } from "./paths.ts";
 
 /** One delivered message, from either source. */
 export interface ExchangeEvent {
-  /** Message id; `null` for a transcript marker without one. */
+  /** Message id; `null` for a transcript marker without one (never counted). */
   id: string | null;
   /** Sender alias. */
   from: string;
@@ -44,8 +52,8 @@ export interface ExchangeCount {
 export interface ParticipantExchange extends ExchangeCount {
   /** The participant's alias. */
   alias: string;
-  /** Whether `sent` and `received` both reached the goal. */
-  reached: boolean;
+  /** Whether `sent` and `received` both reached the goal (`null`: no goal). */
+  reached: boolean | null;
   /** Counts from the broker archives alone. */
   archive: ExchangeCount;
   /** Counts from the transcripts alone (`null` when none were scanned). */
@@ -54,18 +62,29 @@ export interface ParticipantExchange extends ExchangeCount {
 
 /** Result of `verify`. */
 export interface VerifyResult {
-  /** Messages each participant must send and receive. */
-  goal: number;
+  /** Messages each participant must send and receive (`null`: no goal). */
+  goal: number | null;
   /** Every alias seen as a sender or recipient, by alias. */
   participants: ParticipantExchange[];
-  /** Whether there is at least one participant and all reached the goal. */
-  all_reached: boolean;
+  /**
+   * Whether there is at least one participant and all reached the goal
+   * (`null` without a goal).
+   */
+  all_reached: boolean | null;
   /** Direct messages found in the archives. */
   archive_messages: number;
   /** Transcript files scanned (`null` without `--transcripts`). */
   transcript_files: number | null;
-  /** Envelope markers found in them (`null` without `--transcripts`). */
+  /**
+   * Envelopes found in them that are messages this broker carried (`null`
+   * without `--transcripts`).
+   */
   transcript_markers: number | null;
+  /**
+   * Envelope-like markers found in them that are not (a body quoting or
+   * forging an envelope, an unknown id); never counted.
+   */
+  transcript_ignored: number | null;
 }
 
 /**
@@ -95,12 +114,12 @@ const MARKER =
 const ATTRIBUTE = /(?:^|\s)(from|alias|id)=(?:\\*"|&quot;)([^"\\&<>]*)/g;
 
 /**
- * Finds the direct-message envelopes in a transcript's text.
- *
- * Counts both `<c2c event="message"` and the HTML-escaped
- * `&lt;c2c event="message"`, and the same inside JSON strings. The sender and
- * recipient come from the envelope's `from` and `alias` attributes; a marker
- * without them is returned with empty aliases (counted, not attributed).
+ * Finds the direct-message envelope markers in a transcript's text: both
+ * `<c2c event="message"` and the HTML-escaped `&lt;c2c event="message"`, and
+ * the same inside JSON strings. The sender and recipient come from the
+ * envelope's `from` and `alias` attributes (empty when missing). These are
+ * candidates: {@linkcode realEnvelopes} keeps the ones that are messages the
+ * broker carried.
  *
  * @param text The transcript's contents.
  * @returns One event per marker, in order.
@@ -129,13 +148,45 @@ export function transcriptEvents(text: string): ExchangeEvent[] {
 }
 
 /**
+ * Keeps the transcript markers that are real envelopes: their id is a
+ * direct message the broker carried, with the same sender and recipient.
+ *
+ * @param markers Markers from {@linkcode transcriptEvents}.
+ * @param known The broker's direct messages, by id.
+ * @returns The real ones, and how many were not.
+ *
+ * @example Usage
+ * ```ts
+ * import { realEnvelopes } from "./verify.ts";
+ * const known = new Map([["1", { id: "1", from: "a", to: "b" }]]);
+ * realEnvelopes([
+ *   { id: "1", from: "a", to: "b" },
+ *   { id: "forged", from: "bob", to: "b" },
+ * ], known);
+ * // { events: [{ id: "1", from: "a", to: "b" }], ignored: 1 }
+ * ```
+ */
+export function realEnvelopes(
+  markers: readonly ExchangeEvent[],
+  known: ReadonlyMap<string, ExchangeEvent>,
+): { events: ExchangeEvent[]; ignored: number } {
+  const events = markers.filter((m) => {
+    const message = m.id === null ? undefined : known.get(m.id);
+    return message !== undefined && message.from === m.from &&
+      message.to === m.to;
+  });
+  return { events, ignored: markers.length - events.length };
+}
+
+/**
  * Tallies events per participant and checks each against the goal. A
- * message counts once even when both sources (or one source twice) show it;
- * id-less transcript markers each count.
+ * message counts once even when both sources (or one source twice) show it.
  *
  * @param archive Events from the archives.
- * @param transcripts Events from transcripts, or `null` when none were read.
- * @param goal Messages each participant must send and receive.
+ * @param transcripts Events from transcripts (real envelopes only, see
+ * {@linkcode realEnvelopes}), or `null` when none were read.
+ * @param goal Messages each participant must send and receive, or `null`
+ * for none.
  * @returns Per-participant counts, sorted by alias (without the file counts,
  * which the caller knows).
  *
@@ -150,8 +201,8 @@ export function transcriptEvents(text: string): ExchangeEvent[] {
 export function tallyExchange(
   archive: readonly ExchangeEvent[],
   transcripts: readonly ExchangeEvent[] | null,
-  goal: number,
-): Omit<VerifyResult, "transcript_files"> {
+  goal: number | null,
+): Omit<VerifyResult, "transcript_files" | "transcript_ignored"> {
   const aliases = new Set<string>();
   const bySource = (events: readonly ExchangeEvent[]) => {
     const sent = new Map<string, Set<string>>();
@@ -171,7 +222,7 @@ export function tallyExchange(
   // Id-less markers get keys that cannot collide with archive ids.
   const t = transcripts === null
     ? null
-    : bySource(transcripts.map((e, i) => e.id ? e : { ...e, id: `t#${i}` }));
+    : bySource(transcripts.filter((e) => e.id !== null));
   const size = (m: Map<string, Set<string>>, alias: string) =>
     m.get(alias)?.size ?? 0;
   const union = (x: Set<string> | undefined, y: Set<string> | undefined) =>
@@ -183,7 +234,7 @@ export function tallyExchange(
       alias,
       sent,
       received,
-      reached: sent >= goal && received >= goal,
+      reached: goal === null ? null : sent >= goal && received >= goal,
       archive: { sent: size(a.sent, alias), received: size(a.received, alias) },
       transcripts: t
         ? { sent: size(t.sent, alias), received: size(t.received, alias) }
@@ -193,10 +244,13 @@ export function tallyExchange(
   return {
     goal,
     participants,
-    all_reached: participants.length > 0 &&
-      participants.every((p) => p.reached),
+    all_reached: goal === null
+      ? null
+      : participants.length > 0 && participants.every((p) => p.reached),
     archive_messages: archive.length,
-    transcript_markers: transcripts === null ? null : transcripts.length,
+    transcript_markers: transcripts === null
+      ? null
+      : new Set(transcripts.map((e) => e.id)).size,
   };
 }
 
@@ -210,18 +264,54 @@ export function tallyExchange(
  * @throws {CorruptFileError} When an archive does not parse (naming it).
  */
 export function readArchiveEvents(paths: BrokerPaths): ExchangeEvent[] {
+  return readMessageFiles(paths.archiveDir, ".jsonl");
+}
+
+/**
+ * Every direct message the broker carried — archived, still pending, or
+ * dead-lettered — by id: what a transcript envelope must match to count.
+ *
+ * Requires `--allow-read` on the broker root.
+ *
+ * @param paths Broker layout.
+ * @param archived The archive's events, when already read.
+ * @returns The messages' events by id.
+ * @throws {CorruptFileError} When a file does not parse (naming it).
+ */
+export function knownMessages(
+  paths: BrokerPaths,
+  archived: readonly ExchangeEvent[] = readArchiveEvents(paths),
+): Map<string, ExchangeEvent> {
+  const known = new Map<string, ExchangeEvent>();
+  for (
+    const e of [
+      ...archived,
+      ...readMessageFiles(paths.root, INBOX_SUFFIX),
+      ...archiveEvents(
+        readJsonl<Message>(paths.deadLetter, messageProblem)
+          .records,
+      ),
+    ]
+  ) {
+    if (e.id !== null) known.set(e.id, e);
+  }
+  return known;
+}
+
+/** Direct-message events of every `*suffix` JSON Lines file in `dir`. */
+function readMessageFiles(dir: string, suffix: string): ExchangeEvent[] {
   const events: ExchangeEvent[] = [];
   let entries: Deno.DirEntry[];
   try {
-    entries = [...Deno.readDirSync(paths.archiveDir)];
+    entries = [...Deno.readDirSync(dir)];
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return events;
     throw e;
   }
   for (const entry of entries.sort((x, y) => x.name.localeCompare(y.name))) {
-    if (!entry.isFile || !entry.name.endsWith(".jsonl")) continue;
+    if (!entry.isFile || !entry.name.endsWith(suffix)) continue;
     const { records } = readJsonl<Message>(
-      joinPath(paths.archiveDir, entry.name),
+      joinPath(dir, entry.name),
       messageProblem,
     );
     events.push(...archiveEvents(records));
@@ -286,7 +376,8 @@ export function readTranscriptEvents(
  * Requires `--allow-read` on the broker root, and on `transcripts` when given.
  *
  * @param paths Broker layout.
- * @param options Transcript directory and goal (default 20).
+ * @param options Transcript directory and goal (default: none — counts
+ * only).
  * @returns The report.
  *
  * @example Usage
@@ -301,16 +392,20 @@ export function verifyExchange(
   paths: BrokerPaths,
   options: { transcripts?: string; goal?: number } = {},
 ): VerifyResult {
-  const goal = options.goal ?? DEFAULT_VERIFY_GOAL;
-  if (!Number.isInteger(goal) || goal < 0) {
+  const goal = options.goal ?? null;
+  if (goal !== null && (!Number.isInteger(goal) || goal < 0)) {
     throw new InvalidArgumentError("goal must be a non-negative integer");
   }
   const archive = readArchiveEvents(paths);
   const scanned = options.transcripts === undefined
     ? null
     : readTranscriptEvents(options.transcripts);
+  const real = scanned === null
+    ? null
+    : realEnvelopes(scanned.events, knownMessages(paths, archive));
   return {
-    ...tallyExchange(archive, scanned?.events ?? null, goal),
+    ...tallyExchange(archive, real?.events ?? null, goal),
     transcript_files: scanned?.files ?? null,
+    transcript_ignored: real?.ignored ?? null,
   };
 }

@@ -9,21 +9,41 @@ import { c2c, exits, markDead, registerAll, tempDir } from "./_cli.ts";
 
 const ENVELOPE_OPEN = /<c2c /g;
 
-Deno.test("c2c --help lists every command and exits 0; bare c2c exits 2", async () => {
-  const [help, bare, version] = await Promise.all([
+Deno.test("c2c --help lists each command once by group and exits 0; bare c2c prints the usage and exits 2", async () => {
+  const [help, bare, version, short, word] = await Promise.all([
     c2c(null, ["--help"]),
     c2c(null, []),
     c2c(null, ["--version"]),
+    c2c(null, ["-V"]),
+    c2c(null, ["version"]),
   ]);
   exits(help, 0);
+  const listed = (name: string) =>
+    new RegExp(`^  ${name}( |$)`, "m").test(help.stdout);
   for (const spec of COMMANDS) {
-    assert.ok(help.stdout.includes(spec.name), `help misses ${spec.name}`);
+    // One way to do each thing: compatibility names and the commands
+    // clients run stay out of the lists.
+    assert.equal(
+      listed(spec.name),
+      !spec.aliasOf && !spec.internal,
+      `help and ${spec.name}`,
+    );
   }
+  assert.match(
+    help.stdout,
+    /\nGet started:\n {2}setup <client> .*\n {2}run <client>/,
+  );
+  assert.match(help.stdout, /\nRooms:\n {2}room join <room>/);
+  assert.match(help.stdout, /-V, --version +print c2c's version/);
+  assert.match(help.stdout, /c2c register --alias alice/);
+  assert.match(help.stdout, /'c2c hook' and 'c2c mcp' themselves/);
   assert.match(help.stdout, /Exit status: 0 success, 1 failure, 2 usage error/);
   exits(bare, 2);
-  assert.equal(bare.stderr, "c2c: missing command; see 'c2c --help'\n");
-  exits(version, 0);
-  assert.match(version.stdout, /^c2c \d+\.\d+\.\d+\n$/);
+  assert.equal(bare.stdout, "");
+  assert.equal(bare.stderr, help.stdout, "bare c2c shows the usage");
+  for (const v of [version, short, word]) {
+    assert.match(exits(v, 0).stdout, /^c2c \d+\.\d+\.\d+\n$/);
+  }
 });
 
 Deno.test("c2c <command> --help shows usage and an example for every command", async () => {
@@ -34,7 +54,13 @@ Deno.test("c2c <command> --help shows usage and an example for every command", a
     const spec = COMMANDS[i];
     exits(r, 0);
     assert.ok(r.stdout.startsWith(`c2c ${spec.name} — `), r.stdout);
-    assert.match(r.stdout, /\nExamples:\n {2}c2c /);
+    assert.match(r.stdout, /\nExamples:\n {2}(c2c |eval ")/);
+    // Every option the usage line names is explained under Options.
+    const usage = r.stdout.split("\n")[2];
+    for (const [flag] of usage.matchAll(/--[a-z-]+/g)) {
+      assert.match(r.stdout, new RegExp(`\n {2}(-\\w, )?${flag}\\b`), flag);
+    }
+    if (spec.aliasOf) assert.match(r.stdout, /Kept for compatibility/);
     if (spec.unavailable) assert.match(r.stdout, /not available yet/);
   });
   const [room, helpSend] = await Promise.all([
@@ -63,14 +89,21 @@ Deno.test("c2c exits 2 on an unknown command, option or missing argument, naming
       ]);
   assert.equal(
     exits(cmd, 2).stderr,
-    "c2c: unknown command 'sned'; see 'c2c --help'\n",
+    "c2c: unknown command 'sned' (did you mean 'send'?); see 'c2c --help'\n",
   );
-  assert.match(exits(flag, 2).stderr, /^c2c list: unknown option '--bogus'/);
+  assert.equal(
+    exits(flag, 2).stderr,
+    "c2c list: unknown option '--bogus'; see 'c2c list --help'\n",
+    "no advice about messages for a command that takes none",
+  );
   assert.equal(flag.stderr.split("\n").length, 2, "one line");
   assert.deepEqual(exits(flagJson, 2).error().code, "usage");
   assert.match(exits(missing, 2).stderr, /^c2c send: missing argument <alias>/);
   assert.match(exits(extra, 2).stderr, /unexpected argument 'extra'/);
-  assert.match(exits(room, 2).stderr, /unknown room command 'dance'/);
+  assert.match(
+    exits(room, 2).stderr,
+    /unknown room command 'dance'; one of join, send, history, list, mine, leave;/,
+  );
   assert.match(
     exits(limit, 2).stderr,
     /--limit must be an integer ≥ 0, got 'many'/,
@@ -155,9 +188,20 @@ Deno.test("c2c register exits 1 on a taken, invalid or missing identity", async 
     /^c2c register: alias 'alpha' is held by a live session \(alpha-s\); choose another, e\.g\. '/,
   );
   assert.equal(exits(invalid, 1).error().code, "invalid_alias");
-  assert.equal(
-    exits(none, 1).stderr,
-    "c2c register: no session: pass --session-id or set C2C_SESSION_ID\n",
+  // A bare `c2c register` from a shell generates an alias and says how to
+  // use it.
+  const made = exits(none, 0).stdout;
+  const alias = made.match(/^registered ([a-z]+-[a-z]+) \(session /)?.[1];
+  assert.ok(alias, made);
+  assert.match(
+    made,
+    new RegExp(
+      `\nact as ${alias}: pass --alias ${alias} to each command, or export C2C_ALIAS=${alias}\n$`,
+    ),
+  );
+  exits(
+    await c2c(root.path, ["send", "alpha", "hi", "--alias", alias]),
+    0,
   );
 });
 
@@ -183,7 +227,8 @@ Deno.test("c2c whoami shows the registration, and exits 1 for an unregistered se
   assert.match(exits(by, 0).stdout, /alias +alpha/);
   assert.deepEqual(exits(missing, 1).error(), {
     code: "not_registered",
-    message: "session 'ghost' is not registered; call register first",
+    message:
+      "session 'ghost' is not registered; register it first: c2c register --alias NAME",
   });
 });
 
@@ -286,12 +331,12 @@ Deno.test("c2c send exits 1 naming an unknown alias", async () => {
   ]);
   assert.equal(
     exits(text, 1).stderr,
-    "c2c send: unknown alias 'nobody'; run list to see registered peers\n",
+    "c2c send: unknown alias 'nobody'; 'c2c list' shows who is registered\n",
   );
   assert.equal(text.stdout, "");
   assert.deepEqual(exits(json, 1).error(), {
     code: "unknown_alias",
-    message: "unknown alias 'nobody'; run list to see registered peers",
+    message: "unknown alias 'nobody'; 'c2c list' shows who is registered",
   });
 });
 
@@ -312,11 +357,11 @@ Deno.test("c2c send refuses self, a dead peer, a foreign --alias and a missing s
   assert.deepEqual(exits(forged, 1).error(), {
     code: "sender_mismatch",
     message:
-      "from_alias 'gamma' is not your alias; this session is registered as 'alpha'",
+      "--alias 'gamma' is not your alias; this session is registered as 'alpha'",
   });
   assert.equal(
     exits(none, 1).stderr,
-    "c2c send: no session: pass --session-id or set C2C_SESSION_ID\n",
+    "c2c send: this shell has no c2c identity yet; register with 'c2c register --alias NAME', then pass --alias NAME (or export C2C_ALIAS=NAME)\n",
   );
   assert.equal(exits(empty, 2).error().code, "usage");
   assert.deepEqual(
@@ -340,7 +385,7 @@ Deno.test("c2c with --alias or C2C_ALIAS and no session id acts as that alias's 
   assert.deepEqual(exits(unknown, 1).error(), {
     code: "no_session",
     message:
-      "no session: pass --session-id or set C2C_SESSION_ID (alias 'nobody' is not registered; run 'c2c register --alias nobody')",
+      "alias 'nobody' is not registered; register it with 'c2c register --alias nobody'",
   });
   const { messages } = await new Broker({ root: root.path }).peekInbox(
     "beta-s",
