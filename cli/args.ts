@@ -205,7 +205,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       spec.name,
       `unknown ${noun} '${positionals[0]}'${
         didYouMean(positionals[0], spec.choices)
-      }; one of ${spec.choices.join(", ")}`,
+      }; choose one of ${spec.choices.join(", ")}`,
     );
   }
   if (spec.message !== undefined) {
