@@ -75,10 +75,14 @@ export function resolveCliSession(
   env: EnvReader,
 ): ResolvedSession | null {
   if (flag) return { sessionId: flag, source: "flag" };
-  for (const name of ["C2C_SESSION_ID", "C2C_MCP_SESSION_ID"] as const) {
-    const value = env(name);
-    if (value) return { sessionId: value, source: name };
+  const shell = env("C2C_SESSION_ID");
+  const client = env("C2C_MCP_SESSION_ID");
+  // `c2c run` exports both for the client it starts: the same id there is
+  // the client's own (C2C_MCP_SESSION_ID), not a shell naming someone.
+  if (shell && shell !== client) {
+    return { sessionId: shell, source: "C2C_SESSION_ID" };
   }
+  if (client) return { sessionId: client, source: "C2C_MCP_SESSION_ID" };
   for (const name of CLIENT_SESSION_VARS) {
     const value = env(name);
     if (value) return { sessionId: value, source: name };

@@ -91,7 +91,14 @@ Deno.test("CLI inside the session's own client (its id in the environment) acts 
     );
     assert.match(r.stdout, /for victim only/);
   }
-  // C2C_SESSION_ID is a shell's own session, not a client's: borrowing.
+  // Under `c2c run` both are set to the client's own id.
+  exits(
+    await c2c(dir.path, ["peek-inbox", "--json"], {
+      env: { C2C_SESSION_ID: "victim-s", C2C_MCP_SESSION_ID: "victim-s" },
+    }),
+    0,
+  );
+  // C2C_SESSION_ID alone is a shell's own session, not a client's: borrowing.
   const r = exits(
     await c2c(dir.path, ["peek-inbox", "--json"], {
       env: { C2C_SESSION_ID: "victim-s" },
