@@ -108,10 +108,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     const usage = error instanceof UsageError;
     const where = usage ? error.command : command;
     // Our own errors (and plain ones) carry a message meant for people;
-    // the broker's are worded for the CLI (commands, not MCP tools).
-    const message = error instanceof UsageError ||
-        error instanceof CliError ||
-        (error instanceof Error && error.name === "Error")
+    // the broker's are worded for the CLI (commands, not MCP tools). Ours
+    // are one line already: a newline in them is input they echo, which
+    // inert() below shows as ^J rather than hiding it.
+    const message = error instanceof UsageError || error instanceof CliError
+      ? error.message
+      : error instanceof Error && error.name === "Error"
       ? error.message.replace(/\s*\n\s*/g, " ")
       : describeError(error, CLI_WORDING);
     if (json) {
