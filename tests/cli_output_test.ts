@@ -15,6 +15,7 @@ const BODY = "hi\x1b]0;pwned\x07 \x1b]52;c;cGF5bWU=\x07\x1b[2J\x9b31m" +
 const CLIENT_NAME = "evil\x1b[31m\nforged-peer  yes  0  cli";
 
 // Anything a terminal acts on, except the newline and tab bodies keep.
+// deno-lint-ignore no-control-regex
 const ACTIVE =
   /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]/u;
 
@@ -111,7 +112,7 @@ Deno.test("c2c errors that echo input show it inert, on one line", async () => {
   assert.equal(command.stderr.split("\n").length, 2, "one line");
   assert.match(command.stderr, /unknown command 'sn\^\[\[2Jd\^Jforged'/);
   // JSON escapes the control characters itself; the value stays exact.
-  assert.match(exits(json, 1).error().message, /'bo\x1bb'/);
+  assert.ok(exits(json, 1).error().message.includes("'bo\x1bb'"));
 });
 
 Deno.test("c2c health shows a broker root path with escapes inert", async () => {
