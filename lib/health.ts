@@ -105,12 +105,15 @@ export interface ClientConfig {
  */
 export function checkHealth(options: HealthOptions): HealthReport {
   const checks: HealthCheck[] = [];
-  const report = (sessionId: string | null): HealthReport => ({
-    healthy: checks.every((c) => c.status !== "fail"),
-    root: options.root,
-    session_id: sessionId,
-    checks: [...checks, ...clientChecks(options.clients)],
-  });
+  const report = (sessionId: string | null): HealthReport => {
+    const all = [...checks, ...clientChecks(options.clients)];
+    return {
+      healthy: all.every((c) => c.status !== "fail"),
+      root: options.root,
+      session_id: sessionId,
+      checks: all,
+    };
+  };
   if (options.root === null) {
     checks.push({
       name: "broker_root",
@@ -577,7 +580,7 @@ function clientCheck(config: ClientConfig): HealthCheck | null {
   const broken: string[] = [];
   for (const [path, file] of runs) {
     const problem = pathProblem(path);
-    if (problem) broken.push(`${file} runs ${path}, which ${problem}`);
+    if (problem) broken.push(`${file} points at ${path}, which ${problem}`);
   }
   if (broken.length > 0) {
     return {
@@ -621,7 +624,13 @@ function clientCheck(config: ClientConfig): HealthCheck | null {
     return { name, status: "warn", detail: missing.join("; "), fix };
   }
   const parts = ["server entry"];
-  if (hooks.size > 0) parts.push(`${[...hooks.keys()].join(", ")} hooks`);
+  if (hooks.size > 0) {
+    const order = expected ? [...expected.delivery, ...expected.wake] : [];
+    const rank = (e: string) =>
+      order.includes(e) ? order.indexOf(e) : order.length;
+    const events = [...hooks.keys()].sort((a, b) => rank(a) - rank(b));
+    parts.push(`${events.join(", ")} hooks`);
+  }
   if (plugin) parts.push("wake plugin");
   if (wakeOff) parts.push("idle wake off (--no-wake)");
   return ok(
