@@ -1137,6 +1137,23 @@ export class Broker {
   }
 
   /**
+   * {@linkcode Broker.sweep} for one session whose process ended cleanly
+   * (`c2c run` as it exits, after releasing the lease): its registration
+   * goes, its pending messages move to `dead-letter.jsonl` (and come back
+   * when the alias registers again), it leaves its rooms. Nothing happens
+   * while any process still holds its lease.
+   *
+   * @param sessionId The ended session.
+   * @returns What was removed and rescued.
+   */
+  unregister(sessionId: string): Promise<SweepResult> {
+    return this.#op("unregister", () => {
+      const { result } = this.#collect({ dryRun: false, only: sessionId });
+      return result;
+    });
+  }
+
+  /**
    * Garbage collection: {@linkcode Broker.sweep}, plus expiry of lease-less
    * registrations idle past a TTL, deletion of old dead letters, and removal
    * of idle lock and lease files of sessions that are gone.
@@ -1176,7 +1193,7 @@ export class Broker {
   }
 
   #collect(
-    options: { dryRun: boolean; expireBefore?: number },
+    options: { dryRun: boolean; expireBefore?: number; only?: string },
   ): { result: SweepResult; registered: Set<string> } {
     const paths = this.paths;
     const removed: RemovedRegistration[] = [];
@@ -1186,6 +1203,10 @@ export class Broker {
       const rows = readRegistry(paths);
       const keep: Registration[] = [];
       for (const row of rows) {
+        if (options.only !== undefined && row.session_id !== options.only) {
+          keep.push(row);
+          continue;
+        }
         const alive = probeLease(paths, row.session_id);
         if (alive === false) {
           removed.push({
@@ -1207,9 +1228,11 @@ export class Broker {
         }
       }
       const kept = new Set(keep.map((r) => r.session_id));
-      const orphanIds = this.#unregisteredInboxes(kept).filter((id) =>
-        !removed.some((r) => r.session_id === id)
-      );
+      const orphanIds = options.only !== undefined
+        ? []
+        : this.#unregisteredInboxes(kept).filter((id) =>
+          !removed.some((r) => r.session_id === id)
+        );
       if (options.dryRun) {
         for (const r of removed) {
           rescued += readInbox(paths, r.session_id).length;

@@ -21,7 +21,9 @@
  * user has a half-typed line (keystrokes since the last Enter). Input the user types while a line
  * is being typed is held back and sent after it.
  *
- * Exit: the client's exit code is returned (128 + signal when killed). A
+ * Exit: the client's exit code is returned (128 + signal when killed), and
+ * the session is unregistered (its pending messages kept as dead letters
+ * for the alias's next registration). A
  * client started by `restart-me` that dies within `fastExitMs` with an error
  * is started again after a growing pause, a few times, then its code is
  * returned. Two Ctrl-C within 2 s stop the client and end the harness (each
@@ -217,7 +219,22 @@ class Harness {
       return await this.#loop();
     } finally {
       this.#cleanup();
+      await this.#unregister();
     }
+  }
+
+  /**
+   * A harness that ends (the client exited, two Ctrl-C, SIGTERM) leaves no
+   * dead registration behind: its session goes as a sweep would take it,
+   * pending messages to the dead letters, returned when the alias registers
+   * again. A harness killed outright cannot do this; `c2c sweep` does.
+   */
+  async #unregister(): Promise<void> {
+    const session = this.#session;
+    if (!session) return;
+    try {
+      await this.#broker.unregister(session.id);
+    } catch { /* a broker file gone bad: the registration reads dead */ }
   }
 
   async #loop(): Promise<number> {
