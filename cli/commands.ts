@@ -283,8 +283,10 @@ async function gcLoop(ctx: Context): Promise<number> {
       ctx.json
         ? toJson(result)
         : once
-        ? sweepText(result, dryRun)
-        : `${new Date().toISOString()} ${sweepText(result, dryRun)}`,
+        ? sweepText(inertFields(result), dryRun)
+        : `${new Date().toISOString()} ${
+          sweepText(inertFields(result), dryRun)
+        }`,
     );
   };
   if (once) {
@@ -301,7 +303,7 @@ async function gcLoop(ctx: Context): Promise<number> {
     ctx.print(
       `broker-gc: every ${formatDuration(intervalMs)}${
         dryRun ? " (dry run)" : ""
-      } on ${broker.root}; Ctrl-C stops`,
+      } on ${inert(broker.root)}; Ctrl-C stops`,
     );
   }
   try {
@@ -505,14 +507,14 @@ export const HANDLERS: Record<string, Handler> = {
 
   async "room leave"(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.leaveRoom(ctx.session(broker), {
+    const result = await broker.leaveRoom(ctx.session(broker), {
       room_id: ctx.positionals[0],
       alias: statedAlias(ctx.values),
     });
     return emit(
       ctx,
-      r,
-      () =>
+      result,
+      (r) =>
         r.left
           ? `left room ${r.room_id} (${count(r.member_count, "member")} left)`
           : `not a member of room ${r.room_id}; nothing to do`,
@@ -632,7 +634,7 @@ export const HANDLERS: Record<string, Handler> = {
   async sweep(ctx) {
     const broker = await ctx.broker();
     const r = await broker.sweep();
-    return emit(ctx, r, () => sweepText(r));
+    return emit(ctx, r, (x) => sweepText(x));
   },
 
   "broker-gc": gcLoop,
@@ -640,10 +642,10 @@ export const HANDLERS: Record<string, Handler> = {
   async repair(ctx) {
     const broker = await ctx.broker();
     const { repairBroker } = await import("../lib/repair.ts");
-    const r = repairBroker(broker.paths, {
+    const result = repairBroker(broker.paths, {
       dryRun: ctx.values["dry-run"] === true,
     });
-    return emit(ctx, r, () => {
+    return emit(ctx, result, (r) => {
       if (r.repaired.length === 0) {
         return "every broker file reads fine; nothing to repair";
       }
@@ -663,27 +665,27 @@ export const HANDLERS: Record<string, Handler> = {
       throw new UsageError(ctx.spec.name, "missing option --pid N");
     }
     const broker = await ctx.broker();
-    const r = await broker.refreshPeer({
+    const result = await broker.refreshPeer({
       alias: ctx.positionals[0],
       pid,
       isAlive: (await import("../lib/pid.ts")).isPidAlive,
     });
     return emit(
       ctx,
-      r,
-      () => `${r.alias} (session ${r.session_id}) now points at pid ${r.pid}`,
+      result,
+      (r) => `${r.alias} (session ${r.session_id}) now points at pid ${r.pid}`,
     );
   },
 
   async "tail-log"(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.tailLog({
+    const result = await broker.tailLog({
       limit: intOption(ctx.values, "limit", ctx.spec.name),
     });
     return emit(
       ctx,
-      r,
-      () =>
+      result,
+      (r) =>
         r.entries.length === 0 ? "the log is empty" : table(
           ["TS", "OPERATION", "OK", "MS", "ERROR"],
           r.entries.map((e) => [
@@ -913,9 +915,9 @@ export const HANDLERS: Record<string, Handler> = {
     if (ctx.json) {
       ctx.print(toJson(r));
     } else if (r.code === 0) {
-      ctx.print(r.message);
+      ctx.print(inert(r.message, { lines: true }));
     } else {
-      console.error(r.message);
+      console.error(inert(r.message, { lines: true }));
     }
     return r.code;
   },

@@ -50,9 +50,12 @@ export function commandHelp(spec: CommandSpec): string {
     const target = findCommand(spec.aliasOf);
     parts.push(
       "",
-      `Kept for compatibility; the command to use is 'c2c ${spec.aliasOf}${
-        spec.name === "unsetup" ? " <client> --uninstall" : ""
-      }'${target ? ` (${target.summary})` : ""}.`,
+      wrap(
+        `Kept for compatibility; the command to use is 'c2c ${spec.aliasOf}${
+          spec.name === "unsetup" ? " <client> --uninstall" : ""
+        }'${target ? ` (${target.summary})` : ""}.`,
+        78,
+      ),
     );
   }
   if (spec.internal) {

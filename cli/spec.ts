@@ -572,10 +572,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "health",
     group: "Diagnose and repair",
-    summary: "diagnose the broker root, registry, session, inbox and rooms",
+    summary:
+      "diagnose the broker, your session and the clients setup configured",
     args: "",
     description:
-      "Exits 1 when a check fails; every problem comes with its fix. The session is optional: without one, its checks are skipped.",
+      "Checks the broker root, registry, rooms and dead letters; your session's registration, wake path, inbox and archive; and each client 'c2c setup' configured in your user configs: its server entry and hooks are there, its idle wake hook or plugin too (unless set up with --no-wake), and every program and file they run still exists. Exits 1 when a check fails; every problem comes with its fix. The session is optional: without one, its checks are skipped. Reads (never writes) outside the broker root to check what client configs run.",
     positionals: [0, 0],
     options: [],
     examples: [["c2c health", "one line per check"], [
@@ -588,7 +589,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "verify",
     group: "Diagnose and repair",
     summary:
-      "count messages each participant sent and received, against a goal",
+      "count messages each participant sent and received (--goal N: check)",
     args: "",
     description:
       'Counts direct messages from the broker archives and, with --transcripts, the <c2c event="message" envelopes (also HTML-escaped, and inside JSON strings) in every file under DIR. An envelope counts only when its id, sender and recipient are those of a message this broker carried (archived, pending or dead-lettered): a message body that quotes or forges an envelope never counts. A message counts once however many places show it. With --goal N, exits 1 unless every participant sent and received N.',
