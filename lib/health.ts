@@ -89,9 +89,12 @@ export interface ClientConfig {
  * Diagnoses a broker root: whether it exists and is writable, whether the
  * registry, the session's inbox and archive, every room and the dead letters
  * parse, the session's registration and lease, dead registrations and stale
- * inboxes. Client hooks are reported as not checked (yet).
+ * inboxes; and, given `clients`, each client `c2c setup` configured: its
+ * server entry, hooks and wake plugin, and that what they run still exists.
  *
- * Requires `--allow-read` and `--allow-write` on the broker root.
+ * Requires `--allow-read` and `--allow-write` on the broker root, and read
+ * access to the client configs and whatever they run (`c2c health` has read
+ * access everywhere).
  *
  * @param options Root, and the session (or alias) to check.
  * @returns The report; `healthy` is `false` when any check failed.
