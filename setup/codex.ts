@@ -54,7 +54,6 @@ export const FORWARDED_ENV = [
   "C2C_HARNESS_SESSION_ID",
   "C2C_MCP_AUTO_JOIN_ROOMS",
   "C2C_MCP_AUTO_DRAIN_CHANNEL",
-  "C2C_MAX_MESSAGE_BYTES",
 ];
 
 function desiredTable(ctx: SetupContext): Record<string, unknown> {
