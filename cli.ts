@@ -88,7 +88,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         console.log(text);
         return 0;
       }
-      console.error(text);
+      console.error(
+        json
+          ? toJson({
+            error: {
+              code: "usage",
+              message: `missing ${inv.group ? "room " : ""}command`,
+            },
+          })
+          : text,
+      );
       return EXIT_USAGE;
     }
     command = inv.spec.name;

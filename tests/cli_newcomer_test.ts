@@ -75,6 +75,21 @@ Deno.test("c2c reports a usage error as one (exit 2) even when no session is set
   exits(await c2c(root.path, ["send", "bob", "-1", "--alias", "alice"]), 0);
 });
 
+Deno.test("c2c --json with no command is a JSON usage error", async () => {
+  const [bare, room] = await Promise.all([
+    c2c(null, ["--json"]),
+    c2c(null, ["room", "--json"]),
+  ]);
+  assert.deepEqual(exits(bare, 2).error(), {
+    code: "usage",
+    message: "missing command",
+  });
+  assert.deepEqual(exits(room, 2).error(), {
+    code: "usage",
+    message: "missing room command",
+  });
+});
+
 Deno.test("c2c -V, version and a mistyped command or client answer helpfully", async () => {
   const [v, misplaced, sned, setup, join, run] = await Promise.all([
     c2c(null, ["-V"]),
