@@ -60,11 +60,10 @@ Deno.test("a sender's C2C_MAX_MESSAGE_BYTES does not raise the broker's limit", 
       "send",
       "bob",
       big,
-      "--session-id",
-      "alice-s",
       "--json",
     ], {
-      env: { C2C_MAX_MESSAGE_BYTES: "99999999" },
+      // Inside alice's own client: the CLI may act as its live session.
+      env: { C2C_MAX_MESSAGE_BYTES: "99999999", C2C_MCP_SESSION_ID: "alice-s" },
     }),
     1,
   );
