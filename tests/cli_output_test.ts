@@ -15,8 +15,8 @@ const BODY = "hi\x1b]0;pwned\x07 \x1b]52;c;cGF5bWU=\x07\x1b[2J\x9b31m" +
 const CLIENT_NAME = "evil\x1b[31m\nforged-peer  yes  0  cli";
 
 // Anything a terminal acts on, except the newline and tab bodies keep.
-// deno-lint-ignore no-control-regex
 const ACTIVE =
+  // deno-lint-ignore no-control-regex
   /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]/u;
 
 function inertOutput(r: Run, what: string): string {
