@@ -62,6 +62,18 @@ export {
   validateAlias,
 } from "./lib/alias.ts";
 export { Lease, type Liveness, probeLease } from "./lib/lease.ts";
+export type {
+  EffectOutcome,
+  HistoryRange,
+  InboxOwner,
+  RegistryChange,
+  RegistryEffect,
+  RegistryView,
+  RoomScope,
+  SessionLease,
+  Store,
+} from "./lib/store/store.ts";
+export { FileStore } from "./lib/store/file/file_store.ts";
 export { RewakeLock } from "./lib/rewake_lock.ts";
 export {
   type BrokerPaths,

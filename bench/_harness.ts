@@ -6,7 +6,12 @@
 // are byte-for-byte what the broker writes, while 100,000 queued messages take
 // one write instead of 100,000 sends.
 
-import { Broker, type Lease, type Message, type RoomMessage } from "../mod.ts";
+import {
+  Broker,
+  type Message,
+  type RoomMessage,
+  type SessionLease,
+} from "../mod.ts";
 import { appendToInbox } from "../lib/inbox.ts";
 import { appendHistory } from "../lib/rooms.ts";
 import { type Registration, writeRegistry } from "../lib/registry.ts";
@@ -67,7 +72,7 @@ export async function registerPeers(
   const width = String(count - 1).length;
   const sessions: string[] = [];
   const aliases: string[] = [];
-  const rows: Registration[] = [...broker.registrations()];
+  const rows: Registration[] = [...(await broker.registrations())];
   for (let i = 0; i < count; i++) {
     const n = String(i).padStart(width, "0");
     sessions.push(`${prefix}-session-${n}`);
@@ -83,7 +88,7 @@ export async function registerPeers(
     });
   }
   writeRegistry(broker.paths, rows);
-  const leases: Lease[] = [];
+  const leases: SessionLease[] = [];
   for (const session of sessions) {
     leases.push(await broker.acquireLease(session));
   }

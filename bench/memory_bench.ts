@@ -96,7 +96,8 @@ async function idleHarness(
   try {
     const deadline = performance.now() + 15_000;
     while (
-      !/ready \d+x\d+/.test(output) || !broker.registrationByAlias(alias)
+      !/ready \d+x\d+/.test(output) ||
+      !(await broker.registrationByAlias(alias))
     ) {
       if (performance.now() > deadline) {
         throw new Error(`memory: the harness did not start:\n${output}`);

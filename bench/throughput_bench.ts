@@ -115,7 +115,7 @@ function runOnce(
         }
       }
       const expected = new Set(reports.flatMap((r) => r.ids));
-      const inbox = broker.pendingMessages(sink.sessions[0]);
+      const inbox = await broker.pendingMessages(sink.sessions[0]);
       const seen = new Set<string>();
       let extra = 0;
       const lastIndex = new Map<string, number>();

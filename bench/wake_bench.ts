@@ -114,7 +114,8 @@ export async function measureWake(
   };
   try {
     await next(/ready \d+x\d+/, 0);
-    const session = broker.registrationByAlias("bench-agent")?.session_id;
+    const session = (await broker.registrationByAlias("bench-agent"))
+      ?.session_id;
     if (!session) throw new Error("wake bench: the harness did not register");
     using _lease = await broker.acquireLease("bench-sender");
     await broker.register("bench-sender", {

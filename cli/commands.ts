@@ -144,7 +144,7 @@ function clientPid(ctx: Context): number {
 
 async function join(ctx: Context): Promise<number> {
   const broker = await ctx.broker();
-  const result = await broker.joinRoom(ctx.session(broker), {
+  const result = await broker.joinRoom(await ctx.session(broker), {
     room_id: ctx.positionals[0],
     alias: statedAlias(ctx.values),
     history_limit: intOption(ctx.values, "history-limit", ctx.spec.name),
@@ -194,7 +194,7 @@ async function clientConfigs(ctx: Context): Promise<ClientConfig[]> {
 
 async function myRooms(ctx: Context): Promise<number> {
   const broker = await ctx.broker();
-  const result = await broker.myRooms(ctx.session(broker), {
+  const result = await broker.myRooms(await ctx.session(broker), {
     alias: statedAlias(ctx.values),
   });
   return emit(
@@ -335,7 +335,8 @@ export const HANDLERS: Record<string, Handler> = {
     if (!sessionId && alias) {
       // No session id anywhere: the alias names the session, as
       // C2C_MCP_AUTO_REGISTER_ALIAS does for the server (DESIGN §5).
-      sessionId = broker.registrationByAlias(alias)?.session_id ?? alias;
+      sessionId = (await broker.registrationByAlias(alias))?.session_id ??
+        alias;
       source = "alias";
     }
     // A bare `c2c register` from a shell: a new session with a generated
@@ -346,9 +347,9 @@ export const HANDLERS: Record<string, Handler> = {
       source = "generated";
     }
     // Refreshing or renaming someone else's live session is borrowing it.
-    actingAs(broker, { sessionId, source });
+    await actingAs(broker, { sessionId, source });
     // A refresh keeps what the session's own client recorded.
-    const known = broker.registration(sessionId) !== undefined;
+    const known = (await broker.registration(sessionId)) !== undefined;
     const result = await broker.register(sessionId, {
       alias,
       client: str(ctx, "client") ?? (known ? undefined : "cli"),
@@ -376,7 +377,7 @@ export const HANDLERS: Record<string, Handler> = {
   async whoami(ctx) {
     const broker = await ctx.broker();
     const result = await broker.whoami(
-      ctx.session(broker, ctx.positionals[0]),
+      await ctx.session(broker, ctx.positionals[0]),
     );
     return emit(ctx, result, (r) =>
       [
@@ -435,7 +436,7 @@ export const HANDLERS: Record<string, Handler> = {
     // The message first: a usage error (an empty message) is reported as
     // one even when the session is missing too.
     const content = await ctx.message(1);
-    const r = await broker.send(ctx.session(broker), {
+    const r = await broker.send(await ctx.session(broker), {
       to_alias: ctx.positionals[0],
       content,
       from_alias: statedAlias(ctx.values),
@@ -447,7 +448,7 @@ export const HANDLERS: Record<string, Handler> = {
   async "send-all"(ctx) {
     const broker = await ctx.broker();
     const content = await ctx.message(0);
-    const result = await broker.sendAll(ctx.session(broker), {
+    const result = await broker.sendAll(await ctx.session(broker), {
       content,
       from_alias: statedAlias(ctx.values),
     });
@@ -471,7 +472,7 @@ export const HANDLERS: Record<string, Handler> = {
     // two leaves what it printed pending (printed again next time), and
     // never takes what it did not print.
     let shown = false;
-    const r = await deliver(broker, ctx.session(broker), {
+    const r = await deliver(broker, await ctx.session(broker), {
       order: "show-then-take",
       show: (batch) => {
         shown = true;
@@ -489,13 +490,13 @@ export const HANDLERS: Record<string, Handler> = {
 
   async "peek-inbox"(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.peekInbox(ctx.session(broker));
+    const r = await broker.peekInbox(await ctx.session(broker));
     return emit(ctx, r, () => envelopes(r.messages));
   },
 
   async history(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.history(ctx.session(broker), {
+    const r = await broker.history(await ctx.session(broker), {
       limit: intOption(ctx.values, "limit", ctx.spec.name),
     });
     return emit(ctx, r, () => envelopes(r.messages));
@@ -507,7 +508,7 @@ export const HANDLERS: Record<string, Handler> = {
 
   async "room leave"(ctx) {
     const broker = await ctx.broker();
-    const result = await broker.leaveRoom(ctx.session(broker), {
+    const result = await broker.leaveRoom(await ctx.session(broker), {
       room_id: ctx.positionals[0],
       alias: statedAlias(ctx.values),
     });
@@ -524,7 +525,7 @@ export const HANDLERS: Record<string, Handler> = {
   async "room send"(ctx) {
     const broker = await ctx.broker();
     const content = await ctx.message(1);
-    const result = await broker.sendRoom(ctx.session(broker), {
+    const result = await broker.sendRoom(await ctx.session(broker), {
       room_id: ctx.positionals[0],
       content,
       from_alias: statedAlias(ctx.values),
@@ -863,9 +864,9 @@ export const HANDLERS: Record<string, Handler> = {
     const broker = await ctx.broker();
     const alias = ctx.alias();
     const sessionId = alias
-      ? broker.registrationByAlias(alias)?.session_id
+      ? (await broker.registrationByAlias(alias))?.session_id
       : ctx.optionalSession() ?? input.session_id;
-    if (!sessionId || !broker.registration(sessionId)) return 0;
+    if (!sessionId || !(await broker.registration(sessionId))) return 0;
     if (input.hook_event_name === "SessionStart") {
       // Codex's session start: only the thread id matters (the wake path
       // queues messages on it); messages wait for the turn's own hooks.

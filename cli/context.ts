@@ -105,7 +105,7 @@ export interface Context {
   /** Opens the broker at the resolved root. */
   broker(): Promise<Broker>;
   /** The caller's session id: flag, environment, else registered alias. */
-  session(broker: Broker, explicit?: string): string;
+  session(broker: Broker, explicit?: string): Promise<string>;
   /** The caller's session id, or `null` when none is given. */
   optionalSession(): string | null;
   /** The alias from `--alias`, else `C2C_ALIAS`. */
@@ -185,17 +185,17 @@ export function createContext(init: ContextInit): Context {
     },
     optionalSession: () =>
       resolveCliSession(flagSession(), init.env)?.sessionId ?? null,
-    session: (broker, explicit) => {
+    session: async (broker, explicit) => {
       if (explicit) return explicit;
       const resolved = resolveCliSession(flagSession(), init.env);
-      if (resolved) return actingAs(broker, resolved);
+      if (resolved) return await actingAs(broker, resolved);
       // Clients whose shells export no session id (Codex, OpenCode) act as
       // the session their alias is registered under.
       const alias = ctx.alias();
       if (alias) {
-        const row = broker.registrationByAlias(alias);
+        const row = await broker.registrationByAlias(alias);
         if (row) {
-          return actingAs(broker, {
+          return await actingAs(broker, {
             sessionId: row.session_id,
             source: "alias",
           });
@@ -210,7 +210,7 @@ export function createContext(init: ContextInit): Context {
         // Never more than the limit allows: `c2c send x - < huge` is refused
         // after limit + 2 bytes (one over, plus the newline dropped below),
         // not after holding the whole input in memory.
-        const limit = (await ctx.broker()).maxMessageBytes;
+        const limit = await (await ctx.broker()).messageLimit();
         const bytes = await readAtMost(Deno.stdin, limit + 2);
         if (bytes.length > limit + 1) {
           throw new CliError(
@@ -243,12 +243,15 @@ export function createContext(init: ContextInit): Context {
  * @throws {SessionBorrowedError} When a live process holds the session and
  * the caller is not inside that session's client.
  */
-export function actingAs(broker: Broker, resolved: ResolvedSession): string {
+export async function actingAs(
+  broker: Broker,
+  resolved: ResolvedSession,
+): Promise<string> {
   const { sessionId, source } = resolved;
-  if (!mayActAs(source, broker.liveness(sessionId))) {
+  if (!mayActAs(source, await broker.liveness(sessionId))) {
     throw new SessionBorrowedError(
       sessionId,
-      broker.registration(sessionId)?.alias,
+      (await broker.registration(sessionId))?.alias,
     );
   }
   return sessionId;

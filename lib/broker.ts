@@ -1,21 +1,20 @@
 /**
- * The broker: every operation of DESIGN §6 as one method of {@linkcode Broker}.
- * The MCP server and the CLI are thin adapters over these methods, so a tool
- * and its command cannot behave differently.
- *
- * Lock order (never taken in another order): room → registry → inbox →
- * dead-letter. Every critical section is synchronous: no `await` while a lock
- * is held.
+ * The broker: every operation (docs/design.md#operations) as one method of
+ * {@linkcode Broker}, with every rule — aliases, identity, rooms, fan-out,
+ * dedupe, sweep, dead letters, limits, audit — in this one place. Where the
+ * data lives is a {@linkcode Store}: the file store on one machine, or the
+ * NATS store shared by several (docs/design.md#stores). The MCP server and
+ * the CLI are thin adapters over these methods, so a tool and its command
+ * cannot behave differently.
  *
  * @module
  */
 
 import { generateAlias, suggestAlias, validateAlias } from "./alias.ts";
-import { appendAudit, tailAudit } from "./audit.ts";
+import type { AuditEntry } from "./audit.ts";
 import {
   AliasTakenError,
   C2cError,
-  CorruptFileError,
   DeadPidError,
   InboxFullError,
   InvalidArgumentError,
@@ -25,68 +24,39 @@ import {
   RecipientDeadError,
   SelfSendError,
   SenderMismatchError,
-  SymlinkRefusedError,
   UnknownAliasError,
 } from "./errors.ts";
-import {
-  appendToInbox,
-  countPending,
-  drainInbox,
-  inboxBytes,
-  type InboxSelection,
-  readArchive,
-  readInbox,
-  restoreDrained,
-  selectMessages,
-  takeInbox,
-} from "./inbox.ts";
-import { appendJsonl, readJsonl, rewriteJsonl } from "./jsonl.ts";
-import {
-  clearStaleLease,
-  Lease,
-  type Liveness,
-  probeLease,
-  readPidStartTime,
-} from "./lease.ts";
-import { removeLockIfIdle, withLock } from "./lock.ts";
+import { selectMessages } from "./inbox.ts";
+import { type Liveness, readPidStartTime } from "./lease.ts";
 import { withDeliveryLock } from "./delivery_lock.ts";
 import { RewakeLock } from "./rewake_lock.ts";
 import {
   type DeadLetter,
   type Message,
-  messageProblem,
   type RoomMessage,
   SYSTEM_ALIAS,
-  toMessage,
 } from "./message.ts";
 import {
   type BrokerPaths,
-  brokerPaths,
-  INBOX_SUFFIX,
   validateRoomId,
   validateSessionId,
 } from "./paths.ts";
 import {
   findByAlias,
   findBySession,
-  readRegistry,
   type Registration,
   type WakeInfo,
-  writeRegistry,
 } from "./registry.ts";
-import {
-  appendHistory,
-  countHistory,
-  findRecentDuplicate,
-  listRoomIds,
-  readHistory,
-  readMembers,
-  type RoomMember,
-  writeMembers,
-} from "./rooms.ts";
+import { findRecentDuplicate, type RoomMember } from "./rooms.ts";
 import { resolveBrokerRoot, type ResolveRootOptions } from "./root.ts";
-import { ensureDir } from "./_fs.ts";
-import { type BrokerConfig, readConfig } from "./config.ts";
+import type { BrokerConfig } from "./config.ts";
+import type {
+  InboxOwner,
+  RegistryEffect,
+  SessionLease,
+  Store,
+} from "./store/store.ts";
+import { FileStore } from "./store/file/file_store.ts";
 import type {
   GcResult,
   HistoryResult,
@@ -126,10 +96,12 @@ export const DEFAULT_LOG_LIMIT = 50;
 /** Most entries `tail_log` returns. */
 export const MAX_LOG_LIMIT = 500;
 
-/** Options of {@linkcode Broker}. */
+/** Options of {@linkcode Broker}: a `root` (file store) or a `store`. */
 export interface BrokerOptions {
-  /** Absolute path of the broker root. */
-  root: string;
+  /** Absolute path of the broker root: the file store there. */
+  root?: string;
+  /** Where the broker keeps its data (instead of `root`). */
+  store?: Store;
   /**
    * Largest content accepted, in UTF-8 bytes (default: the broker's
    * `config.json`, else 64 KiB). For tests and embedders; processes that
@@ -228,15 +200,6 @@ export const DEFAULT_DEAD_LETTER_TTL_MS = 7 * 24 * 3600_000;
 
 const encoder = new TextEncoder();
 
-function deadLetterProblem(value: unknown): string | null {
-  const problem = messageProblem(value);
-  if (problem) return problem;
-  const v = value as Record<string, unknown>;
-  return typeof v.dead_session_id === "string"
-    ? null
-    : "field 'dead_session_id' is not a string";
-}
-
 /**
  * A client name as recorded: what an MCP client calls itself is shown in
  * every peer's `list`, so it is kept short and printable.
@@ -268,14 +231,19 @@ function checkReplyTo(replyTo: unknown): void {
 const MESSAGE_ID = /^[A-Za-z0-9_.:-]+$/;
 
 /** Runs `queue`, answering `true` when the recipient's inbox was full. */
-function inboxFull(queue: () => void): boolean {
+async function inboxFull(queue: () => Promise<void>): Promise<boolean> {
   try {
-    queue();
+    await queue();
     return false;
   } catch (e) {
     if (e instanceof InboxFullError) return true;
     throw e;
   }
+}
+
+/** What identifies an inbox in the store. */
+function owner(row: Registration): InboxOwner {
+  return { session_id: row.session_id, alias: row.alias };
 }
 
 function positiveInt(
@@ -292,10 +260,11 @@ function positiveInt(
 }
 
 /**
- * The broker over one root directory. Cheap to construct; holds no open files
- * except leases it was asked to take.
+ * The broker over a store. Cheap to construct; holds nothing open but what
+ * its store holds (the file store: only leases it was asked to take).
  *
- * Every method requires `--allow-read` and `--allow-write` on the broker root.
+ * With the file store, every method requires `--allow-read` and
+ * `--allow-write` on the broker root.
  *
  * @example Usage
  * ```ts ignore
@@ -309,24 +278,33 @@ function positiveInt(
  * ```
  */
 export class Broker {
-  /** The broker root directory. */
+  /** Where the data is kept. */
+  readonly store: Store;
+  /** This machine's broker directory (the file store's root). */
   readonly root: string;
-  /** Absolute paths of every broker file. */
+  /** Absolute paths of this machine's broker files. */
   readonly paths: BrokerPaths;
   readonly #maxBytes: number | undefined;
   readonly #now: () => Date;
 
   /**
-   * Creates a broker over `options.root` (created 0700 if missing).
+   * Creates a broker over `options.store`, or the file store at
+   * `options.root` (created 0700 if missing).
    *
-   * @param options Root and limits.
+   * @param options Store or root, and limits.
    */
   constructor(options: BrokerOptions) {
-    this.root = options.root;
-    this.paths = brokerPaths(options.root);
+    if (options.store) {
+      this.store = options.store;
+    } else if (options.root !== undefined) {
+      this.store = new FileStore(options.root);
+    } else {
+      throw new InvalidArgumentError("a Broker needs a root or a store");
+    }
+    this.paths = this.store.paths;
+    this.root = this.paths.root;
     this.#maxBytes = options.maxMessageBytes;
     this.#now = options.now ?? (() => new Date());
-    ensureDir(this.root, true); // the root itself may be a symlink by choice
   }
 
   /**
@@ -340,36 +318,45 @@ export class Broker {
    * @returns The broker.
    */
   static async open(
-    options: ResolveRootOptions & Omit<BrokerOptions, "root"> = {},
+    options: ResolveRootOptions & Omit<BrokerOptions, "root" | "store"> = {},
   ): Promise<Broker> {
     const { root } = await resolveBrokerRoot(options);
     return new Broker({ ...options, root });
   }
 
-  /** The content limit in bytes. */
-  get maxMessageBytes(): number {
-    return this.#maxBytes ?? this.config().max_message_bytes;
+  /** Lets go of the store's connections. */
+  close(): Promise<void> {
+    return this.store.close();
   }
 
   /**
-   * The broker's settings (`config.json` in the root, else the defaults).
+   * The content limit in bytes.
+   *
+   * @returns The limit: the option given, else the broker's settings.
+   */
+  async messageLimit(): Promise<number> {
+    return this.#maxBytes ?? (await this.config()).max_message_bytes;
+  }
+
+  /**
+   * The broker's settings (`config.json`, else the defaults).
    *
    * @returns The settings.
-   * @throws {CorruptFileError} When `config.json` is present but invalid.
+   * @throws {CorruptFileError} When the settings are present but invalid.
    */
-  config(): BrokerConfig {
-    return readConfig(this.paths);
+  config(): Promise<BrokerConfig> {
+    return this.store.config();
   }
 
   /**
    * Takes the lease that makes `sessionId` read alive while the returned
-   * object is held (see {@linkcode Lease}).
+   * object is held.
    *
    * @param sessionId The session.
    * @returns The held lease.
    */
-  acquireLease(sessionId: string): Promise<Lease> {
-    return Lease.acquire(this.paths, validateSessionId(sessionId));
+  acquireLease(sessionId: string): Promise<SessionLease> {
+    return this.store.acquireLease(validateSessionId(sessionId));
   }
 
   /**
@@ -411,8 +398,8 @@ export class Broker {
    * @param sessionId The session.
    * @returns `true`, `false`, or `null` when no lease was ever taken.
    */
-  liveness(sessionId: string): Liveness {
-    return probeLease(this.paths, sessionId);
+  liveness(sessionId: string): Promise<Liveness> {
+    return this.store.liveness({ session_id: validateSessionId(sessionId) });
   }
 
   /**
@@ -420,7 +407,8 @@ export class Broker {
    *
    * Same session and alias → refresh. Same session, new alias → rename, and
    * room memberships follow. An alias held by a live other session → error
-   * naming the holder; by a dead one → taken over, with its pending messages.
+   * naming the holder; by a dead one (or one registered without a lease,
+   * when the caller holds one) → taken over, with its pending messages.
    * Dead letters addressed to this alias or session are delivered again.
    *
    * @param sessionId The caller's session.
@@ -434,15 +422,16 @@ export class Broker {
     return this.#op("register", () => this.#register(sessionId, args));
   }
 
-  #register(sessionId: string, args: RegisterArgs): RegisterResult {
+  async #register(
+    sessionId: string,
+    args: RegisterArgs,
+  ): Promise<RegisterResult> {
     validateSessionId(sessionId);
     if (args.alias !== undefined) validateAlias(args.alias);
     const now = this.#stamp();
-    const paths = this.paths;
     let roomUpdate: { from?: string; to: string } | null = null;
-    let warning: string | undefined;
-    const result = withLock(paths.registryLock, true, (): RegisterResult => {
-      const rows = readRegistry(paths).map((r) => ({ ...r }));
+    const result = await this.store.changeRegistry(async (view) => {
+      const rows = view.rows.map((r) => ({ ...r }));
       const mine = findBySession(rows, sessionId);
       const takenByOther = (alias: string) =>
         rows.some((r) =>
@@ -460,7 +449,7 @@ export class Broker {
         // (registered from a shell) yields to a session that holds one:
         // otherwise a forgotten shell registration would block the alias
         // for the agent that owns it until it expires (24 h).
-        const held = probeLease(paths, holder.session_id);
+        const held = await view.liveness(holder);
         if (held === true || (held === null && args.leased !== true)) {
           throw new AliasTakenError(
             alias,
@@ -471,7 +460,6 @@ export class Broker {
         replaced = holder;
         status = "taken_over";
       }
-      if (args.leased === false) clearStaleLease(paths, sessionId);
       const pid = args.pid ?? mine?.pid ?? null;
       const row: Registration = {
         ...mine,
@@ -494,94 +482,58 @@ export class Broker {
         row.client_session_id = args.client_session_id;
       }
       if (args.wake !== undefined) row.wake = args.wake;
+      if (args.leased !== undefined) row.leased = args.leased;
       const next = rows.filter((r) =>
         r.session_id !== sessionId && r !== replaced
       );
       next.push(row);
-      const redelivered = withLock(paths.inboxLock(sessionId), true, () => {
-        let moved: Message[] = [];
-        if (replaced) {
-          const old = replaced;
-          moved = withLock(
-            paths.inboxLock(old.session_id),
-            true,
-            () => takeInbox(paths, old.session_id),
-          );
-          // Messages were addressed to the alias, which this session now holds.
-          appendToInbox(paths, sessionId, moved);
-        }
-        return moved.length +
-          this.#redeliverDeadLetters(
-            sessionId,
-            alias,
-            (problem) => warning = problem,
-          );
-      });
-      writeRegistry(paths, next);
-      if (replaced) clearStaleLease(paths, replaced.session_id);
-      if (status === "renamed" || status === "taken_over") {
-        roomUpdate = { from: mine?.alias, to: alias };
+      const effects: RegistryEffect[] = [];
+      if (replaced) {
+        effects.push({
+          kind: "transfer",
+          from: owner(replaced),
+          to: owner(row),
+        });
       }
-      const out: RegisterResult = {
-        alias,
-        session_id: sessionId,
-        status,
-        redelivered,
+      if (mine && mine.alias !== alias) {
+        effects.push({ kind: "rename", from: owner(mine), to: owner(row) });
+      }
+      effects.push({ kind: "redeliver", to: owner(row) });
+      if (args.leased === false) {
+        effects.push({ kind: "forget_lease", session_id: sessionId });
+      }
+      return {
+        rows: next,
+        effects,
+        result: (outcome): RegisterResult => {
+          roomUpdate = status === "renamed" || status === "taken_over"
+            ? { from: mine?.alias, to: alias }
+            : null;
+          const out: RegisterResult = {
+            alias,
+            session_id: sessionId,
+            status,
+            redelivered: outcome.moved,
+          };
+          if (mine && mine.alias !== alias) out.previous_alias = mine.alias;
+          if (replaced) out.replaced_session_id = replaced.session_id;
+          if (outcome.warning) out.warning = outcome.warning;
+          return out;
+        },
       };
-      if (mine && mine.alias !== alias) out.previous_alias = mine.alias;
-      if (replaced) out.replaced_session_id = replaced.session_id;
-      if (warning) out.warning = warning;
-      return out;
     });
-    if (roomUpdate) this.#followInRooms(sessionId, roomUpdate);
+    if (roomUpdate) await this.#followInRooms(sessionId, roomUpdate);
     return result;
   }
 
-  /**
-   * Moves dead letters for this alias or session into its inbox. A damaged
-   * dead-letter file is reported through `warn` and left alone: it must not
-   * stop anyone from registering.
-   */
-  #redeliverDeadLetters(
-    sessionId: string,
-    alias: string,
-    warn: (problem: string) => void,
-  ): number {
-    try {
-      return this.#takeDeadLetters(sessionId, alias);
-    } catch (e) {
-      if (
-        !(e instanceof CorruptFileError || e instanceof SymlinkRefusedError)
-      ) {
-        throw e;
-      }
-      warn(`dead letters were not checked: ${e.message}`);
-      return 0;
-    }
-  }
-
-  #takeDeadLetters(sessionId: string, alias: string): number {
-    const paths = this.paths;
-    return withLock(paths.deadLetterLock, true, () => {
-      const { records } = readJsonl<DeadLetter>(
-        paths.deadLetter,
-        deadLetterProblem,
-      );
-      const mine = (d: DeadLetter) =>
-        d.to_alias === alias || d.dead_session_id === sessionId;
-      const back = records.filter(mine);
-      if (back.length === 0) return 0;
-      appendToInbox(paths, sessionId, back.map(toMessage));
-      rewriteJsonl(paths.deadLetter, records.filter((d) => !mine(d)));
-      return back.length;
-    });
-  }
-
   /** After a rename or takeover, room memberships follow the session. */
-  #followInRooms(sessionId: string, change: { from?: string; to: string }) {
-    for (const roomId of listRoomIds(this.paths)) {
-      withLock(this.paths.roomLock(roomId), true, () => {
-        const members = readMembers(this.paths, roomId);
+  async #followInRooms(
+    sessionId: string,
+    change: { from?: string; to: string },
+  ): Promise<void> {
+    for (const roomId of await this.store.roomIds()) {
+      await this.store.withRoom(roomId, async (room) => {
+        const members = await room.members();
         let changed = false;
         const next: RoomMember[] = [];
         for (const m of members) {
@@ -595,7 +547,7 @@ export class Broker {
           if (!next.some((n) => n.alias === m.alias)) next.push(m);
           else changed = true;
         }
-        if (changed) writeMembers(this.paths, roomId, next);
+        if (changed) await room.setMembers(next);
       });
     }
   }
@@ -608,12 +560,12 @@ export class Broker {
    * @throws {NotRegisteredError} When the session has no registration.
    */
   whoami(sessionId: string): Promise<WhoamiResult> {
-    return this.#op("whoami", () => {
-      const me = this.#me(sessionId);
+    return this.#op("whoami", async () => {
+      const me = await this.#me(sessionId);
       return {
         alias: me.alias,
         session_id: me.session_id,
-        alive: probeLease(this.paths, me.session_id),
+        alive: await this.store.liveness(me),
         client: me.client,
         pid: me.pid,
         registered_at: me.registered_at,
@@ -630,32 +582,37 @@ export class Broker {
    * @returns The peers, in registration order.
    */
   list(options: { all?: boolean } = {}): Promise<ListResult> {
-    return this.#op("list", () => {
-      const rows = readRegistry(this.paths);
-      const peers: PeerInfo[] = rows.map((r) => {
+    return this.#op("list", async () => {
+      const rows = await this.store.registrations();
+      const [alive, pending] = await Promise.all([
+        Promise.all(rows.map((r) => this.store.liveness(r))),
+        this.store.pendingCounts(rows.map(owner)),
+      ]);
+      const peers: PeerInfo[] = rows.map((r, i) => {
         const peer: PeerInfo = {
           alias: r.alias,
           session_id: r.session_id,
-          alive: probeLease(this.paths, r.session_id),
+          alive: alive[i],
           client: r.client,
           pid: r.pid,
           last_seen: r.last_seen,
-          pending: countPending(this.paths, r.session_id),
+          pending: pending[i],
         };
         if (r.wake) peer.wake = r.wake;
         return peer;
       });
       if (options.all) {
         const known = new Set(rows.map((r) => r.session_id));
-        for (const sessionId of this.#unregisteredSessions(known)) {
+        for (const sessionId of await this.store.unregisteredSessions(known)) {
+          const anyone = { session_id: sessionId, alias: "" };
           peers.push({
             alias: null,
             session_id: sessionId,
-            alive: probeLease(this.paths, sessionId),
+            alive: await this.store.liveness(anyone),
             client: null,
             pid: null,
             last_seen: null,
-            pending: countPending(this.paths, sessionId),
+            pending: (await this.store.pendingCounts([anyone]))[0],
           });
         }
       }
@@ -674,32 +631,25 @@ export class Broker {
    * @throws {RecipientDeadError} When the recipient's session is dead.
    * @throws {SelfSendError} When addressed to the caller.
    * @throws {MessageTooLargeError} When the body exceeds the limit.
+   * @throws {InboxFullError} When the recipient's inbox is over its quota.
    */
   send(sessionId: string, args: SendArgs): Promise<SendReceipt> {
-    return this.#op("send", () => {
-      this.#checkSize(args.content);
+    return this.#op("send", async () => {
+      await this.#checkSize(args.content);
       const toAlias = validateAlias(args.to_alias);
       if (args.reply_to !== undefined) checkReplyTo(args.reply_to);
-      const quota = this.config().max_inbox_bytes;
-      const paths = this.paths;
-      // Shared registry lock: sends run side by side, but never while a
-      // takeover moves the recipient's inbox (which would strand this message).
-      return withLock(paths.registryLock, false, () => {
-        const rows = readRegistry(paths);
-        const me = this.#sender(rows, sessionId, args.from_alias);
+      const quota = (await this.config()).max_inbox_bytes;
+      return this.store.viewRegistry(async (view) => {
+        const me = this.#sender(view.rows, sessionId, args.from_alias);
         if (toAlias === me.alias) throw new SelfSendError(me.alias);
-        const target = findByAlias(rows, toAlias);
+        const target = findByAlias(view.rows, toAlias);
         if (!target) throw new UnknownAliasError(toAlias);
-        if (probeLease(paths, target.session_id) === false) {
+        if (await view.liveness(target) === false) {
           throw new RecipientDeadError(toAlias);
         }
         const message = this.#message(me.alias, target.alias, args.content);
         if (args.reply_to !== undefined) message.reply_to = args.reply_to;
-        withLock(
-          paths.inboxLock(target.session_id),
-          true,
-          () => this.#queue(target, [message], quota),
-        );
+        await view.enqueue(owner(target), [message], quota);
         return {
           id: message.id,
           ts: message.ts,
@@ -715,31 +665,28 @@ export class Broker {
    *
    * @param sessionId The caller's session.
    * @param args Body, and optionally the sender's stated alias.
-   * @returns Receipts, plus the peers skipped (dead) with the reason.
+   * @returns Receipts, plus the peers skipped (dead, or inbox full) with the
+   * reason.
    */
   sendAll(
     sessionId: string,
     args: { content: string; from_alias?: string },
   ): Promise<SendAllResult> {
-    return this.#op("send_all", () => {
-      this.#checkSize(args.content);
-      const quota = this.config().max_inbox_bytes;
-      const paths = this.paths;
-      return withLock(paths.registryLock, false, () => {
-        const rows = readRegistry(paths);
-        const me = this.#sender(rows, sessionId, args.from_alias);
+    return this.#op("send_all", async () => {
+      await this.#checkSize(args.content);
+      const quota = (await this.config()).max_inbox_bytes;
+      return this.store.viewRegistry(async (view) => {
+        const me = this.#sender(view.rows, sessionId, args.from_alias);
         const result: SendAllResult = { sent_to: [], skipped: [] };
-        for (const peer of rows) {
+        for (const peer of view.rows) {
           if (peer.session_id === me.session_id) continue;
-          if (probeLease(paths, peer.session_id) === false) {
+          if (await view.liveness(peer) === false) {
             result.skipped.push({ alias: peer.alias, reason: "not alive" });
             continue;
           }
           const message = this.#message(me.alias, peer.alias, args.content);
-          const full = withLock(
-            paths.inboxLock(peer.session_id),
-            true,
-            () => inboxFull(() => this.#queue(peer, [message], quota)),
+          const full = await inboxFull(() =>
+            view.enqueue(owner(peer), [message], quota)
           );
           if (full) {
             result.skipped.push({ alias: peer.alias, reason: "inbox full" });
@@ -769,9 +716,9 @@ export class Broker {
     sessionId: string,
     bounds: InboxBounds = {},
   ): Promise<InboxResult> {
-    return this.#op("poll_inbox", () => {
-      this.#me(sessionId);
-      return this.#drain(sessionId, checkBounds(bounds));
+    return this.#op("poll_inbox", async () => {
+      const me = await this.#me(sessionId);
+      return this.store.drain(owner(me), checkBounds(bounds), this.#stamp());
     });
   }
 
@@ -787,10 +734,10 @@ export class Broker {
     sessionId: string,
     ids: Iterable<string>,
   ): Promise<InboxResult> {
-    return this.#op(
-      "drain",
-      () => this.#drain(sessionId, { only: new Set(ids) }),
-    );
+    return this.#op("drain", async () => {
+      const who = await this.#owner(sessionId);
+      return this.store.drain(who, { only: new Set(ids) }, this.#stamp());
+    });
   }
 
   /**
@@ -807,21 +754,7 @@ export class Broker {
   ): Promise<number> {
     return this.#op(
       "restore",
-      () =>
-        withLock(
-          this.paths.inboxLock(validateSessionId(sessionId)),
-          true,
-          () => restoreDrained(this.paths, sessionId, messages),
-        ),
-    );
-  }
-
-  #drain(sessionId: string, selection: InboxSelection): InboxResult {
-    const drainedAt = this.#stamp();
-    return withLock(
-      this.paths.inboxLock(sessionId),
-      true,
-      () => drainInbox(this.paths, sessionId, drainedAt, selection),
+      async () => this.store.restore(await this.#owner(sessionId), messages),
     );
   }
 
@@ -836,10 +769,10 @@ export class Broker {
     sessionId: string,
     bounds: InboxBounds = {},
   ): Promise<InboxResult> {
-    return this.#op("peek_inbox", () => {
-      this.#me(sessionId);
+    return this.#op("peek_inbox", async () => {
+      const me = await this.#me(sessionId);
       return selectMessages(
-        readInbox(this.paths, sessionId),
+        await this.store.pending(owner(me)),
         checkBounds(bounds),
       );
     });
@@ -852,8 +785,8 @@ export class Broker {
    * @param sessionId The session.
    * @returns Pending messages.
    */
-  pendingMessages(sessionId: string): Message[] {
-    return readInbox(this.paths, validateSessionId(sessionId));
+  async pendingMessages(sessionId: string): Promise<Message[]> {
+    return this.store.pending(await this.#owner(sessionId));
   }
 
   /**
@@ -867,10 +800,12 @@ export class Broker {
     sessionId: string,
     args: { limit?: number } = {},
   ): Promise<HistoryResult> {
-    return this.#op("history", () => {
+    return this.#op("history", async () => {
       const limit = positiveInt("limit", args.limit, DEFAULT_HISTORY_LIMIT);
-      this.#me(sessionId);
-      return { messages: readArchive(this.paths, sessionId, limit) };
+      const me = await this.#me(sessionId);
+      return {
+        messages: limit === 0 ? [] : await this.store.archive(owner(me), limit),
+      };
     });
   }
 
@@ -894,16 +829,18 @@ export class Broker {
         DEFAULT_JOIN_HISTORY,
         MAX_JOIN_HISTORY,
       );
-      const paths = this.paths;
-      return withLock(paths.roomLock(roomId), true, () => {
-        const me = this.#sender(readRegistry(paths), sessionId, args.alias);
-        ensureDir(paths.roomDir(roomId));
-        const members = readMembers(paths, roomId);
+      return this.store.withRoom(roomId, async (room) => {
+        const me = this.#sender(
+          await this.store.registrations(),
+          sessionId,
+          args.alias,
+        );
+        const members = await room.members();
         const existing = members.find((m) => m.alias === me.alias);
         if (existing) {
           if (existing.session_id !== sessionId) {
             existing.session_id = sessionId;
-            writeMembers(paths, roomId, members);
+            await room.setMembers(members);
           }
         } else {
           const now = this.#stamp();
@@ -912,8 +849,8 @@ export class Broker {
             session_id: sessionId,
             joined_at: now,
           });
-          writeMembers(paths, roomId, members);
-          appendHistory(paths, roomId, [
+          await room.setMembers(members);
+          await room.append([
             this.#roomMessage(roomId, SYSTEM_ALIAS, `${me.alias} joined`, now),
           ]);
         }
@@ -922,7 +859,7 @@ export class Broker {
           joined: true as const,
           already_member: existing !== undefined,
           member_count: members.length,
-          history: readHistory(paths, roomId, { limit }),
+          history: limit === 0 ? [] : await room.recent({ limit }),
         };
       });
     });
@@ -941,15 +878,18 @@ export class Broker {
   ): Promise<LeaveRoomResult> {
     return this.#op("leave_room", () => {
       const roomId = validateRoomId(args.room_id);
-      const paths = this.paths;
-      return withLock(paths.roomLock(roomId), true, () => {
-        const me = this.#sender(readRegistry(paths), sessionId, args.alias);
-        const members = readMembers(paths, roomId);
+      return this.store.withRoom(roomId, async (room) => {
+        const me = this.#sender(
+          await this.store.registrations(),
+          sessionId,
+          args.alias,
+        );
+        const members = await room.members();
         const rest = members.filter((m) => m.alias !== me.alias);
         const left = rest.length < members.length;
         if (left) {
-          writeMembers(paths, roomId, rest);
-          appendHistory(paths, roomId, [
+          await room.setMembers(rest);
+          await room.append([
             this.#roomMessage(roomId, SYSTEM_ALIAS, `${me.alias} left`),
           ]);
         }
@@ -963,88 +903,87 @@ export class Broker {
    * other member's inbox. The sender's identical post within 60 s is not
    * repeated. Members between sessions (dead) still get their copy: room
    * membership outlives a session, and the copy follows the alias when it is
-   * taken over.
+   * taken over. A member whose inbox is full misses this copy (the post
+   * stays in the room's history) rather than failing the post.
    *
    * @param sessionId The caller's session (must be a member).
    * @param args Room, body, optional stated alias.
    * @returns Counts, and whether this post was a duplicate.
    */
   sendRoom(sessionId: string, args: SendRoomArgs): Promise<SendRoomResult> {
-    return this.#op("send_room", () => {
-      this.#checkSize(args.content);
+    return this.#op("send_room", async () => {
+      await this.#checkSize(args.content);
       const roomId = validateRoomId(args.room_id);
-      const quota = this.config().max_inbox_bytes;
-      const paths = this.paths;
-      return withLock(paths.roomLock(roomId), true, () => {
-        return withLock(paths.registryLock, false, () => {
-          const rows = readRegistry(paths);
-          const me = this.#sender(rows, sessionId, args.from_alias);
-          const members = readMembers(paths, roomId);
-          if (!members.some((m) => m.alias === me.alias)) {
-            throw new NotMemberError(roomId, me.alias);
-          }
-          const now = this.#now();
-          const duplicate = findRecentDuplicate(
-            readHistory(paths, roomId, {
-              stopAt: (m) => now.getTime() - Date.parse(m.ts) > ROOM_DEDUPE_MS,
-            }),
-            me.alias,
-            args.content,
-          );
-          if (duplicate) {
-            return {
-              id: duplicate.id,
-              ts: duplicate.ts,
-              room_id: roomId,
-              member_count: members.length,
-              queued_count: 0,
-              deduplicated: true,
-            };
-          }
-          const post = this.#roomMessage(
-            roomId,
-            me.alias,
-            args.content,
-            now.toISOString(),
-          );
-          appendHistory(paths, roomId, [post]);
-          let queued = 0;
-          const skipped: SkippedPeer[] = [];
-          for (const member of members) {
-            if (member.alias === me.alias) continue;
-            const target = findByAlias(rows, member.alias);
-            if (!target) continue; // swept; it reads the history on rejoin
-            const copy: Message = {
+      const quota = (await this.config()).max_inbox_bytes;
+      // Lock order: the room, then the registry.
+      return this.store.withRoom(
+        roomId,
+        (room) =>
+          this.store.viewRegistry(async (view) => {
+            const me = this.#sender(view.rows, sessionId, args.from_alias);
+            const members = await room.members();
+            if (!members.some((m) => m.alias === me.alias)) {
+              throw new NotMemberError(roomId, me.alias);
+            }
+            const now = this.#now();
+            const duplicate = findRecentDuplicate(
+              await room.recent({
+                stopAt: (m) =>
+                  now.getTime() - Date.parse(m.ts) > ROOM_DEDUPE_MS,
+              }),
+              me.alias,
+              args.content,
+            );
+            if (duplicate) {
+              return {
+                id: duplicate.id,
+                ts: duplicate.ts,
+                room_id: roomId,
+                member_count: members.length,
+                queued_count: 0,
+                deduplicated: true,
+              };
+            }
+            const post = this.#roomMessage(
+              roomId,
+              me.alias,
+              args.content,
+              now.toISOString(),
+            );
+            await room.append([post]);
+            let queued = 0;
+            const skipped: SkippedPeer[] = [];
+            for (const member of members) {
+              if (member.alias === me.alias) continue;
+              const target = findByAlias(view.rows, member.alias);
+              if (!target) continue; // swept; it reads the history on rejoin
+              const copy: Message = {
+                id: post.id,
+                ts: post.ts,
+                from_alias: me.alias,
+                to_alias: target.alias,
+                content: args.content,
+                room_id: roomId,
+              };
+              const full = await inboxFull(() =>
+                view.enqueue(owner(target), [copy], quota)
+              );
+              if (full) {
+                skipped.push({ alias: target.alias, reason: "inbox full" });
+              } else queued++;
+            }
+            const result: SendRoomResult = {
               id: post.id,
               ts: post.ts,
-              from_alias: me.alias,
-              to_alias: target.alias,
-              content: args.content,
               room_id: roomId,
+              member_count: members.length,
+              queued_count: queued,
+              deduplicated: false,
             };
-            // A member whose inbox is full misses this copy (the post
-            // stays in the room's history) rather than failing the post.
-            const full = withLock(
-              paths.inboxLock(target.session_id),
-              true,
-              () => inboxFull(() => this.#queue(target, [copy], quota)),
-            );
-            if (full) {
-              skipped.push({ alias: target.alias, reason: "inbox full" });
-            } else queued++;
-          }
-          const result: SendRoomResult = {
-            id: post.id,
-            ts: post.ts,
-            room_id: roomId,
-            member_count: members.length,
-            queued_count: queued,
-            deduplicated: false,
-          };
-          if (skipped.length > 0) result.skipped = skipped;
-          return result;
-        });
-      });
+            if (skipped.length > 0) result.skipped = skipped;
+            return result;
+          }),
+      );
     });
   }
 
@@ -1061,23 +1000,19 @@ export class Broker {
   roomHistory(
     args: { room_id: string; limit?: number; offset?: number },
   ): Promise<RoomHistoryResult> {
-    return this.#op("room_history", () => {
+    return this.#op("room_history", async () => {
       const roomId = validateRoomId(args.room_id);
       const limit = positiveInt("limit", args.limit, DEFAULT_HISTORY_LIMIT);
-      let messages: RoomMessage[];
-      if (args.offset !== undefined) {
-        const offset = positiveInt("offset", args.offset, 0);
-        messages = readHistory(this.paths, roomId).slice(
-          offset,
-          offset + limit,
-        );
-      } else {
-        messages = readHistory(this.paths, roomId, { limit });
-      }
+      const offset = args.offset === undefined
+        ? undefined
+        : positiveInt("offset", args.offset, 0);
+      const messages = limit === 0 && offset === undefined
+        ? []
+        : await this.store.roomHistory(roomId, { limit, offset });
       return {
         room_id: roomId,
         messages,
-        total: countHistory(this.paths, roomId),
+        total: await this.store.roomCount(roomId),
       };
     });
   }
@@ -1088,13 +1023,17 @@ export class Broker {
    * @returns Each room's id, member count and message count.
    */
   listRooms(): Promise<ListRoomsResult> {
-    return this.#op("list_rooms", () => ({
-      rooms: listRoomIds(this.paths).map((roomId) => ({
-        room_id: roomId,
-        member_count: readMembers(this.paths, roomId).length,
-        message_count: countHistory(this.paths, roomId),
-      })),
-    }));
+    return this.#op("list_rooms", async () => {
+      const rooms = [];
+      for (const roomId of await this.store.roomIds()) {
+        rooms.push({
+          room_id: roomId,
+          member_count: (await this.store.members(roomId)).length,
+          message_count: await this.store.roomCount(roomId),
+        });
+      }
+      return { rooms };
+    });
   }
 
   /**
@@ -1108,11 +1047,15 @@ export class Broker {
     sessionId: string,
     args: { alias?: string } = {},
   ): Promise<MyRoomsResult> {
-    return this.#op("my_rooms", () => {
-      const me = this.#sender(readRegistry(this.paths), sessionId, args.alias);
+    return this.#op("my_rooms", async () => {
+      const me = this.#sender(
+        await this.store.registrations(),
+        sessionId,
+        args.alias,
+      );
       const rooms = [];
-      for (const roomId of listRoomIds(this.paths)) {
-        const members = readMembers(this.paths, roomId);
+      for (const roomId of await this.store.roomIds()) {
+        const members = await this.store.members(roomId);
         if (members.some((m) => m.alias === me.alias)) {
           rooms.push({ room_id: roomId, member_count: members.length });
         }
@@ -1123,15 +1066,15 @@ export class Broker {
 
   /**
    * Removes registrations whose session is definitively dead, rescues their
-   * pending messages (and those of inbox files nobody is registered for) into
-   * `dead-letter.jsonl`, and removes them from rooms. Registrations without a
+   * pending messages (and those of inboxes nobody is registered for) into
+   * the dead letters, and removes them from rooms. Registrations without a
    * lease are never swept here: they expire through {@linkcode Broker.gc}.
    *
    * @returns What was removed and rescued.
    */
   sweep(): Promise<SweepResult> {
-    return this.#op("sweep", () => {
-      const { result } = this.#collect({ dryRun: false });
+    return this.#op("sweep", async () => {
+      const { result } = await this.#collect({ dryRun: false });
       return result;
     });
   }
@@ -1139,16 +1082,19 @@ export class Broker {
   /**
    * {@linkcode Broker.sweep} for one session whose process ended cleanly
    * (`c2c run` as it exits, after releasing the lease): its registration
-   * goes, its pending messages move to `dead-letter.jsonl` (and come back
-   * when the alias registers again), it leaves its rooms. Nothing happens
-   * while any process still holds its lease.
+   * goes, its pending messages move to the dead letters (and come back when
+   * the alias registers again), it leaves its rooms. Nothing happens while
+   * any process still holds its lease.
    *
    * @param sessionId The ended session.
    * @returns What was removed and rescued.
    */
   unregister(sessionId: string): Promise<SweepResult> {
-    return this.#op("unregister", () => {
-      const { result } = this.#collect({ dryRun: false, only: sessionId });
+    return this.#op("unregister", async () => {
+      const { result } = await this.#collect({
+        dryRun: false,
+        only: sessionId,
+      });
       return result;
     });
   }
@@ -1162,27 +1108,22 @@ export class Broker {
    * @returns What was (or, in a dry run, would be) removed.
    */
   gc(options: GcOptions = {}): Promise<GcResult> {
-    return this.#op("gc", () => {
+    return this.#op("gc", async () => {
       const dryRun = options.dryRun ?? false;
       const now = this.#now().getTime();
       const expireBefore = now -
         (options.leaselessTtlMs ?? DEFAULT_LEASELESS_TTL_MS);
-      const { result, registered } = this.#collect({ dryRun, expireBefore });
-      const purgeBefore = now -
-        (options.deadLetterTtlMs ?? DEFAULT_DEAD_LETTER_TTL_MS);
-      const purged = withLock(this.paths.deadLetterLock, true, () => {
-        const { records } = readJsonl<DeadLetter>(
-          this.paths.deadLetter,
-          deadLetterProblem,
-        );
-        const old = (d: DeadLetter) => Date.parse(d.dead_at) < purgeBefore;
-        const count = records.filter(old).length;
-        if (count > 0 && !dryRun) {
-          rewriteJsonl(this.paths.deadLetter, records.filter((d) => !old(d)));
-        }
-        return count;
+      const { result, registered } = await this.#collect({
+        dryRun,
+        expireBefore,
       });
-      const removedLocks = dryRun ? 0 : this.#removeIdleLockFiles(registered);
+      const purged = await this.store.purgeDeadLetters(
+        now - (options.deadLetterTtlMs ?? DEFAULT_DEAD_LETTER_TTL_MS),
+        dryRun,
+      );
+      const removedLocks = dryRun
+        ? 0
+        : await this.store.removeIdleFiles(registered);
       return {
         ...result,
         purged_dead_letters: purged,
@@ -1192,153 +1133,116 @@ export class Broker {
     });
   }
 
-  #collect(
+  async #collect(
     options: { dryRun: boolean; expireBefore?: number; only?: string },
-  ): { result: SweepResult; registered: Set<string> } {
-    const paths = this.paths;
-    const removed: RemovedRegistration[] = [];
-    let rescued = 0;
-    let orphans = 0;
-    const registered = withLock(paths.registryLock, true, () => {
-      const rows = readRegistry(paths);
-      const keep: Registration[] = [];
-      for (const row of rows) {
-        if (options.only !== undefined && row.session_id !== options.only) {
-          keep.push(row);
-          continue;
-        }
-        const alive = probeLease(paths, row.session_id);
-        if (alive === false) {
-          removed.push({
-            alias: row.alias,
-            session_id: row.session_id,
-            reason: "dead",
-          });
-        } else if (
-          alive === null && options.expireBefore !== undefined &&
-          Date.parse(row.last_seen) < options.expireBefore
-        ) {
-          removed.push({
-            alias: row.alias,
-            session_id: row.session_id,
-            reason: "expired",
-          });
-        } else {
-          keep.push(row);
-        }
-      }
-      const kept = new Set(keep.map((r) => r.session_id));
-      const orphanIds = options.only !== undefined
-        ? []
-        : this.#unregisteredInboxes(kept).filter((id) =>
-          !removed.some((r) => r.session_id === id)
-        );
-      if (options.dryRun) {
-        for (const r of removed) {
-          rescued += readInbox(paths, r.session_id).length;
-        }
-        for (const id of orphanIds) {
-          const n = readInbox(paths, id).length;
-          rescued += n;
-          orphans++;
-        }
-        return kept;
-      }
-      const rescue = (sessionId: string) => {
-        return withLock(paths.inboxLock(sessionId), true, () => {
-          const pending = takeInbox(paths, sessionId);
-          if (pending.length > 0) {
-            const deadAt = this.#stamp();
-            withLock(paths.deadLetterLock, true, () =>
-              appendJsonl(
-                paths.deadLetter,
-                pending.map((m): DeadLetter => ({
-                  ...toMessage(m),
-                  dead_session_id: sessionId,
-                  dead_at: deadAt,
-                })),
-              ));
+  ): Promise<{ result: SweepResult; registered: Set<string> }> {
+    const { result, registered, gone } = await this.store.changeRegistry(
+      async (view) => {
+        const removed: RemovedRegistration[] = [];
+        const keep: Registration[] = [];
+        for (const row of view.rows) {
+          if (options.only !== undefined && row.session_id !== options.only) {
+            keep.push(row);
+            continue;
           }
-          return pending.length;
+          const alive = await view.liveness(row);
+          if (alive === false) {
+            removed.push({
+              alias: row.alias,
+              session_id: row.session_id,
+              reason: "dead",
+            });
+          } else if (
+            alive === null && options.expireBefore !== undefined &&
+            Date.parse(row.last_seen) < options.expireBefore
+          ) {
+            removed.push({
+              alias: row.alias,
+              session_id: row.session_id,
+              reason: "expired",
+            });
+          } else {
+            keep.push(row);
+          }
+        }
+        const registered = new Set(keep.map((r) => r.session_id));
+        const summary = (rescued: number, orphans: number) => ({
+          result: {
+            removed_registrations: removed.length,
+            removed,
+            rescued_messages: rescued,
+            orphan_inboxes: orphans,
+          },
+          registered,
+          gone: removed.map((r) => r.alias),
         });
-      };
-      for (const r of removed) rescued += rescue(r.session_id);
-      for (const id of orphanIds) {
-        rescued += rescue(id);
-        orphans++;
-      }
-      if (removed.length > 0) writeRegistry(paths, keep);
-      for (const r of removed) clearStaleLease(paths, r.session_id);
-      return kept;
-    });
-    if (!options.dryRun && removed.length > 0) {
-      const gone = new Set(removed.map((r) => r.alias));
-      for (const roomId of listRoomIds(paths)) {
-        withLock(paths.roomLock(roomId), true, () => {
-          // Re-read: an alias may have been registered again meanwhile.
-          const rows = readRegistry(paths);
-          const members = readMembers(paths, roomId);
-          const rest = members.filter((m) =>
-            !gone.has(m.alias) || findByAlias(rows, m.alias) !== undefined
+        if (options.dryRun) {
+          let rescued = 0;
+          for (const r of removed) {
+            rescued += (await this.store.pending(r)).length;
+          }
+          const orphans = await this.store.orphanInboxes(
+            new Set([...registered, ...removed.map((r) => r.session_id)]),
           );
-          if (rest.length < members.length) writeMembers(paths, roomId, rest);
+          for (const o of orphans) rescued += o.pending;
+          return {
+            rows: null,
+            result: () => summary(rescued, orphans.length),
+          };
+        }
+        const deadAt = this.#stamp();
+        const effects: RegistryEffect[] = removed.map((r) => ({
+          kind: "rescue",
+          owner: r,
+          dead_at: deadAt,
+        }));
+        if (options.only === undefined) {
+          effects.push({
+            kind: "rescue_orphans",
+            known: [...registered, ...removed.map((r) => r.session_id)],
+            dead_at: deadAt,
+          });
+        }
+        return {
+          rows: removed.length > 0 ? keep : null,
+          effects,
+          result: (outcome) => summary(outcome.rescued, outcome.orphans),
+        };
+      },
+    );
+    if (!options.dryRun && gone.length > 0) {
+      const goneAliases = new Set(gone);
+      for (const roomId of await this.store.roomIds()) {
+        await this.store.withRoom(roomId, async (room) => {
+          // Re-read: an alias may have been registered again meanwhile.
+          const rows = await this.store.registrations();
+          const members = await room.members();
+          const rest = members.filter((m) =>
+            !goneAliases.has(m.alias) ||
+            findByAlias(rows, m.alias) !== undefined
+          );
+          if (rest.length < members.length) await room.setMembers(rest);
         });
       }
     }
-    return {
-      result: {
-        removed_registrations: removed.length,
-        removed,
-        rescued_messages: rescued,
-        orphan_inboxes: orphans,
-      },
-      registered,
-    };
-  }
-
-  #removeIdleLockFiles(registered: Set<string>): number {
-    let count = 0;
-    const dirs: [string, (name: string) => string | null][] = [
-      [this.paths.locksDir, (n) => n.match(/^inbox\.(.+)\.lock$/)?.[1] ?? null],
-      [this.paths.leasesDir, (n) => n.match(/^(.+)\.lock$/)?.[1] ?? null],
-      [
-        this.paths.locksDir,
-        (n) => n.match(/^deliver\.(.+)\.lock$/)?.[1] ?? null,
-      ],
-      [this.paths.rewakeDir, (n) => n.match(/^(.+)\.lock$/)?.[1] ?? null],
-    ];
-    for (const [dir, sessionOf] of dirs) {
-      let entries: Deno.DirEntry[];
-      try {
-        entries = [...Deno.readDirSync(dir)];
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) continue;
-        throw e;
-      }
-      for (const entry of entries) {
-        const sessionId = sessionOf(entry.name);
-        if (sessionId === null || registered.has(sessionId)) continue;
-        if (removeLockIfIdle(`${dir}/${entry.name}`)) count++;
-      }
-    }
-    return count;
+    return { result, registered };
   }
 
   /**
-   * Reads the last entries of the audit log (`broker.log`).
+   * Reads the last entries of the audit log.
    *
    * @param args `limit`: default 50, max 500.
    * @returns The entries, oldest first.
    */
   tailLog(args: { limit?: number } = {}): Promise<TailLogResult> {
-    return this.#op("tail_log", () => {
+    return this.#op("tail_log", async () => {
       const limit = positiveInt(
         "limit",
         args.limit,
         DEFAULT_LOG_LIMIT,
         MAX_LOG_LIMIT,
       );
-      return { entries: limit === 0 ? [] : tailAudit(this.paths, limit) };
+      return { entries: limit === 0 ? [] : await this.store.auditTail(limit) };
     });
   }
 
@@ -1359,21 +1263,23 @@ export class Broker {
         throw new InvalidArgumentError("pid must be a positive integer");
       }
       if (!args.isAlive(args.pid)) throw new DeadPidError(args.pid);
-      const paths = this.paths;
-      return withLock(paths.registryLock, true, () => {
-        const rows = readRegistry(paths).map((r) => ({ ...r }));
+      const lastSeen = this.#stamp();
+      return this.store.changeRegistry((view) => {
+        const rows = view.rows.map((r) => ({ ...r }));
         const row = findByAlias(rows, alias);
         if (!row) throw new UnknownAliasError(alias);
         row.pid = args.pid;
         row.pid_start_time = readPidStartTime(args.pid);
-        row.last_seen = this.#stamp();
-        writeRegistry(paths, rows);
-        return {
-          alias: row.alias,
-          session_id: row.session_id,
-          pid: args.pid,
-          pid_start_time: row.pid_start_time,
-        };
+        row.last_seen = lastSeen;
+        return Promise.resolve({
+          rows,
+          result: () => ({
+            alias: row.alias,
+            session_id: row.session_id,
+            pid: args.pid,
+            pid_start_time: row.pid_start_time,
+          }),
+        });
       });
     });
   }
@@ -1384,8 +1290,8 @@ export class Broker {
    * @param sessionId The session.
    * @returns Its registration.
    */
-  registration(sessionId: string): Registration | undefined {
-    return findBySession(readRegistry(this.paths), sessionId);
+  async registration(sessionId: string): Promise<Registration | undefined> {
+    return findBySession(await this.store.registrations(), sessionId);
   }
 
   /**
@@ -1394,43 +1300,50 @@ export class Broker {
    * @param alias The alias.
    * @returns Its registration.
    */
-  registrationByAlias(alias: string): Registration | undefined {
-    return findByAlias(readRegistry(this.paths), alias);
+  async registrationByAlias(alias: string): Promise<Registration | undefined> {
+    return findByAlias(await this.store.registrations(), alias);
   }
 
-  /** Reads every registration (a snapshot). */
-  registrations(): readonly Registration[] {
-    return readRegistry(this.paths);
+  /**
+   * Reads every registration (a snapshot).
+   *
+   * @returns The usable rows, in registration order.
+   */
+  registrations(): Promise<readonly Registration[]> {
+    return this.store.registrations();
   }
 
-  /** Reads every dead letter. */
-  deadLetters(): DeadLetter[] {
-    return readJsonl<DeadLetter>(this.paths.deadLetter, deadLetterProblem)
-      .records;
+  /**
+   * Reads every dead letter.
+   *
+   * @returns The dead letters, oldest first.
+   */
+  deadLetters(): Promise<DeadLetter[]> {
+    return this.store.deadLetters();
   }
 
   // ---- helpers -------------------------------------------------------------
 
-  async #op<T>(tool: string, fn: () => T): Promise<T> {
+  async #op<T>(tool: string, fn: () => Promise<T> | T): Promise<T> {
     const start = performance.now();
     let ok = false;
     let code: string | undefined;
     try {
-      const out = fn();
+      const out = await fn();
       ok = true;
-      return await out;
+      return out;
     } catch (e) {
       code = e instanceof C2cError ? e.code : "internal";
       throw e;
     } finally {
-      const entry: Parameters<typeof appendAudit>[1] = {
+      const entry: AuditEntry = {
         ts: this.#stamp(),
         tool,
         ok,
         ms: Math.round((performance.now() - start) * 1000) / 1000,
       };
       if (code) entry.error = code;
-      appendAudit(this.paths, entry);
+      this.store.audit(entry);
     }
   }
 
@@ -1438,11 +1351,11 @@ export class Broker {
     return this.#now().toISOString();
   }
 
-  #checkSize(content: string): void {
+  async #checkSize(content: string): Promise<void> {
     if (typeof content !== "string") {
       throw new InvalidArgumentError("content must be a string");
     }
-    const limit = this.maxMessageBytes;
+    const limit = await this.messageLimit();
     // A UTF-16 code unit never encodes to more than 3 bytes: most bodies need
     // no encoding at all to be known small enough.
     if (content.length * 3 <= limit) return;
@@ -1450,32 +1363,18 @@ export class Broker {
     if (bytes > limit) throw new MessageTooLargeError(bytes, limit);
   }
 
-  /**
-   * Queues messages into a recipient's inbox unless that would pass the
-   * broker's inbox quota. Caller holds the inbox lock, so the size it checks
-   * is the size it appends to.
-   */
-  #queue(
-    target: Registration,
-    messages: readonly Message[],
-    quota: number,
-  ): void {
-    const pending = inboxBytes(this.paths, target.session_id);
-    let adding = 0;
-    for (const m of messages) {
-      adding += encoder.encode(JSON.stringify(m)).length + 1;
-    }
-    if (pending + adding > quota) {
-      throw new InboxFullError(target.alias, pending, quota);
-    }
-    appendToInbox(this.paths, target.session_id, messages);
-  }
-
-  #me(sessionId: string): Registration {
+  async #me(sessionId: string): Promise<Registration> {
     validateSessionId(sessionId);
-    const me = findBySession(readRegistry(this.paths), sessionId);
+    const me = findBySession(await this.store.registrations(), sessionId);
     if (!me) throw new NotRegisteredError(sessionId);
     return me;
+  }
+
+  /** A session's inbox, registered or not (an unregistered one has no alias). */
+  async #owner(sessionId: string): Promise<InboxOwner> {
+    validateSessionId(sessionId);
+    const row = findBySession(await this.store.registrations(), sessionId);
+    return { session_id: sessionId, alias: row?.alias ?? "" };
   }
 
   #sender(
@@ -1515,28 +1414,5 @@ export class Broker {
       from_alias: from,
       content,
     };
-  }
-
-  #unregisteredInboxes(known: ReadonlySet<string>): string[] {
-    const ids: string[] = [];
-    for (const entry of Deno.readDirSync(this.root)) {
-      if (!entry.isFile || !entry.name.endsWith(INBOX_SUFFIX)) continue;
-      const id = entry.name.slice(0, -INBOX_SUFFIX.length);
-      if (!known.has(id)) ids.push(id);
-    }
-    return ids.sort();
-  }
-
-  #unregisteredSessions(known: ReadonlySet<string>): string[] {
-    const ids = new Set(this.#unregisteredInboxes(known));
-    try {
-      for (const entry of Deno.readDirSync(this.paths.leasesDir)) {
-        const id = entry.name.match(/^(.+)\.lock$/)?.[1];
-        if (id && !known.has(id)) ids.add(id);
-      }
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    return [...ids].sort();
   }
 }

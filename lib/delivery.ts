@@ -164,7 +164,7 @@ async function takeThenShow(
   options: DeliveryOptions,
 ): Promise<DeliveryResult> {
   const picked = selectMessages(
-    broker.pendingMessages(sessionId),
+    await broker.pendingMessages(sessionId),
     options.bounds,
   );
   if (picked.messages.length === 0) {

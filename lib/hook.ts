@@ -168,7 +168,7 @@ export async function recordCodexThread(
   sessionId: string,
   threadId: string,
 ): Promise<boolean> {
-  const row = broker.registration(sessionId);
+  const row = await broker.registration(sessionId);
   if (!row || wakePathOf(row.wake) !== "codex-daemon") return false;
   if (row.wake?.thread_id === threadId) return true;
   const wake: WakeInfo = { ...row.wake, thread_id: threadId };

@@ -84,6 +84,20 @@ export function messageProblem(value: unknown): string | null {
 }
 
 /**
+ * Checks that `value` is a {@linkcode DeadLetter}; returns a reason when not.
+ *
+ * @param value Parsed JSON.
+ * @returns `null` when valid, else what is wrong.
+ */
+export function deadLetterProblem(value: unknown): string | null {
+  const problem = messageProblem(value);
+  if (problem) return problem;
+  return typeof (value as Record<string, unknown>).dead_session_id === "string"
+    ? null
+    : "field 'dead_session_id' is not a string";
+}
+
+/**
  * Checks that `value` is a {@linkcode RoomMessage}; returns a reason when not.
  *
  * @param value Parsed JSON.

@@ -33,6 +33,12 @@ export interface Registration {
   client_session_id?: string;
   /** How to wake this session when idle, if it can be woken. */
   wake?: WakeInfo;
+  /**
+   * Whether the registering process held the session's lease (an MCP
+   * server, `c2c run`); `false` from a shell. A store that cannot tell a
+   * never-leased session from a dead one by itself reads it here.
+   */
+  leased?: boolean;
 }
 
 /**

@@ -17,7 +17,11 @@ import {
 } from "./errors.ts";
 import { readConfig } from "./config.ts";
 import { withLock } from "./lock.ts";
-import { messageProblem, roomMessageProblem } from "./message.ts";
+import {
+  deadLetterProblem,
+  messageProblem,
+  roomMessageProblem,
+} from "./message.ts";
 import { type BrokerPaths, INBOX_SUFFIX, validateSessionId } from "./paths.ts";
 import { quarantinedRows, readRegistry, writeRegistry } from "./registry.ts";
 import { listRoomIds, readMembers } from "./rooms.ts";
@@ -52,14 +56,6 @@ interface Target {
   /** `null` for whole-file JSON (registry, members): no salvage. */
   lineProblem: ((value: unknown) => string | null) | null;
   check: () => void;
-}
-
-function deadLetterProblem(value: unknown): string | null {
-  return messageProblem(value) ??
-    (typeof (value as { dead_session_id?: unknown }).dead_session_id ===
-        "string"
-      ? null
-      : "field 'dead_session_id' is not a string");
 }
 
 /** A name c2c would have made from a session id, or `null`. */

@@ -132,8 +132,8 @@ export class ChannelPusher {
     const wait = this.#retryAt - Date.now();
     if (wait > 0) return this.#watch.later(wait);
     const sessionId = this.#sessionId();
-    if (!this.#broker.registration(sessionId)) return;
-    if (this.#broker.pendingMessages(sessionId).length === 0) return;
+    if (!(await this.#broker.registration(sessionId))) return;
+    if ((await this.#broker.pendingMessages(sessionId)).length === 0) return;
     const r = await deliver(this.#broker, sessionId, {
       order: "take-then-show",
       bounds: {

@@ -196,8 +196,8 @@ export class NativeWaker {
     if (wait > 0) return this.#watch.later(wait);
     const { broker, target } = this.#o;
     const sessionId = this.#o.sessionId();
-    if (!broker.registration(sessionId)) return;
-    if (broker.pendingMessages(sessionId).length === 0) {
+    if (!(await broker.registration(sessionId))) return;
+    if ((await broker.pendingMessages(sessionId)).length === 0) {
       this.#pendingSince = null;
       this.#watch.cancelLater();
       return;

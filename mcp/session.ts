@@ -11,7 +11,7 @@ import type { Broker } from "../lib/broker.ts";
 import { validateAlias } from "../lib/alias.ts";
 import { describeError, SessionInUseError } from "../lib/errors.ts";
 import { validateSessionId } from "../lib/paths.ts";
-import type { Lease } from "../lib/lease.ts";
+import type { SessionLease } from "../lib/store/store.ts";
 import type { WakeInfo } from "../lib/registry.ts";
 import {
   type EnvReader,
@@ -101,7 +101,7 @@ export class ServerSession {
   clientSessionId: string | undefined;
   /** How the client can be woken. */
   readonly wake: WakeConfig;
-  #lease: Lease | null = null;
+  #lease: SessionLease | null = null;
   #harnessLeased = false;
   /** Set once the lease is held and the auto-registration attempted. */
   #established = false;
@@ -110,6 +110,8 @@ export class ServerSession {
   /** A session id that can never work (from the environment): permanent. */
   #badSessionId: string | null = null;
   #threadId: string | undefined;
+  /** The thread id the SessionStart hook recorded, as last read. */
+  #recordedThread: string | undefined;
   /** Set once this run replaced the wake field a previous run left. */
   #wakeReset = false;
 
@@ -145,12 +147,20 @@ export class ServerSession {
    *
    * @returns The thread id, or `undefined` while unknown.
    */
-  threadId(): string | undefined {
+  async threadId(): Promise<string | undefined> {
     if (this.#threadId) return this.#threadId;
-    if (!this.#wakeReset) return undefined;
-    const recorded = this.broker?.registration(this.sessionId)?.wake
+    if (!this.#wakeReset || !this.broker) return undefined;
+    await this.#readRecordedThread(this.broker);
+    return this.#recordedThread;
+  }
+
+  /** Remembers the thread id a hook recorded in this session's row. */
+  async #readRecordedThread(broker: Broker): Promise<void> {
+    const recorded = (await broker.registration(this.sessionId))?.wake
       ?.thread_id;
-    return typeof recorded === "string" && recorded ? recorded : undefined;
+    this.#recordedThread = typeof recorded === "string" && recorded
+      ? recorded
+      : undefined;
   }
 
   /**
@@ -204,7 +214,8 @@ export class ServerSession {
           };
         }
         const info: WakeInfo = { path, enabled: true, socket };
-        const thread = this.threadId();
+        const thread = this.#threadId ??
+          (this.#wakeReset ? this.#recordedThread : undefined);
         if (thread) {
           info.thread_id = thread;
         } else {
@@ -254,7 +265,7 @@ export class ServerSession {
     );
     if (broker && session.#badSessionId === null) {
       session.#harnessLeased = env("C2C_HARNESS_SESSION_ID") ===
-          session.sessionId && session.#harnessHolds(broker);
+          session.sessionId && await session.#harnessHolds(broker);
       await session.#establish(broker);
     }
     return session;
@@ -275,9 +286,9 @@ export class ServerSession {
   }
 
   /** Under `c2c run` the harness holds this session's lease. */
-  #harnessHolds(broker: Broker): boolean {
+  async #harnessHolds(broker: Broker): Promise<boolean> {
     try {
-      return broker.liveness(this.sessionId) === true;
+      return await broker.liveness(this.sessionId) === true;
     } catch {
       return false; // the lease cannot be probed: take our own (and report)
     }
@@ -323,7 +334,7 @@ export class ServerSession {
   async ensureRegistered(): Promise<void> {
     const broker = this.broker;
     if (!broker || !this.autoAlias) return;
-    if (broker.registration(this.sessionId)) return;
+    if (await broker.registration(this.sessionId)) return;
     try {
       await broker.register(this.sessionId, this.#registerArgs(this.autoAlias));
       this.autoRegisterError = null;
@@ -373,8 +384,9 @@ export class ServerSession {
     extra: Partial<Parameters<Broker["register"]>[1]>,
   ): Promise<void> {
     const broker = this.broker;
-    const row = broker?.registration(this.sessionId);
+    const row = await broker?.registration(this.sessionId);
     if (!broker || !row) return;
+    if (this.#wakeReset) await this.#readRecordedThread(broker);
     try {
       await broker.register(this.sessionId, {
         ...this.#registerArgs(row.alias),

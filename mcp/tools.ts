@@ -186,11 +186,12 @@ export const TOOLS: readonly ToolSpec[] = [
     input: { alias: alias("Desired alias").optional() },
     output: RegisterResultSchema,
     annotations: IDEMPOTENT,
-    run: (ctx, args: { alias?: string }) =>
+    run: async (ctx, args: { alias?: string }) =>
       ctx.broker.register(
         ctx.sessionId,
         ctx.registerArgs(
-          args.alias ?? ctx.broker.registration(ctx.sessionId)?.alias ??
+          args.alias ??
+            (await ctx.broker.registration(ctx.sessionId))?.alias ??
             ctx.defaultAlias,
         ),
       ),

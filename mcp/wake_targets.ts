@@ -63,7 +63,7 @@ export interface CodexTargetOptions {
   /** The daemon's control socket. */
   socket: string;
   /** The thread id, once known (tool-call `_meta`, SessionStart hook). */
-  threadId(): string | undefined;
+  threadId(): Promise<string | undefined>;
   /** The project directory, to find the thread before it is known. */
   project: string | null;
   /** Called with a thread id found in the daemon (to record it). */
@@ -81,7 +81,7 @@ export interface CodexTargetOptions {
  */
 export function codexTarget(options: CodexTargetOptions): WakeTarget {
   let found: string | undefined;
-  const thread = () => options.threadId() ?? found;
+  const thread = async () => (await options.threadId()) ?? found;
   return {
     name: "codex-daemon",
     async state(): Promise<TargetState> {
@@ -94,7 +94,7 @@ export function codexTarget(options: CodexTargetOptions): WakeTarget {
         return "unavailable";
       }
       try {
-        let id = thread();
+        let id = await thread();
         if (!id && options.project) {
           id = projectThread(await daemon.loadedThreads(), options.project) ??
             undefined;
@@ -113,7 +113,7 @@ export function codexTarget(options: CodexTargetOptions): WakeTarget {
       }
     },
     async open(): Promise<WakeDelivery> {
-      const id = thread();
+      const id = await thread();
       if (!id) throw new WakeError("no Codex thread id known yet");
       const daemon = await CodexDaemon.connect(options.socket);
       return {

@@ -109,7 +109,7 @@ Deno.test("register() rejects bad, capitalised and reserved aliases", async () =
   for (const alias of ["c2c", "c2c-system", "broker"]) {
     await rejects(broker.register("s", { alias }), ReservedAliasError);
   }
-  assert.equal(broker.registrations().length, 0);
+  assert.equal((await broker.registrations()).length, 0);
 });
 
 Deno.test("register() rejects session ids that could escape the root", async () => {
@@ -150,7 +150,7 @@ Deno.test("register() takes over a dead session's alias with its pending message
   assert.equal(r.redelivered, 2);
   const { messages } = await broker.pollInbox("s-new");
   assert.deepEqual(messages.map((m) => m.content), ["one", "two"]);
-  assert.equal(broker.registration("s-old"), undefined);
+  assert.equal(await broker.registration("s-old"), undefined);
 });
 
 Deno.test("whoami() reports the registration and liveness", async () => {
@@ -489,17 +489,17 @@ Deno.test("sweep() removes dead sessions, rescues mail, and re-registering redel
     { alias: "tide-runner", session_id: "s-b", reason: "dead" },
   ]);
   assert.equal(swept.rescued_messages, 1);
-  assert.equal(broker.deadLetters().length, 1);
+  assert.equal((await broker.deadLetters()).length, 1);
   assert.deepEqual((await broker.listRooms()).rooms[0].member_count, 0);
   // The lease-less registration of s-a is not swept.
-  assert.ok(broker.registration("s-a"));
+  assert.ok(await broker.registration("s-a"));
   const back = await broker.register("s-b2", { alias: "tide-runner" });
   assert.equal(back.redelivered, 1);
   assert.deepEqual(
     (await broker.pollInbox("s-b2")).messages.map((m) => m.content),
     ["kept"],
   );
-  assert.equal(broker.deadLetters().length, 0);
+  assert.equal((await broker.deadLetters()).length, 0);
 });
 
 Deno.test("sweep() rescues orphan inboxes nobody is registered for", async () => {
@@ -513,7 +513,7 @@ Deno.test("sweep() rescues orphan inboxes nobody is registered for", async () =>
   const swept = await broker.sweep();
   assert.equal(swept.orphan_inboxes, 1);
   assert.equal(swept.rescued_messages, 1);
-  assert.equal(broker.deadLetters()[0].dead_session_id, "orphan");
+  assert.equal((await broker.deadLetters())[0].dead_session_id, "orphan");
 });
 
 Deno.test("gc() expires idle lease-less registrations and old dead letters; dry run changes nothing", async () => {
@@ -526,16 +526,16 @@ Deno.test("gc() expires idle lease-less registrations and old dead letters; dry 
   const dry = await broker.gc({ dryRun: true });
   assert.equal(dry.dry_run, true);
   assert.deepEqual(dry.removed.map((r) => r.alias), ["tide-runner"]);
-  assert.equal(broker.registrations().length, 2);
+  assert.equal((await broker.registrations()).length, 2);
   const real = await broker.gc();
   assert.deepEqual(real.removed.map((r) => [r.alias, r.reason]), [
     ["tide-runner", "expired"],
   ]);
-  assert.equal(broker.deadLetters().length, 1);
+  assert.equal((await broker.deadLetters()).length, 1);
   now += 8 * 24 * 3600_000;
   const purge = await broker.gc({ leaselessTtlMs: 1e15 });
   assert.equal(purge.purged_dead_letters, 1);
-  assert.equal(broker.deadLetters().length, 0);
+  assert.equal((await broker.deadLetters()).length, 0);
 });
 
 Deno.test("tailLog() records operations without content", async () => {
@@ -566,7 +566,7 @@ Deno.test("refreshPeer() records a live pid and refuses a dead one", async () =>
     isAlive: () => true,
   });
   assert.equal(r.pid, 4242);
-  assert.equal(broker.registrationByAlias("tide-runner")?.pid, 4242);
+  assert.equal((await broker.registrationByAlias("tide-runner"))?.pid, 4242);
   await assert.rejects(
     broker.refreshPeer({ alias: "tide-runner", pid: 1, isAlive: () => false }),
     /pid 1 is not a running process/,

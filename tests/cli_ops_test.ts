@@ -180,7 +180,10 @@ Deno.test("c2c broker-gc --once --dry-run reports without removing; --ttl expire
     0,
   );
   assert.equal(dry.stdout, "would remove 1 registration: alpha (expired)\n");
-  assert.equal(new Broker({ root: root.path }).registrations().length, 1);
+  assert.equal(
+    (await new Broker({ root: root.path }).registrations()).length,
+    1,
+  );
   const real = exits(
     await c2c(root.path, ["broker-gc", "--once", "--ttl", "0s", "--json"]),
     0,
@@ -260,7 +263,7 @@ Deno.test("c2c refresh-peer points an alias at a live pid and refuses a dead one
     `alpha (session alpha-s) now points at pid ${Deno.pid}\n`,
   );
   assert.equal(
-    new Broker({ root: root.path }).registration("alpha-s")?.pid,
+    (await new Broker({ root: root.path }).registration("alpha-s"))?.pid,
     Deno.pid,
   );
   assert.deepEqual(exits(dead, 1).error(), {
@@ -492,7 +495,7 @@ Deno.test("launcher resolves the broker root from git in a temp repo, and from C
     0,
   );
   assert.equal(reg.stdout, "registered via-git (session l-s)\n");
-  const rows = new Broker({ root: `${repo.path}/.git/c2c/mcp` })
+  const rows = await new Broker({ root: `${repo.path}/.git/c2c/mcp` })
     .registrations();
   assert.deepEqual(rows.map((r) => r.alias), ["via-git"]);
   const env = exits(
@@ -504,7 +507,7 @@ Deno.test("launcher resolves the broker root from git in a temp repo, and from C
   );
   assert.match(env.stdout, /^registered via-env/);
   assert.deepEqual(
-    new Broker({ root: root.path }).registrations().map((r) => r.alias),
+    (await new Broker({ root: root.path }).registrations()).map((r) => r.alias),
     ["via-env"],
   );
 });

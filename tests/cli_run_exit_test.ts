@@ -32,9 +32,10 @@ Deno.test("c2c run unregisters its alias on a clean exit and keeps what was wait
   }).spawn();
   const broker = new Broker({ root });
   await waitFor(
-    () => {
-      const row = broker.registrationByAlias("short-lived");
-      return row !== undefined && broker.liveness(row.session_id) === true;
+    async () => {
+      const row = await broker.registrationByAlias("short-lived");
+      return row !== undefined &&
+        (await broker.liveness(row.session_id)) === true;
     },
     15_000,
     "short-lived to be registered and live",
@@ -56,7 +57,7 @@ Deno.test("c2c run unregisters its alias on a clean exit and keeps what was wait
   const out = await child.output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
 
-  assert.equal(broker.registrationByAlias("short-lived"), undefined);
+  assert.equal(await broker.registrationByAlias("short-lived"), undefined);
   const listed = exits(await c2c(root, ["list", "--json"]), 0)
     .json<{ peers: { alias: string }[] }>().peers.map((p) => p.alias);
   assert.deepEqual(listed, ["peer"], "no dead row left in list");

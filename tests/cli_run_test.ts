@@ -31,9 +31,10 @@ Deno.test("c2c run keeps the alias live while the client runs and returns its ex
   }).spawn();
   const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
   await waitFor(
-    () => {
-      const row = broker.registrationByAlias("tui-agent");
-      return row !== undefined && broker.liveness(row.session_id) === true;
+    async () => {
+      const row = await broker.registrationByAlias("tui-agent");
+      return row !== undefined &&
+        (await broker.liveness(row.session_id)) === true;
     },
     15_000,
     "tui-agent to be registered and live",
@@ -44,5 +45,5 @@ Deno.test("c2c run keeps the alias live while the client runs and returns its ex
   const out = await child.output();
   assert.equal(out.code, 5, new TextDecoder().decode(out.stderr));
   // A clean exit unregisters the alias (cli_run_exit_test.ts).
-  assert.equal(broker.registrationByAlias("tui-agent"), undefined);
+  assert.equal(await broker.registrationByAlias("tui-agent"), undefined);
 });

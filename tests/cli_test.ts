@@ -152,7 +152,7 @@ Deno.test("c2c register takes the alias, refreshes, and prints text or JSON", as
     renamed.stdout,
     "renamed storm-beacon to tide-runner (session s-1)\n",
   );
-  const row = new Broker({ root: root.path }).registration("s-1");
+  const row = await new Broker({ root: root.path }).registration("s-1");
   assert.equal(row?.client, "cli");
   assert.equal(typeof row?.pid, "number");
 });

@@ -173,14 +173,14 @@ Deno.test("a lease held by a child reads alive, and dead the moment SIGKILL land
     .spawn();
   const reader = lines(child.stdout);
   assert.equal((await reader.next()).value, "ready");
-  assert.equal(broker.liveness("s-child"), true);
+  assert.equal(await broker.liveness("s-child"), true);
   const me = await broker.register("s-me", { alias: "me" });
   assert.equal(me.status, "registered");
   await broker.send("s-me", { to_alias: "child-agent", content: "hi" });
   child.kill("SIGKILL");
   await child.status;
   await child.stderr.cancel();
-  assert.equal(broker.liveness("s-child"), false);
+  assert.equal(await broker.liveness("s-child"), false);
   await assert.rejects(
     broker.send("s-me", { to_alias: "child-agent", content: "hi" }),
     /recipient is not alive/,
@@ -214,6 +214,9 @@ Deno.test("Lease.acquire() refuses a session whose lease another process holds",
   await child.status;
   await child.stderr.cancel();
   const lease = await broker.acquireLease("s-held");
-  assert.equal(new Broker({ root: broker.root }).liveness("s-held"), true);
+  assert.equal(
+    await new Broker({ root: broker.root }).liveness("s-held"),
+    true,
+  );
   lease.release();
 });

@@ -71,7 +71,7 @@ async function assertNoneLost(
   ids: readonly string[],
   printedIds: ReadonlySet<string>,
 ): Promise<{ pending: string[]; archived: string[] }> {
-  const pending = broker.pendingMessages("beta-s").map((m) => m.id);
+  const pending = (await broker.pendingMessages("beta-s")).map((m) => m.id);
   const archived = (await broker.history("beta-s", { limit: 1e6 })).messages
     .map((m) => m.id);
   const unprinted = archived.filter((id) => !printedIds.has(id));

@@ -285,7 +285,7 @@ Deno.test("ChannelPusher puts back, whole and in order, what it drained and coul
     await waitFor(() => errors.length > 0, 10_000, "the failed push");
     assert.deepEqual(pushed, [ids[0]]);
     assert.deepEqual(
-      broker.pendingMessages("b").map((m) => m.id),
+      (await broker.pendingMessages("b")).map((m) => m.id),
       ids.slice(1),
       "what was not pushed is pending again",
     );
@@ -296,7 +296,7 @@ Deno.test("ChannelPusher puts back, whole and in order, what it drained and coul
     // The retry (after a back-off) pushes them, each once.
     await waitFor(() => pushed.length === 3, 10_000, "the retry");
     assert.deepEqual(pushed, ids);
-    assert.deepEqual(broker.pendingMessages("b"), []);
+    assert.deepEqual(await broker.pendingMessages("b"), []);
     assert.deepEqual(
       (await broker.history("b")).messages.map((m) => m.id),
       ids,

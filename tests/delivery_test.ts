@@ -116,7 +116,7 @@ Deno.test("pollInbox() archives a cut message whole, and restoreMessages() puts 
   assert.equal(archived[0].content, body);
   assert.equal(await broker.restoreMessages("s-b", polled.messages), 1);
   assert.deepEqual(
-    broker.pendingMessages("s-b").map((m) => m.content.length),
+    (await broker.pendingMessages("s-b")).map((m) => m.content.length),
     [body.length, "after".length],
   );
   assert.equal((await broker.history("s-b")).messages.length, 0);
@@ -134,7 +134,7 @@ Deno.test("deliver() show-then-take: a show that throws takes nothing; a partial
   assert.equal((failed.error as Error).message, "stdout closed");
   assert.deepEqual(failed.delivered, []);
   assert.deepEqual(failed.kept.map((m) => m.id), ids);
-  assert.equal(broker.pendingMessages("s-b").length, 3);
+  assert.equal((await broker.pendingMessages("s-b")).length, 3);
   const partial = await deliver(broker, "s-b", {
     order: "show-then-take",
     show: () => ({ shown: 1 }),
@@ -142,7 +142,7 @@ Deno.test("deliver() show-then-take: a show that throws takes nothing; a partial
   assert.deepEqual(partial.delivered.map((m) => m.id), [ids[0]]);
   assert.equal(partial.remaining, 2);
   assert.deepEqual(
-    broker.pendingMessages("s-b").map((m) => m.id),
+    (await broker.pendingMessages("s-b")).map((m) => m.id),
     ids.slice(1),
   );
   assert.deepEqual(
@@ -157,17 +157,17 @@ Deno.test("deliver() take-then-show: a failed show puts everything back in order
   let seen: string[] = [];
   const failed = await deliver(broker, "s-b", {
     order: "take-then-show",
-    show: (batch) => {
+    show: async (batch) => {
       seen = batch.messages.map((m) => m.id);
       // Taken before shown: the inbox is empty while the show runs.
-      assert.equal(broker.pendingMessages("s-b").length, 0);
+      assert.equal((await broker.pendingMessages("s-b")).length, 0);
       return Promise.reject(new Error("socket closed"));
     },
   });
   assert.deepEqual(seen, ids);
   assert.deepEqual(failed.delivered, []);
   assert.equal(failed.remaining, 3);
-  assert.deepEqual(broker.pendingMessages("s-b").map((m) => m.id), ids);
+  assert.deepEqual((await broker.pendingMessages("s-b")).map((m) => m.id), ids);
   assert.equal((await broker.history("s-b")).messages.length, 0);
   const partial = await deliver(broker, "s-b", {
     order: "take-then-show",
@@ -178,7 +178,7 @@ Deno.test("deliver() take-then-show: a failed show puts everything back in order
   assert.deepEqual(partial.kept.map((m) => m.id), [ids[1]]);
   assert.equal(partial.remaining, 2);
   assert.deepEqual(
-    broker.pendingMessages("s-b").map((m) => m.id),
+    (await broker.pendingMessages("s-b")).map((m) => m.id),
     ids.slice(1),
   );
 });

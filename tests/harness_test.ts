@@ -20,8 +20,8 @@ async function peer(broker: Broker, alias = "peer") {
   };
 }
 
-function sessionOf(broker: Broker, alias: string): string {
-  const row = broker.registrationByAlias(alias);
+async function sessionOf(broker: Broker, alias: string): Promise<string> {
+  const row = await broker.registrationByAlias(alias);
   assert.ok(row, `${alias} is registered`);
   return row.session_id;
 }
@@ -31,7 +31,7 @@ Deno.test("runHarness() types one poll line per burst and never the body", async
   await using tui = await ManagedTui.start(broker.root, { alias: "agent" });
   const { lease, send } = await peer(broker);
   using _ = lease;
-  const session = sessionOf(broker, "agent");
+  const session = await sessionOf(broker, "agent");
 
   for (let i = 0; i < 5; i++) await send("agent", `${BODY} ${i}`);
   await tui.waitFor(/^line:"c2c: /, "the poll line");
@@ -145,17 +145,17 @@ Deno.test("runHarness() without a terminal relays piped input and the exit code"
 Deno.test("runHarness() keeps the session live; SIGKILL of the harness makes it read dead", async () => {
   await using broker = await tempBroker();
   await using tui = await ManagedTui.start(broker.root, { alias: "mortal" });
-  const row = broker.registrationByAlias("mortal");
+  const row = await broker.registrationByAlias("mortal");
   assert.ok(row);
   assert.equal(row.client, "generic");
-  assert.equal(broker.liveness(row.session_id), true);
+  assert.equal(await broker.liveness(row.session_id), true);
   const { lease, send } = await peer(broker);
   using _ = lease;
   await send("mortal"); // a live recipient accepts messages
 
   tui.pty.kill("SIGKILL", false);
   await tui.pty.exited;
-  assert.equal(broker.liveness(row.session_id), false);
+  assert.equal(await broker.liveness(row.session_id), false);
   await assert.rejects(send("mortal"), /not alive/);
 });
 

@@ -147,7 +147,7 @@ Deno.test("c2c-hook finds the session in a pretty-printed 1.4 MB input and hands
   assert.ok(r.wroteAll);
   const out = JSON.parse(r.stdout);
   assert.match(out.hookSpecificOutput.additionalContext, new RegExp(sent.id));
-  assert.deepEqual(broker.pendingMessages("sess-b"), []);
+  assert.deepEqual(await broker.pendingMessages("sess-b"), []);
 });
 
 Deno.test("c2c-hook reads the session id after a long head of other keys, and not past its 4 KiB head", async () => {

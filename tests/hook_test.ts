@@ -77,7 +77,7 @@ Deno.test("c2c-hook claude-code prints every waiting envelope once as additional
     );
   }
   assert.equal(context.match(/<c2c /g)?.length, 3);
-  assert.deepEqual(broker.pendingMessages("sess-b"), []);
+  assert.deepEqual(await broker.pendingMessages("sess-b"), []);
   const again = await hook(repo.path, ["claude-code"], post("sess-b"));
   assert.deepEqual([again.code, again.stdout], [0, ""]);
 });
@@ -114,7 +114,7 @@ Deno.test("c2c-hook blocks the end of a turn once, and not when a stop hook is a
     }),
   );
   assert.deepEqual([active.code, active.stdout], [0, ""]);
-  assert.equal(broker.pendingMessages("sess-b").length, 1);
+  assert.equal((await broker.pendingMessages("sess-b")).length, 1);
   const stop = await hook(
     repo.path,
     ["claude-code"],
@@ -127,7 +127,7 @@ Deno.test("c2c-hook blocks the end of a turn once, and not when a stop hook is a
   const out = JSON.parse(stop.stdout);
   assert.equal(out.decision, "block");
   assert.match(out.reason, /wait for me<\/c2c>$/);
-  assert.equal(broker.pendingMessages("sess-b").length, 0);
+  assert.equal((await broker.pendingMessages("sess-b")).length, 0);
 });
 
 Deno.test("c2c-hook for codex and gemini finds the inbox by alias", async () => {
@@ -193,13 +193,13 @@ Deno.test("c2c-hook codex on SessionStart records the thread id for the wake pat
   );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "");
-  assert.deepEqual(broker.registration("cx")?.wake, {
+  assert.deepEqual((await broker.registration("cx"))?.wake, {
     path: "codex-daemon",
     enabled: true,
     socket: "/s",
     thread_id: "thread-9",
   });
-  assert.equal(broker.pendingMessages("cx").length, 1);
+  assert.equal((await broker.pendingMessages("cx")).length, 1);
   // A session without the Codex wake path is left as it is.
   await broker.register("cy", { alias: "cy", wake: { path: "off" } });
   await hook(
@@ -207,5 +207,5 @@ Deno.test("c2c-hook codex on SessionStart records the thread id for the wake pat
     ["codex", "--alias", "cy"],
     JSON.stringify({ session_id: "t", hook_event_name: "SessionStart" }),
   );
-  assert.deepEqual(broker.registration("cy")?.wake, { path: "off" });
+  assert.deepEqual((await broker.registration("cy"))?.wake, { path: "off" });
 });

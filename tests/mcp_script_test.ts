@@ -27,7 +27,7 @@ Deno.test("c2c-mcp serves the broker of the git repository it starts in", async 
     assert.deepEqual([me.alias, me.alive], [`agent-${cwd.length}`, true]);
   }
   const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
-  assert.equal(broker.registrations().length, 2);
+  assert.equal((await broker.registrations()).length, 2);
 });
 
 Deno.test("c2c-mcp outside a repository serves an explanation on every tool", async () => {

@@ -96,7 +96,7 @@ Deno.test("NativeWaker drains a burst of 10 and pushes it in one wake", async ()
     await sleep(150);
     assert.equal(target.delivered.length, 1);
     assert.deepEqual(target.delivered[0].map((m) => m.id), ids);
-    assert.equal(broker.pendingMessages("s-me").length, 0);
+    assert.equal((await broker.pendingMessages("s-me")).length, 0);
     const { messages } = await broker.history("s-me");
     assert.deepEqual(messages.map((m) => m.id), ids);
     assert.equal(waker.wakes, 1);
@@ -162,7 +162,7 @@ Deno.test("NativeWaker never drains when the endpoint cannot be opened", async (
   try {
     await send(3);
     await sleep(200);
-    assert.equal(broker.pendingMessages("s-me").length, 3);
+    assert.equal((await broker.pendingMessages("s-me")).length, 3);
     assert.equal((await broker.history("s-me")).messages.length, 0);
     target.openFails = false;
     await until(() => target.delivered.length === 1); // retried
@@ -214,7 +214,7 @@ Deno.test("Broker.restoreMessages() puts drained messages back at the head of th
   await send(1, "late");
   assert.equal(await broker.restoreMessages("s-me", messages), 2);
   assert.deepEqual(
-    broker.pendingMessages("s-me").map((m) => m.content),
+    (await broker.pendingMessages("s-me")).map((m) => m.content),
     ["m0", "m1", "m2", "late0"],
   );
   assert.equal((await broker.history("s-me")).messages.length, 0);

@@ -81,13 +81,13 @@ Deno.test("restartMe() restarts the client with the same args; the alias stays r
   assert.notEqual(second.session, first.session);
   assert.equal(second.control, first.control);
 
-  const row = broker.registrationByAlias("phoenix");
+  const row = await broker.registrationByAlias("phoenix");
   assert.equal(row?.session_id, second.session);
-  assert.equal(broker.liveness(second.session), true);
-  assert.equal(broker.registration(first.session), undefined);
+  assert.equal(await broker.liveness(second.session), true);
+  assert.equal(await broker.registration(first.session), undefined);
   // The undelivered message moved to the new session, and wakes it again.
   assert.deepEqual(
-    broker.pendingMessages(second.session).map((m) => m.content),
+    (await broker.pendingMessages(second.session)).map((m) => m.content),
     ["keep me"],
   );
   await tui.waitFor(
@@ -112,7 +112,7 @@ Deno.test("runHarness() starts a client that dies right after restart-me again a
   await tui.waitFor(/starting it again in 500 ms/, "the fast-exit notice");
   await Deno.remove(`${tui.dir}/broken`);
   await tui.waitFor(/^ready /, "the client after the pause", 2);
-  assert.equal(broker.liveness(readyLines(tui)[1].session), true);
+  assert.equal(await broker.liveness(readyLines(tui)[1].session), true);
 });
 
 Deno.test("restartMe() outside a harness says how to start one and exits 1", async () => {

@@ -106,7 +106,7 @@ Deno.test("c2c-hook claude-code --rewake waits, then writes a burst to stderr on
   for (const id of ids) {
     assert.equal(r.stderr.split(`id="${id}"`).length, 2, `${id} not once`);
   }
-  assert.deepEqual(t.broker.pendingMessages("sess-b"), []);
+  assert.deepEqual(await t.broker.pendingMessages("sess-b"), []);
   const { messages } = await t.broker.history("sess-b");
   assert.deepEqual(messages.map((m) => m.id), ids);
   assert.equal(t.broker.rewakeArmed("sess-b"), false);
@@ -186,7 +186,7 @@ Deno.test("c2c-hook --rewake under `claude -p` exits 0 at once without starting 
   ).done;
   assert.deepEqual([r.code, r.stdout, r.stderr], [0, "", ""]);
   await assert.rejects(Deno.stat(canary), Deno.errors.NotFound);
-  assert.equal(t.broker.pendingMessages("sess-b").length, 1);
+  assert.equal((await t.broker.pendingMessages("sess-b")).length, 1);
 });
 
 Deno.test("c2c-hook --rewake: a waiter killed while armed loses nothing, and the next one arms", async () => {
@@ -196,7 +196,7 @@ Deno.test("c2c-hook --rewake: a waiter killed while armed loses nothing, and the
   killed.child.kill("SIGKILL");
   assert.notEqual((await killed.done).code, 2);
   const { id } = await t.send("after the kill");
-  assert.equal(t.broker.pendingMessages("sess-b").length, 1);
+  assert.equal((await t.broker.pendingMessages("sess-b")).length, 1);
   const next = await startWaiter(t.repo.path, "sess-b").done;
   assert.equal(next.code, 2);
   assert.ok(next.stderr.includes(`id="${id}"`));
@@ -235,7 +235,7 @@ Deno.test("c2c hook waits for a delivery in progress and never shows what it too
     await writer.close();
     hook = child.output();
     assert.equal(await settlesWithin(hook, 1_500), false, "did not wait");
-    const ids = t.broker.pendingMessages("sess-b").map((m) => m.id);
+    const ids = (await t.broker.pendingMessages("sess-b")).map((m) => m.id);
     await t.broker.drainMessages("sess-b", ids);
   });
   const out = await hook!;
@@ -290,7 +290,7 @@ Deno.test("waitToRewake() puts the messages back when stderr cannot be written",
     write: () => Promise.reject(new Deno.errors.BrokenPipe("closed")),
   });
   assert.equal(outcome.kind, "write_failed");
-  assert.equal(broker.pendingMessages("b").length, 1);
+  assert.equal((await broker.pendingMessages("b")).length, 1);
   assert.equal((await broker.history("b")).messages.length, 0);
 });
 
@@ -308,7 +308,7 @@ Deno.test("waitToRewake() stopped between the write and the exit puts the messag
     },
   });
   assert.equal(outcome.kind, "stopped");
-  assert.equal(broker.pendingMessages("b").length, 1);
+  assert.equal((await broker.pendingMessages("b")).length, 1);
 });
 
 Deno.test("waitToRewake() ends at its time limit, and on a dead lease only after seeing it alive or after the start grace", async () => {

@@ -57,7 +57,7 @@ Deno.test("c2c send - refuses a 100 MB input with the size error after reading p
   );
   assert.equal(send.wroteAll, false, "c2c read the whole input");
   assert.deepEqual(
-    new Broker({ root: root.path }).pendingMessages("bob-s"),
+    await new Broker({ root: root.path }).pendingMessages("bob-s"),
     [],
   );
   const room = await withInput(
@@ -87,6 +87,6 @@ Deno.test("c2c send - takes a message of exactly the limit, with or without a fi
     { stdin: `${body}a` },
   );
   assert.equal(exits(over, 1).error().code, "message_too_large");
-  const got = new Broker({ root: root.path }).pendingMessages("bob-s");
+  const got = await new Broker({ root: root.path }).pendingMessages("bob-s");
   assert.deepEqual(got.map((m) => m.content), [body, body]);
 });

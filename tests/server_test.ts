@@ -55,7 +55,7 @@ Deno.test("server auto-registers, answers whoami, and records the client", async
   assert.equal(me.alias, "storm-beacon");
   assert.equal(me.session_id, "storm-beacon-s");
   assert.equal(me.alive, true);
-  const row = new Broker({ root }).registration("storm-beacon-s");
+  const row = await new Broker({ root }).registration("storm-beacon-s");
   assert.equal(row?.client, "c2c-test");
   const r = await a.call("whoami");
   assert.deepEqual(
@@ -272,7 +272,7 @@ Deno.test("a session whose server exits reads dead at once; its alias can be tak
   });
   await b.close();
   await waitFor(
-    () => new Broker({ root }).liveness("tide-runner-s") === false,
+    async () => await new Broker({ root }).liveness("tide-runner-s") === false,
     5000,
     "the exited server's lease to be released",
   );
@@ -375,7 +375,7 @@ Deno.test("server records Codex's per-call session id from _meta", async () => {
       },
     },
   });
-  const row = new Broker({ root }).registration("codex-alice-s");
+  const row = await new Broker({ root }).registration("codex-alice-s");
   assert.equal(row?.client_session_id, "019a-thread");
 });
 
@@ -386,7 +386,7 @@ Deno.test("sweep and tail_log tools", async () => {
   await a.ok("send", { to_alias: "tide-runner", content: "rescue me" });
   await b.close();
   await waitFor(
-    () => new Broker({ root }).liveness("tide-runner-s") === false,
+    async () => await new Broker({ root }).liveness("tide-runner-s") === false,
     5000,
   );
   const swept = await a.ok<

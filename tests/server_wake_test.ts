@@ -14,9 +14,12 @@ import { FakeClaudeSocket, FakeCodexDaemon } from "./_fake_wake.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(predicate: () => boolean, ms = 5_000): Promise<void> {
+async function until(
+  predicate: () => boolean | Promise<boolean>,
+  ms = 5_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error("timed out");
     await sleep(20);
   }
@@ -48,7 +51,7 @@ Deno.test("Claude Code entry: the server wakes its idle session through the mess
   }, { command: launch.command, args: launch.args, cwd: repo.path });
   await server.ok("whoami");
   const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
-  const me = broker.registrationByAlias("cc-me")!;
+  const me = (await broker.registrationByAlias("cc-me"))!;
   assert.deepEqual(me.wake, {
     path: "claude-socket",
     enabled: true,
@@ -60,7 +63,7 @@ Deno.test("Claude Code entry: the server wakes its idle session through the mess
   await broker.send("peer-s", { to_alias: "cc-me", content: "while busy" });
   await sleep(600);
   assert.equal(socket.userLines.length, 0);
-  assert.equal(broker.pendingMessages(me.session_id).length, 1);
+  assert.equal((await broker.pendingMessages(me.session_id)).length, 1);
   // Idle: one wake with everything waiting, a burst included.
   await Deno.writeTextFile(status, JSON.stringify({ status: "idle" }));
   for (let i = 0; i < 5; i++) {
@@ -76,7 +79,7 @@ Deno.test("Claude Code entry: the server wakes its idle session through the mess
     type: "auth",
     token: "secret",
   });
-  assert.equal(broker.pendingMessages(me.session_id).length, 0);
+  assert.equal((await broker.pendingMessages(me.session_id)).length, 0);
 });
 
 Deno.test("Codex entry: the server finds its thread in the daemon and queues the messages on it", async () => {
@@ -115,16 +118,16 @@ Deno.test("Codex entry: the server finds its thread in the daemon and queues the
   assert.equal(threadId, "thread-1");
   assert.match(input[0].text, /^c2c: 1 new message from other agents/);
   assert.match(input[0].text, /<c2c event="message" from="peer"[^>]*>wake up</);
-  await until(() =>
-    broker.registrationByAlias("cx-me")?.wake?.thread_id === "thread-1"
+  await until(async () =>
+    (await broker.registrationByAlias("cx-me"))?.wake?.thread_id === "thread-1"
   );
-  assert.equal(broker.pendingMessages("cx-me").length, 0);
+  assert.equal((await broker.pendingMessages("cx-me")).length, 0);
   // A busy thread is left to Codex's hooks.
   daemon.threads["thread-1"].status = "active";
   await broker.send("peer-s", { to_alias: "cx-me", content: "later" });
   await sleep(600);
   assert.equal(daemon.queued.length, 1);
-  assert.equal(broker.pendingMessages("cx-me").length, 1);
+  assert.equal((await broker.pendingMessages("cx-me")).length, 1);
 });
 
 for (const wake of ["off", "claude-rewake"] as const) {
@@ -149,7 +152,7 @@ for (const wake of ["off", "claude-rewake"] as const) {
     }, { command: launch.command, args: launch.args, cwd: repo.path });
     await server.ok("whoami");
     const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
-    assert.deepEqual(broker.registrationByAlias("cc-off")?.wake, {
+    assert.deepEqual((await broker.registrationByAlias("cc-off"))?.wake, {
       path: wake,
     });
     await broker.register("peer-s", { alias: "peer", leased: false });
@@ -157,6 +160,6 @@ for (const wake of ["off", "claude-rewake"] as const) {
     await sleep(500);
     // With --rewake the waiter hook wakes the session; the server never.
     assert.equal(socket.connections.length, 0);
-    assert.equal(broker.pendingMessages("cc-off-session").length, 1);
+    assert.equal((await broker.pendingMessages("cc-off-session")).length, 1);
   });
 }

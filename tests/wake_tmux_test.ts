@@ -109,7 +109,9 @@ Deno.test("runHarness() in tmux: typing works; Ctrl-C reaches the client, not th
   await sleep(300);
   assert.doesNotMatch(await tmux.screen(pane), /pane-exit:/);
   assert.equal(
-    broker.liveness(broker.registrationByAlias("tmuxed")!.session_id),
+    await broker.liveness(
+      (await broker.registrationByAlias("tmuxed"))!.session_id,
+    ),
     true,
   );
 

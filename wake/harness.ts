@@ -38,7 +38,7 @@
 import { C2cError } from "../lib/errors.ts";
 import { basename } from "node:path";
 import { Broker } from "../lib/broker.ts";
-import type { Lease } from "../lib/lease.ts";
+import type { SessionLease } from "../lib/store/store.ts";
 import { type ClientProfile, clientProfile, CLIENTS } from "./clients.ts";
 import { controlDir, HarnessControl } from "./control.ts";
 import { DirWatcher } from "./dir_watcher.ts";
@@ -164,7 +164,7 @@ class Harness {
   #control: HarnessControl | null = null;
   #scheduler: PollScheduler | null = null;
   #watcher: DirWatcher | null = null;
-  #session: { id: string; lease: Lease } | null = null;
+  #session: { id: string; lease: SessionLease } | null = null;
   #alias: string | undefined;
   #child: Child | null = null;
   #injecting = false;
@@ -450,10 +450,12 @@ class Harness {
       if (this.#control?.take().length) this.#post({ kind: "restart" });
     } catch { /* control file unreadable: restart-me will say so */ }
     const session = this.#session;
-    if (!session || !this.#scheduler) return;
-    try {
-      this.#scheduler.update(this.#scanner.scan(session.id));
-    } catch { /* a corrupt inbox: c2c health reports it; keep running */ }
+    const scheduler = this.#scheduler;
+    if (!session || !scheduler) return;
+    this.#scanner.scan(session.id).then(
+      (pending) => scheduler.update(pending),
+      () => {/* a corrupt inbox: c2c health reports it; keep running */},
+    );
   }
 
   /** 0 when a poll line may be typed now, else how long to wait. */

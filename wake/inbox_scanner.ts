@@ -21,7 +21,7 @@ import type { Message } from "../lib/message.ts";
  * ```ts ignore
  * import { InboxScanner } from "./inbox_scanner.ts";
  * const scanner = new InboxScanner(broker);
- * scanner.scan("session-1").length; // pending messages
+ * (await scanner.scan("session-1")).length; // pending messages
  * ```
  */
 export class InboxScanner {
@@ -44,7 +44,7 @@ export class InboxScanner {
    * @param sessionId Inbox owner.
    * @returns Pending messages, oldest first.
    */
-  scan(sessionId: string): Message[] {
+  async scan(sessionId: string): Promise<Message[]> {
     let stat: Deno.FileInfo | null = null;
     try {
       stat = Deno.statSync(this.#broker.paths.inbox(sessionId));
@@ -59,7 +59,7 @@ export class InboxScanner {
     const recent = stat?.mtime && Date.now() - stat.mtime.getTime() < 1000;
     if (key === this.#key && !recent) return this.#messages;
     this.#messages = stat && stat.size > 0
-      ? this.#broker.pendingMessages(sessionId)
+      ? await this.#broker.pendingMessages(sessionId)
       : [];
     this.#key = key;
     return this.#messages;

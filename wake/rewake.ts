@@ -132,7 +132,7 @@ export async function waitToRewake(
   // and has seen a live session alive: their end is noticed at the next
   // check.
   const parent = o.parentPid();
-  let seenAlive = broker.liveness(sessionId) === true;
+  let seenAlive = await broker.liveness(sessionId) === true;
   using lock = await broker.armRewake(sessionId);
   if (!lock) return { kind: "armed_elsewhere" };
   const started = Date.now();
@@ -164,7 +164,7 @@ export async function waitToRewake(
   const check = async (): Promise<RewakeOutcome | null> => {
     if (signal?.aborted) return { kind: "stopped" };
     if (o.parentPid() !== parent) return { kind: "parent_gone" };
-    const live = broker.liveness(sessionId);
+    const live = await broker.liveness(sessionId);
     if (live === true) {
       seenAlive = true;
     } else if (
@@ -175,7 +175,9 @@ export async function waitToRewake(
     }
     if (Date.now() - started >= o.waitMs) return { kind: "timed_out" };
     // While a burst is still arriving, its end brings us back.
-    if (watch.settling || scanner.scan(sessionId).length === 0) return null;
+    if (watch.settling || (await scanner.scan(sessionId)).length === 0) {
+      return null;
+    }
     return await deliverOnce(o);
   };
   const onAbort = () => watch.runSoon();

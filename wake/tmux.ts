@@ -96,7 +96,7 @@ export async function wakeTmuxPane(options: TmuxWakeOptions): Promise<number> {
   const scanner = new InboxScanner(broker);
   const profile = pickProfile(
     options.client,
-    broker.registrationByAlias(options.alias)?.client ?? null,
+    (await broker.registrationByAlias(options.alias))?.client ?? null,
     paneCommand.trim(),
   );
   const done = Promise.withResolvers<number>();
@@ -120,10 +120,10 @@ export async function wakeTmuxPane(options: TmuxWakeOptions): Promise<number> {
     },
   });
   let warned = false;
-  const rescan = () => {
+  const rescan = async () => {
     let registration;
     try {
-      registration = broker.registrationByAlias(options.alias);
+      registration = await broker.registrationByAlias(options.alias);
     } catch { /* a registry being rewritten or corrupt: next event */ }
     if (!registration) {
       if (!warned) {
@@ -133,7 +133,7 @@ export async function wakeTmuxPane(options: TmuxWakeOptions): Promise<number> {
       return scheduler.update([]);
     }
     try {
-      scheduler.update(scanner.scan(registration.session_id));
+      scheduler.update(await scanner.scan(registration.session_id));
     } catch { /* unreadable inbox: c2c health reports it */ }
   };
   const watcher = new DirWatcher({ paths: [options.root], onChange: rescan });

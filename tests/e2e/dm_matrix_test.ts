@@ -107,14 +107,14 @@ async function deliveredMessage(
   from: string,
   content: string,
 ): Promise<Message> {
-  const reg = broker.registrationByAlias(to.alias);
+  const reg = await broker.registrationByAlias(to.alias);
   check(reg, `${to.name} never registered its alias`, to.report());
   const matches = (m: Message) =>
     m.from_alias === from && m.content === content;
   const { messages } = await broker.history(reg.session_id, { limit: 200 });
   const found = messages.find(matches);
   if (found) return found;
-  const pending = broker.pendingMessages(reg.session_id).some(matches);
+  const pending = (await broker.pendingMessages(reg.session_id)).some(matches);
   throw new CheckFailed(
     pending
       ? `the message from ${from} is still in ${to.alias}'s inbox: nothing delivered it`

@@ -139,7 +139,7 @@ export class Sender {
     const byId = new Map(messages.map((m: Message) => [m.id, m]));
     const missing = ids.filter((id) => !byId.has(id));
     if (missing.length) {
-      const pending = this.broker.pendingMessages(sessionId).length;
+      const pending = (await this.broker.pendingMessages(sessionId)).length;
       throw new Error(
         `${missing.length} of ${ids.length} messages were never taken from the inbox (${pending} still pending)`,
       );
@@ -287,7 +287,7 @@ export class IdleAgent implements AsyncDisposable {
           return false;
         }
         return /Ask Codex to do anything/.test(screen) &&
-          this.broker.registrationByAlias(this.alias) !== undefined;
+          (await this.broker.registrationByAlias(this.alias)) !== undefined;
       }, 60_000).catch(async (e) => {
         // What the TUI showed, and Codex's own log, say where it stopped.
         const log = await codexLogTail(this.agent.home.codex_home);
@@ -309,8 +309,8 @@ export class IdleAgent implements AsyncDisposable {
     }
     await until(
       `${this.alias}'s wake path in the registry`,
-      () => {
-        const wake = this.broker.registrationByAlias(this.alias)?.wake;
+      async () => {
+        const wake = (await this.broker.registrationByAlias(this.alias))?.wake;
         return wake?.path !== undefined &&
           (wake.path !== "claude-socket" || wake.status_file !== undefined);
       },
@@ -326,8 +326,8 @@ export class IdleAgent implements AsyncDisposable {
    *
    * @returns Its path, or `null` when there is none.
    */
-  claudeStatusFile(): string | null {
-    const wake = this.broker.registrationByAlias(this.alias)?.wake;
+  async claudeStatusFile(): Promise<string | null> {
+    const wake = (await this.broker.registrationByAlias(this.alias))?.wake;
     if (typeof wake?.status_file === "string") return wake.status_file;
     const dir = `${this.agent.home.home}/.claude/sessions`;
     try {
@@ -357,8 +357,8 @@ export class IdleAgent implements AsyncDisposable {
   }
 
   /** The agent's c2c session id. */
-  get sessionId(): string {
-    const row = this.broker.registrationByAlias(this.alias);
+  async sessionId(): Promise<string> {
+    const row = await this.broker.registrationByAlias(this.alias);
     if (!row) throw new Error(`${this.alias} is not registered`);
     return row.session_id;
   }
@@ -376,8 +376,10 @@ export class IdleAgent implements AsyncDisposable {
         this.fake.requests.every((r) => r.reply !== ""),
       timeout_ms,
     );
-    const wake = this.broker.registrationByAlias(this.alias)?.wake;
-    const file = this.client === "claude" ? this.claudeStatusFile() : null;
+    const wake = (await this.broker.registrationByAlias(this.alias))?.wake;
+    const file = this.client === "claude"
+      ? await this.claudeStatusFile()
+      : null;
     if (file) {
       await until(
         "Claude Code's status 'idle'",
@@ -413,7 +415,8 @@ export class IdleAgent implements AsyncDisposable {
     try {
       return await this.fake.waitForTurn(n, timeout_ms);
     } catch (e) {
-      const pending = this.broker.pendingMessages(this.sessionId).length;
+      const pending =
+        (await this.broker.pendingMessages(await this.sessionId())).length;
       throw new Error(
         `${this.alias} was not woken (no model turn ${n}; ${pending} message(s) still in its inbox): ${
           (e as Error).message
@@ -571,7 +574,10 @@ export async function runTuiWake(
           "OpenCode's wake turn does not carry the plugin's pointer",
         );
       }
-      const [envelope] = await sender.envelopes(agent.sessionId, one.ids);
+      const [envelope] = await sender.envelopes(
+        await agent.sessionId(),
+        one.ids,
+      );
       check(
         seenOnce(agent.fake, carrier, [envelope]) === 1,
         `the message reached the model ${
@@ -609,7 +615,10 @@ export async function runTuiWake(
           POINTER.test(lastUserText(t))
         ).length
         : newTurns;
-      const envelopes = await sender.envelopes(agent.sessionId, burst.ids);
+      const envelopes = await sender.envelopes(
+        await agent.sessionId(),
+        burst.ids,
+      );
       result.burst_once = seenOnce(agent.fake, burstCarrier, envelopes);
       check(
         result.burst_wakes === 1,
@@ -620,7 +629,8 @@ export async function runTuiWake(
         `${result.burst_once}/10 burst messages reached the model exactly once`,
       );
       check(
-        agent.broker.pendingMessages(agent.sessionId).length === 0,
+        (await agent.broker.pendingMessages(await agent.sessionId())).length ===
+          0,
         "messages were left in the inbox",
       );
       result.ok = true;
@@ -750,8 +760,8 @@ export async function geminiRun(
       detail: agent.report(),
     };
   }
-  const row = new Broker({ root: `${project}/.git/c2c/mcp` })
-    .registrationByAlias(agent.alias)!;
+  const row = (await new Broker({ root: `${project}/.git/c2c/mcp` })
+    .registrationByAlias(agent.alias))!;
   const envelopes = await sender.envelopes(row.session_id, sent.ids);
   const once = seenOnce(agent.fake, next, envelopes);
   return {

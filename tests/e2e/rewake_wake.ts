@@ -84,14 +84,14 @@ export async function runRewakeWake(
     const base = agent.agent.home.base;
     const sender = await Sender.create(project);
     try {
-      const wake = agent.broker.registrationByAlias(agent.alias)?.wake;
+      const wake = (await agent.broker.registrationByAlias(agent.alias))?.wake;
       check(
         wake?.path === "claude-rewake" && wake.socket === undefined,
         `the server registered wake ${
           JSON.stringify(wake)
         }, not claude-rewake without a socket`,
       );
-      const session = agent.sessionId;
+      const session = await agent.sessionId();
       const armed = (what: string) =>
         until(what, () => agent.broker.rewakeArmed(session), 15_000);
       await armed("the SessionStart hook's waiter");
@@ -138,7 +138,7 @@ export async function runRewakeWake(
         `${result.burst_once}/10 burst messages reached the model exactly once`,
       );
       check(
-        agent.broker.pendingMessages(session).length === 0,
+        (await agent.broker.pendingMessages(session)).length === 0,
         "messages were left in the inbox",
       );
 

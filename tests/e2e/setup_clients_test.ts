@@ -125,7 +125,7 @@ async function codexMcpStatus(
 async function registered(project: string, alias: string) {
   const broker = new Broker({ root: `${project}/.git/c2c/mcp` });
   for (let i = 0; i < 50; i++) {
-    const row = broker.registrationByAlias(alias);
+    const row = await broker.registrationByAlias(alias);
     if (row) return row;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -62,11 +62,11 @@ function lastToolResult(request: RecordedRequest): string {
 }
 
 async function waitUntil(
-  predicate: () => boolean,
+  predicate: () => boolean | Promise<boolean>,
   timeout_ms: number,
 ): Promise<boolean> {
   const deadline = Date.now() + timeout_ms;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -139,12 +139,15 @@ for (const name of CLIENT_NAMES) {
         assert.equal(names.get("send"), SEND_TOOL_NAME[name]);
       });
 
-      await t.step("register and whoami answer with the client's alias", () => {
-        assert.match(lastToolResult(fake.turns[1]), new RegExp(alias));
-        assert.match(lastToolResult(fake.turns[2]), new RegExp(alias));
-        const row = broker.registrationByAlias(alias);
-        assert.ok(row, `no registration for ${alias}`);
-      });
+      await t.step(
+        "register and whoami answer with the client's alias",
+        async () => {
+          assert.match(lastToolResult(fake.turns[1]), new RegExp(alias));
+          assert.match(lastToolResult(fake.turns[2]), new RegExp(alias));
+          const row = await broker.registrationByAlias(alias);
+          assert.ok(row, `no registration for ${alias}`);
+        },
+      );
 
       await t.step(
         "send lands in the live peer's inbox from the client's alias",
@@ -201,9 +204,9 @@ for (const name of CLIENT_NAMES) {
       await t.step(
         "the client's server exits with the client (lease released)",
         async () => {
-          const row = broker.registrationByAlias(alias)!;
+          const row = (await broker.registrationByAlias(alias))!;
           const released = await waitUntil(
-            () => broker.liveness(row.session_id) === false,
+            async () => (await broker.liveness(row.session_id)) === false,
             5_000,
           );
           assert.ok(

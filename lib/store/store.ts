@@ -1,0 +1,325 @@
+/**
+ * What the broker keeps, and the atomic steps it needs: the contract between
+ * {@linkcode Broker} (which holds every rule — aliases, identity, rooms,
+ * fan-out, dedupe, sweep, dead letters, limits, audit) and the two places it
+ * can keep them: the file store (a directory of files and locks on one
+ * machine, `lib/store/file/`) and the NATS store (a JetStream cluster shared
+ * by several machines, `lib/store/nats/`). See docs/design.md#stores.
+ *
+ * The interface is shaped by what both can make atomic:
+ * - reads of the registry take a *view* in which messages can be queued
+ *   without racing an alias takeover (the file store holds its registry lock
+ *   shared; the NATS store keys inboxes by alias, so a takeover moves none);
+ * - changes to the registry are computed from a view and committed as a
+ *   whole, with the inbox moves they imply ({@linkcode RegistryEffect})
+ *   applied in the same step (the file store under its exclusive lock; the
+ *   NATS store after a compare-and-set of the keys that changed, re-running
+ *   the computation when another process won);
+ * - inbox drains are one atomic step each (select, archive, remove);
+ * - a room is changed under its own scope.
+ *
+ * @module
+ */
+
+import type { AuditEntry } from "../audit.ts";
+import type { BrokerConfig } from "../config.ts";
+import type { InboxSelection, Selected } from "../inbox.ts";
+import type { Liveness } from "../lease.ts";
+import type {
+  ArchivedMessage,
+  DeadLetter,
+  Message,
+  RoomMessage,
+} from "../message.ts";
+import type { BrokerPaths } from "../paths.ts";
+import type { QuarantinedRow, Registration } from "../registry.ts";
+import type { RoomMember } from "../rooms.ts";
+
+/** Whose inbox: each store keys inboxes its own way (session or alias). */
+export interface InboxOwner {
+  /** The session. */
+  readonly session_id: string;
+  /** The alias it holds. */
+  readonly alias: string;
+}
+
+/** Held for as long as a session lives; peers see it alive meanwhile. */
+export interface SessionLease extends Disposable {
+  /** The session. */
+  readonly sessionId: string;
+  /** Whether it is still held. */
+  readonly held: boolean;
+  /** Releases it: peers see the session dead from now on. Idempotent. */
+  release(): void;
+}
+
+/** A consistent look at the registry, in which messages may be queued. */
+export interface RegistryView {
+  /** Every usable registration, in registration order. */
+  readonly rows: readonly Registration[];
+  /**
+   * Whether a registration's session is alive.
+   *
+   * @param row The registration (or just its session id).
+   */
+  liveness(row: Pick<Registration, "session_id">): Promise<Liveness>;
+  /**
+   * Queues messages into an inbox now, refusing when the inbox would pass
+   * `quota` bytes ({@linkcode InboxFullError}).
+   *
+   * @param to The recipient.
+   * @param messages The messages, in order.
+   * @param quota Largest pending inbox allowed, if any.
+   */
+  enqueue(
+    to: InboxOwner,
+    messages: readonly Message[],
+    quota?: number,
+  ): Promise<void>;
+}
+
+/** An inbox move a registry change implies. */
+export type RegistryEffect =
+  /** A takeover: the dead holder's pending messages follow the alias. */
+  | { kind: "transfer"; from: InboxOwner; to: InboxOwner }
+  /** A rename: the session's pending messages follow it to its new alias. */
+  | { kind: "rename"; from: InboxOwner; to: InboxOwner }
+  /** Dead letters for this alias or session come back into its inbox. */
+  | { kind: "redeliver"; to: InboxOwner }
+  /** A swept session's pending messages go to the dead letters. */
+  | { kind: "rescue"; owner: InboxOwner; dead_at: string }
+  /** Pending messages of a session nobody is registered as go to the dead letters. */
+  | { kind: "rescue_orphans"; known: readonly string[]; dead_at: string }
+  /**
+   * A session registered without a lease (from a shell) reads unknown, not
+   * dead, whatever an earlier process of it left behind.
+   */
+  | { kind: "forget_lease"; session_id: string };
+
+/** What applying the effects of a registry change did. */
+export interface EffectOutcome {
+  /** Messages moved into an inbox (transfers, renames, redeliveries). */
+  moved: number;
+  /** Messages rescued to the dead letters. */
+  rescued: number;
+  /** Orphan inboxes rescued. */
+  orphans: number;
+  /** Something an effect had to skip (e.g. a damaged dead-letter file). */
+  warning?: string;
+}
+
+/** A registry change: the new registry, its effects and the caller's result. */
+export interface RegistryChange<T> {
+  /** The complete new registry (`null`: unchanged). */
+  rows: Registration[] | null;
+  /** Inbox moves to make with it, in order. */
+  effects?: RegistryEffect[];
+  /** The result, from what the effects did. */
+  result(outcome: EffectOutcome): T;
+}
+
+/** A room, locked for a change. */
+export interface RoomScope {
+  /** The room's id. */
+  readonly roomId: string;
+  /** Its members. */
+  members(): Promise<RoomMember[]>;
+  /**
+   * Replaces its members.
+   *
+   * @param members The complete new list.
+   */
+  setMembers(members: readonly RoomMember[]): Promise<void>;
+  /**
+   * Appends to its history.
+   *
+   * @param messages Room messages, in order.
+   */
+  append(messages: readonly RoomMessage[]): Promise<void>;
+  /**
+   * Its newest messages.
+   *
+   * @param options How far back to read.
+   */
+  recent(options: HistoryRange): Promise<RoomMessage[]>;
+}
+
+/** Which part of a room's history to read. */
+export interface HistoryRange {
+  /** At most this many, newest last. */
+  limit?: number;
+  /** Going backwards, stop at (and exclude) the first message this accepts. */
+  stopAt?: (message: RoomMessage) => boolean;
+}
+
+/** Where a broker keeps everything; see the module doc. */
+export interface Store {
+  /** Which store this is. */
+  readonly kind: "file" | "nats";
+  /**
+   * This machine's own files: the broker root of the file store, the local
+   * directory of the NATS store (delivery and rewake locks, the harness's
+   * control files, the pending signal its hooks look at).
+   */
+  readonly paths: BrokerPaths;
+  /** One line for people: where the broker is. */
+  describe(): string;
+  /** Lets go of connections and leases. */
+  close(): Promise<void>;
+
+  /** The broker's settings. */
+  config(): Promise<BrokerConfig>;
+
+  /**
+   * Makes `sessionId` read alive while the lease is held.
+   *
+   * @param sessionId The session.
+   */
+  acquireLease(sessionId: string): Promise<SessionLease>;
+  /**
+   * Whether a session is alive: `true`, `false`, or `null` when it never
+   * held a lease (registered from a shell).
+   *
+   * @param row The registration (or just its session id).
+   */
+  liveness(row: Pick<Registration, "session_id">): Promise<Liveness>;
+
+  /** Every usable registration. */
+  registrations(): Promise<readonly Registration[]>;
+  /** Registry rows no operation can use (for health and repair). */
+  quarantined(): Promise<QuarantinedRow[]>;
+  /**
+   * Runs `fn` on a view of the registry in which queued messages cannot
+   * race an alias takeover.
+   *
+   * @param fn What to do.
+   */
+  viewRegistry<T>(fn: (view: RegistryView) => Promise<T>): Promise<T>;
+  /**
+   * Computes a change from the current registry and commits it, with its
+   * effects, as one step. `fn` may run more than once (when another process
+   * changed the registry first); it must not change anything itself.
+   *
+   * @param fn Computes the change.
+   */
+  changeRegistry<T>(
+    fn: (view: Omit<RegistryView, "enqueue">) => Promise<RegistryChange<T>>,
+  ): Promise<T>;
+
+  /**
+   * Pending messages, oldest first.
+   *
+   * @param owner Whose inbox.
+   */
+  pending(owner: InboxOwner): Promise<Message[]>;
+  /**
+   * How many messages wait, for several inboxes at once (`list`).
+   *
+   * @param owners Whose inboxes.
+   */
+  pendingCounts(owners: readonly InboxOwner[]): Promise<number[]>;
+  /**
+   * Drains a selection of an inbox into its archive, atomically.
+   *
+   * @param owner Whose inbox.
+   * @param selection Which messages, within which bounds.
+   * @param drainedAt Timestamp for the archive.
+   */
+  drain(
+    owner: InboxOwner,
+    selection: InboxSelection,
+    drainedAt: string,
+  ): Promise<Selected>;
+  /**
+   * Puts drained messages back at the head of the inbox.
+   *
+   * @param owner Whose inbox.
+   * @param messages The messages a failed delivery took.
+   */
+  restore(owner: InboxOwner, messages: readonly Message[]): Promise<number>;
+  /**
+   * The newest drained messages, oldest first.
+   *
+   * @param owner Whose archive.
+   * @param limit How many (default: all).
+   */
+  archive(owner: InboxOwner, limit?: number): Promise<ArchivedMessage[]>;
+
+  /**
+   * Inboxes of sessions nobody is registered as, and how much waits there.
+   *
+   * @param known Registered sessions.
+   */
+  orphanInboxes(
+    known: ReadonlySet<string>,
+  ): Promise<{ session_id: string; pending: number }[]>;
+  /**
+   * Sessions that left traces (an inbox, a lease) but no registration.
+   *
+   * @param known Registered sessions.
+   */
+  unregisteredSessions(known: ReadonlySet<string>): Promise<string[]>;
+
+  /** Every dead letter. */
+  deadLetters(): Promise<DeadLetter[]>;
+  /**
+   * Deletes dead letters older than a time.
+   *
+   * @param before Epoch ms.
+   * @param dryRun Only count them.
+   */
+  purgeDeadLetters(before: number, dryRun: boolean): Promise<number>;
+
+  /** Every room's id. */
+  roomIds(): Promise<string[]>;
+  /**
+   * A room's members, unlocked.
+   *
+   * @param roomId The room.
+   */
+  members(roomId: string): Promise<RoomMember[]>;
+  /**
+   * Runs `fn` with the room locked (members and history).
+   *
+   * @param roomId The room.
+   * @param fn What to do.
+   */
+  withRoom<T>(roomId: string, fn: (room: RoomScope) => Promise<T>): Promise<T>;
+  /**
+   * Reads a room's history.
+   *
+   * @param roomId The room.
+   * @param range The newest `limit`, or from `offset` forward.
+   */
+  roomHistory(
+    roomId: string,
+    range: HistoryRange & { offset?: number },
+  ): Promise<RoomMessage[]>;
+  /**
+   * How many messages a room's history holds.
+   *
+   * @param roomId The room.
+   */
+  roomCount(roomId: string): Promise<number>;
+
+  /**
+   * Records an operation (never content); never fails the operation.
+   *
+   * @param entry The entry.
+   */
+  audit(entry: AuditEntry): void;
+  /**
+   * The newest audit entries, oldest first.
+   *
+   * @param limit How many.
+   */
+  auditTail(limit: number): Promise<AuditEntry[]>;
+
+  /**
+   * Removes files of sessions that are gone (lock sidecars and the like).
+   *
+   * @param registered Sessions still registered.
+   * @returns How many were removed.
+   */
+  removeIdleFiles(registered: ReadonlySet<string>): Promise<number>;
+}
