@@ -33,7 +33,14 @@ export type C2cErrorCode =
   | "setup_conflict"
   | "harness"
   | "tmux"
-  | "wake";
+  | "wake"
+  | "nats_config"
+  | "nats_unreachable"
+  | "nats_auth"
+  | "nats_tls"
+  | "nats_no_jetstream"
+  | "nats_namespace"
+  | "nats_unavailable";
 
 /**
  * A next step an error advises, as data. The broker knows what to do next;
@@ -559,6 +566,155 @@ export class SessionBorrowedError extends C2cError {
     );
     this.sessionId = sessionId;
     this.alias = alias;
+  }
+}
+
+/**
+ * `C2C_BROKER_URL`, `C2C_BROKER_NAMESPACE` or a `C2C_NATS_*` variable (or
+ * the file it names) that cannot be used. Nothing was dialed.
+ */
+export class NatsConfigError extends C2cError {
+  /** The variable at fault (or several, joined by " and "). */
+  readonly variable: string;
+  /**
+   * Creates the error.
+   *
+   * @param variable The variable at fault.
+   * @param problem What is wrong and what to do, after `<variable>: `;
+   * never the secret itself.
+   */
+  constructor(variable: string, problem: string) {
+    super("nats_config", `${variable}: ${problem}`);
+    this.variable = variable;
+  }
+}
+
+/** No NATS server of the configured list answered. */
+export class NatsUnreachableError extends C2cError {
+  /** The servers, secrets masked. */
+  readonly url: string;
+  /**
+   * Creates the error.
+   *
+   * @param url The servers, secrets masked.
+   * @param reason What the dial met (`connection refused`, `timed out`).
+   * @param retrying Whether a background connection keeps trying.
+   */
+  constructor(url: string, reason: string, retrying = false) {
+    super(
+      "nats_unreachable",
+      `NATS at ${url} is unreachable (${reason}); start nats-server there or fix C2C_BROKER_URL${
+        retrying ? " — c2c keeps retrying and reconnects on its own" : ""
+      }`,
+    );
+    this.url = url;
+  }
+}
+
+/** The NATS server refused the credentials (or they could not be used). */
+export class NatsAuthError extends C2cError {
+  /** The servers, secrets masked. */
+  readonly url: string;
+  /**
+   * Creates the error.
+   *
+   * @param url The servers, secrets masked.
+   * @param credentials Which credentials were offered, never the secret
+   * (`user 'alice' from C2C_BROKER_URL`).
+   * @param reason Why, when the server said more than "Authorization
+   * Violation" (an expired user JWT).
+   */
+  constructor(url: string, credentials: string, reason?: string) {
+    super(
+      "nats_auth",
+      `NATS at ${url} rejected ${credentials}${
+        reason ? ` (${reason})` : ""
+      }; fix the user:password or token in C2C_BROKER_URL, or C2C_NATS_TOKEN, C2C_NATS_NKEY or C2C_NATS_CREDS`,
+    );
+    this.url = url;
+  }
+}
+
+/** A TLS handshake with NATS failed, or TLS was asked of a plain server. */
+export class NatsTlsError extends C2cError {
+  /** The servers, secrets masked. */
+  readonly url: string;
+  /**
+   * Creates the error.
+   *
+   * @param url The servers, secrets masked.
+   * @param reason What failed (`the server's certificate is not trusted`).
+   * @param fix What to do about it.
+   */
+  constructor(url: string, reason: string, fix: string) {
+    super("nats_tls", `TLS to NATS at ${url} failed: ${reason}; ${fix}`);
+    this.url = url;
+  }
+}
+
+/** The NATS server (or the account) runs without JetStream, which c2c needs. */
+export class NatsNoJetStreamError extends C2cError {
+  /** The servers, secrets masked. */
+  readonly url: string;
+  /**
+   * Creates the error.
+   *
+   * @param url The servers, secrets masked.
+   * @param account Whether the server has JetStream but this account not.
+   */
+  constructor(url: string, account = false) {
+    super(
+      "nats_no_jetstream",
+      account
+        ? `NATS at ${url} has no JetStream for this account, which c2c stores messages in; enable JetStream for the account (jetstream limits in its configuration or JWT)`
+        : `NATS at ${url} has no JetStream, which c2c stores messages in; start nats-server with -js (or a jetstream {} block in its config)`,
+    );
+    this.url = url;
+  }
+}
+
+/** The namespace's streams or buckets are not on the NATS server. */
+export class NatsNamespaceError extends C2cError {
+  /** The namespace, as configured (not encoded). */
+  readonly namespace: string;
+  /**
+   * Creates the error.
+   *
+   * @param namespace The namespace.
+   * @param url The servers, secrets masked.
+   * @param missing What is missing (`stream C2C_x_INBOX`).
+   */
+  constructor(namespace: string, url: string, missing: string) {
+    super(
+      "nats_namespace",
+      `namespace '${namespace}' is not set up at NATS ${url} (${missing} not found); check C2C_BROKER_NAMESPACE (peers must use the same one), or register a session to create it`,
+    );
+    this.namespace = namespace;
+  }
+}
+
+/**
+ * JetStream did not complete an operation: no leader answered (a cluster
+ * electing one), or requests timed out, until c2c's retry budget ran out.
+ */
+export class NatsUnavailableError extends C2cError {
+  /** The servers, secrets masked. */
+  readonly url: string;
+  /**
+   * Creates the error.
+   *
+   * @param url The servers, secrets masked.
+   * @param reason The last failure, in c2c's words.
+   * @param seconds How long c2c retried, when it did.
+   */
+  constructor(url: string, reason: string, seconds?: number) {
+    super(
+      "nats_unavailable",
+      `NATS at ${url} did not complete the operation${
+        seconds === undefined ? "" : ` within ${seconds} s`
+      } (${reason}); the cluster may be electing a leader or down — try again, and check the servers if it persists`,
+    );
+    this.url = url;
   }
 }
 
