@@ -42,10 +42,26 @@ export function escapeBody(body: string): string {
   return body.replace(/<(\/?)(c2c)/gi, "&lt;$1$2");
 }
 
+/** An event name as a stored message may carry one: short, lowercase. */
+const EVENT_NAME = /^[a-z][a-z_]{0,31}$/;
+
+/**
+ * The envelope's `event`: the message's own (`claim` for a claim notice),
+ * else `room_message` for a room copy and `message` for a direct one. A
+ * stored event of another shape is not shown: it reads as a plain message.
+ */
+function envelopeEvent(message: Message): string {
+  if (message.event !== undefined && EVENT_NAME.test(message.event)) {
+    return message.event;
+  }
+  return message.room_id === undefined ? "message" : "room_message";
+}
+
 /**
  * Renders one message as a `<c2c …>` envelope.
  *
- * @param message The message (a room copy renders as `room_message`).
+ * @param message The message (a room copy renders as `room_message`, a
+ * claim notice as `claim`).
  * @returns The envelope text.
  *
  * @example Usage
@@ -59,7 +75,7 @@ export function escapeBody(body: string): string {
  * ```
  */
 export function renderEnvelope(message: Message): string {
-  const event = message.room_id === undefined ? "message" : "room_message";
+  const event = envelopeEvent(message);
   let attrs = `event="${event}" from="${escapeAttribute(message.from_alias)}"` +
     ` alias="${escapeAttribute(message.to_alias)}"`;
   if (message.room_id !== undefined) {

@@ -22,6 +22,12 @@ export interface Message {
   room_id?: string;
   /** Id of the message this one answers, if any. */
   reply_to?: string;
+  /**
+   * What the envelope's `event` says, when it is not a plain or room
+   * message: `claim` for a broker notice about a file claim (the sender
+   * asked for a file the recipient claims).
+   */
+  event?: string;
 }
 
 /** A message in `archive/<session>.jsonl`, after `poll_inbox` drained it. */
@@ -80,6 +86,7 @@ export function messageProblem(value: unknown): string | null {
   if (!optionalString(value, "reply_to")) {
     return "field 'reply_to' is not a string";
   }
+  if (!optionalString(value, "event")) return "field 'event' is not a string";
   return null;
 }
 
@@ -122,5 +129,6 @@ export function toMessage(record: Message): Message {
   };
   if (record.room_id !== undefined) message.room_id = record.room_id;
   if (record.reply_to !== undefined) message.reply_to = record.reply_to;
+  if (record.event !== undefined) message.event = record.event;
   return message;
 }

@@ -73,6 +73,11 @@ export interface PeerInfo {
   pending: number;
   /** How it can be woken when idle, if known. */
   wake?: WakeInfo;
+  /**
+   * Live file claims it holds (`claim`). Set by the tool and the command,
+   * which count them in the claim store; absent when that cannot be read.
+   */
+  claims?: number;
 }
 
 /** Result of `list`. */
@@ -265,4 +270,72 @@ export interface RefreshPeerResult {
   pid: number;
   /** The pid's start time, when readable. */
   pid_start_time: number | null;
+}
+
+/** One live file claim. */
+export interface ClaimInfo {
+  /** The claimed path or glob, relative to the repository root. */
+  path: string;
+  /** The holder's alias. */
+  holder: string;
+  /** The holder's session. */
+  session_id: string;
+  /** Why the holder claimed it. */
+  reason: string;
+  /** `true`: no one else may claim an overlapping path; `false`: shared. */
+  exclusive: boolean;
+  /** When the holder first claimed this path (ISO-8601 UTC). */
+  since: string;
+  /** When the claim ends on its own (`ttl_s`), or `null`: with the session. */
+  expires_at: string | null;
+}
+
+/** A path `claim` did not grant, and the live claim that stands in the way. */
+export interface ClaimConflict {
+  /** The path asked for (normalised; a staged file for the guard). */
+  path: string;
+  /** The holder's claim that overlaps it. */
+  held_path: string;
+  /** The holder's alias. */
+  holder: string;
+  /** The holder's reason. */
+  reason: string;
+  /** Since when the holder has held it. */
+  since: string;
+  /** Whether the holder's claim is exclusive. */
+  exclusive: boolean;
+}
+
+/** Result of `claim`. */
+export interface ClaimResult {
+  /** The claims now held for the paths that were free. */
+  granted: ClaimInfo[];
+  /** The paths that were not: one entry per claim in the way. */
+  conflicts: ClaimConflict[];
+  /** Other sessions' shared claims that overlap a path granted as shared. */
+  shared_with: ClaimInfo[];
+  /** Holders told of the conflict now (at most once a minute per path). */
+  notified: string[];
+}
+
+/** Result of `release`. */
+export interface ReleaseResult {
+  /** The claims released. */
+  released: string[];
+  /** Paths named that the caller did not hold (nothing to release). */
+  not_held: string[];
+}
+
+/** Result of `claims`. */
+export interface ClaimsResult {
+  /** Live claims, by path. */
+  claims: ClaimInfo[];
+}
+
+/** Result of `c2c guard check`: staged files under another's claim. */
+export interface GuardCheckResult {
+  /** How many files were checked. */
+  checked: number;
+  /** Each file under another live session's exclusive claim. */
+  blocked: ClaimConflict[];
 }

@@ -22,6 +22,9 @@ export const MessageSchema = z.object({
   content: z.string(),
   room_id: z.string().optional(),
   reply_to: z.string().optional(),
+  event: z.string().optional().describe(
+    "Set on notices from the broker: 'claim' when a peer asked for a file you claim",
+  ),
 });
 
 /** A drained message in the archive. */
@@ -75,6 +78,7 @@ export const PeerInfoSchema = z.object({
   last_seen: z.string().nullable(),
   pending: z.number(),
   wake: wakeInfo.optional(),
+  claims: z.number().optional().describe("Live file claims it holds"),
 });
 
 /** Result of `list`. */
@@ -186,4 +190,54 @@ export const TailLogResultSchema = z.object({
     ms: z.number(),
     error: z.string().optional(),
   })),
+});
+
+/** One live file claim. */
+export const ClaimInfoSchema = z.object({
+  path: z.string().describe(
+    "Claimed path or glob, relative to the repository root",
+  ),
+  holder: z.string().describe("The holder's alias"),
+  session_id: z.string(),
+  reason: z.string(),
+  exclusive: z.boolean(),
+  since: z.string(),
+  expires_at: z.string().nullable().describe(
+    "When it ends on its own (ttl_s); null: when the holder's session ends",
+  ),
+});
+
+/** A path not granted, and the claim in the way. */
+export const ClaimConflictSchema = z.object({
+  path: z.string().describe(
+    "The path asked for (a staged file, for the guard)",
+  ),
+  held_path: z.string().describe("The holder's claim that overlaps it"),
+  holder: z.string(),
+  reason: z.string(),
+  since: z.string(),
+  exclusive: z.boolean(),
+});
+
+/** Result of `claim`. */
+export const ClaimResultSchema = z.object({
+  granted: z.array(ClaimInfoSchema),
+  conflicts: z.array(ClaimConflictSchema).describe(
+    "Paths not granted: edit them only after their holder releases them",
+  ),
+  shared_with: z.array(ClaimInfoSchema).describe(
+    "Others' shared claims overlapping a path you claimed as shared",
+  ),
+  notified: z.array(z.string()).describe("Holders told you asked"),
+});
+
+/** Result of `release`. */
+export const ReleaseResultSchema = z.object({
+  released: z.array(z.string()),
+  not_held: z.array(z.string()),
+});
+
+/** Result of `claims`. */
+export const ClaimsResultSchema = z.object({
+  claims: z.array(ClaimInfoSchema),
 });
