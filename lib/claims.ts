@@ -58,6 +58,7 @@ import type {
   ClaimResult,
   ClaimsResult,
   GuardCheckResult,
+  ListResult,
   ReleaseResult,
 } from "./types.ts";
 import { joinPath } from "./_path.ts";
@@ -688,6 +689,31 @@ export class Claims {
       counts.set(c.session_id, (counts.get(c.session_id) ?? 0) + 1);
     }
     return counts;
+  }
+
+  /**
+   * Adds each peer's live claim count to a `list` result (`claims`). When
+   * the claim document cannot be read, the result is returned as it is:
+   * `list` must work whatever state the claims are in.
+   *
+   * @param result What `list` returned.
+   * @returns The same peers, with their claim counts.
+   */
+  async withCounts(result: ListResult): Promise<ListResult> {
+    let counts: Map<string, number>;
+    try {
+      counts = await this.counts();
+    } catch (e) {
+      if (e instanceof C2cError) return result;
+      throw e;
+    }
+    return {
+      ...result,
+      peers: result.peers.map((p) => ({
+        ...p,
+        claims: counts.get(p.session_id) ?? 0,
+      })),
+    };
   }
 
   /**

@@ -8,6 +8,7 @@
 
 import { z } from "zod";
 import type { Broker } from "../lib/broker.ts";
+import { claimsOf, MAX_PATHS_PER_CALL, MAX_TTL_S } from "../lib/claims.ts";
 import {
   boundHistory,
   type DeliveryBounds,
@@ -18,6 +19,8 @@ import type { Message } from "../lib/message.ts";
 import type { HistoryResult, InboxResult } from "../lib/types.ts";
 import { jsonBytes } from "../lib/_bytes.ts";
 import {
+  ClaimResultSchema,
+  ClaimsResultSchema,
   HistoryResultSchema,
   InboxResultSchema,
   JoinRoomResultSchema,
@@ -26,6 +29,7 @@ import {
   ListRoomsResultSchema,
   MyRoomsResultSchema,
   RegisterResultSchema,
+  ReleaseResultSchema,
   RoomHistoryResultSchema,
   SendAllResultSchema,
   SendReceiptSchema,
@@ -209,11 +213,12 @@ export const TOOLS: readonly ToolSpec[] = [
     name: "list",
     title: "List peers",
     description:
-      "List registered peers with liveness (alive true/false, null = unknown) and pending message counts.",
+      "List registered peers with liveness (alive true/false, null = unknown), pending message counts and how many files each claims.",
     input: {},
     output: ListResultSchema,
     annotations: READ_ONLY,
-    run: (ctx) => ctx.broker.list(),
+    run: async (ctx) =>
+      claimsOf(ctx.broker).withCounts(await ctx.broker.list()),
   },
   {
     name: "send",
@@ -356,6 +361,57 @@ export const TOOLS: readonly ToolSpec[] = [
     run: (ctx, args) => ctx.broker.myRooms(ctx.sessionId, args),
   },
   {
+    name: "claim",
+    title: "Claim files",
+    description:
+      "Say which files you are about to edit, so that peers do not edit them too and git refuses their commits over them (c2c guard). Grants the paths nobody else holds and returns the others as conflicts (holder, reason, since) without waiting; the holders are told. Your claims end when your session ends, when you release them, or after ttl_s. Claim before editing; release when done.",
+    input: {
+      paths: z.array(z.string()).min(1).max(MAX_PATHS_PER_CALL).describe(
+        "Files or globs relative to the repository root: lib/a.ts, lib/** (everything under lib), docs/*.md, src/ (a directory)",
+      ),
+      reason: z.string().describe(
+        "Why, in a few words (peers and the commit guard show it)",
+      ),
+      exclusive: z.boolean().optional().describe(
+        "true (default): nobody else may claim an overlapping path; false: shared with other shared claims",
+      ),
+      ttl_s: z.number().int().min(1).max(MAX_TTL_S).optional().describe(
+        "End the claim after this many seconds (default: when your session ends)",
+      ),
+    },
+    output: ClaimResultSchema,
+    annotations: WRITES,
+    run: (ctx, args) => claimsOf(ctx.broker).claim(ctx.sessionId, args),
+  },
+  {
+    name: "release",
+    title: "Release claims",
+    description:
+      "Release your file claims: the paths given (as you claimed them), or all of them.",
+    input: {
+      paths: z.array(z.string()).max(MAX_PATHS_PER_CALL).optional().describe(
+        "Claims to release, as you claimed them (default: all of yours)",
+      ),
+    },
+    output: ReleaseResultSchema,
+    annotations: IDEMPOTENT,
+    run: (ctx, args) => claimsOf(ctx.broker).release(ctx.sessionId, args),
+  },
+  {
+    name: "claims",
+    title: "List file claims",
+    description:
+      "List live file claims (holder, reason, since, exclusive or shared): all, or those overlapping a path or glob.",
+    input: {
+      path: z.string().optional().describe(
+        "Only claims that overlap this file or glob",
+      ),
+    },
+    output: ClaimsResultSchema,
+    annotations: READ_ONLY,
+    run: (ctx, args) => claimsOf(ctx.broker).list(args),
+  },
+  {
     name: "sweep",
     title: "Sweep dead sessions",
     description:
@@ -381,6 +437,7 @@ export const TOOLS: readonly ToolSpec[] = [
 export const NO_REGISTRATION_NEEDED: ReadonlySet<string> = new Set([
   "register",
   "list",
+  "claims",
   "room_history",
   "list_rooms",
   "sweep",

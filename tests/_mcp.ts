@@ -14,6 +14,8 @@ export type { CallToolResult };
 
 /** Every tool c2c's server offers, by name (sorted). */
 export const C2C_TOOL_NAMES: readonly string[] = [
+  "claim",
+  "claims",
   "history",
   "join_room",
   "leave_room",
@@ -23,6 +25,7 @@ export const C2C_TOOL_NAMES: readonly string[] = [
   "peek_inbox",
   "poll_inbox",
   "register",
+  "release",
   "room_history",
   "send",
   "send_all",
