@@ -21,6 +21,23 @@ import { joinPath } from "./_path.ts";
 import { codeDir, denoCacheDir, installLayout } from "./install_paths.ts";
 import type { EnvReader } from "./session.ts";
 import { WAKE_ENV } from "./wake_info.ts";
+import { natsConfigFromEnv, natsGrants } from "./store/nats/url.ts";
+
+/**
+ * Environment variables of the NATS store (docs/design.md#nats): where it
+ * is, which namespace, credentials, and the `origin` remote a launcher read
+ * for the default namespace.
+ */
+export const NATS_ENV: readonly string[] = [
+  "C2C_BROKER_URL",
+  "C2C_BROKER_NAMESPACE",
+  "C2C_BROKER_ORIGIN",
+  "C2C_NATS_CREDS",
+  "C2C_NATS_NKEY",
+  "C2C_NATS_TOKEN",
+  "C2C_NATS_CA",
+  "C2C_NATS_REPLICAS",
+];
 
 /** Environment variables the MCP server reads. */
 export const SERVER_ENV: readonly string[] = [
@@ -44,6 +61,7 @@ export const SERVER_ENV: readonly string[] = [
   "OPENCODE",
   "OPENCODE_PID",
   "CLAUDECODE",
+  ...NATS_ENV,
 ];
 
 /** Environment variables the CLI reads (a superset of the server's). */
@@ -132,6 +150,8 @@ export interface PermissionScope {
    * read, write and `--allow-net=unix:<path>` for each.
    */
   sockets?: readonly string[];
+  /** Hosts to allow connecting to, as `host:port` (the NATS servers). */
+  net?: readonly string[];
   /** Programs to allow running (e.g. `ps` for `refresh-peer`). */
   run?: readonly string[];
   /**
@@ -176,11 +196,8 @@ export function permissionFlags(
   const flags = ["--no-prompt"];
   if (read.length) flags.push(`--allow-read=${unique(read).join(",")}`);
   if (write.length) flags.push(`--allow-write=${unique(write).join(",")}`);
-  if (sockets.length) {
-    flags.push(
-      `--allow-net=${unique(sockets).map((s) => `unix:${s}`).join(",")}`,
-    );
-  }
+  const net = [...sockets.map((s) => `unix:${s}`), ...(scope.net ?? [])];
+  if (net.length) flags.push(`--allow-net=${unique(net).join(",")}`);
   flags.push(
     `--allow-env=${(entry === "server" ? SERVER_ENV : CLI_ENV).join(",")}`,
   );
@@ -294,6 +311,46 @@ export function cliGrant(
   denoPath: string,
   env: EnvReader = () => undefined,
   exists: (path: string) => boolean = pathExists,
+): CliGrant {
+  const grant = commandGrant(args, denoPath, env, exists);
+  const nats = natsScope(env);
+  if (nats.net.length === 0) return grant;
+  const read = [...(grant.scope.read ?? []), ...nats.read];
+  grant.scope = { ...grant.scope, net: nats.net };
+  if (read.length > 0) grant.scope.read = read;
+  return grant;
+}
+
+/**
+ * What the NATS store needs when `C2C_BROKER_URL` is set: a connection to
+ * exactly its servers, and read access to the CA, `.creds` or nkey file
+ * named. Nothing when the variable is unset, or when it does not parse (the
+ * process reports that before it dials anything).
+ *
+ * @param env The environment.
+ * @returns Hosts (`host:port`) and files.
+ *
+ * @example Usage
+ * ```ts
+ * import { natsScope } from "./permissions.ts";
+ * const env = new Map([["C2C_BROKER_URL", "nats://h1,h2:4223"]]);
+ * natsScope((n) => env.get(n)); // { net: ["h1:4222", "h2:4223"], read: [] }
+ * ```
+ */
+export function natsScope(env: EnvReader): { net: string[]; read: string[] } {
+  try {
+    const config = natsConfigFromEnv({ get: env });
+    return config ? natsGrants(config) : { net: [], read: [] };
+  } catch {
+    return { net: [], read: [] };
+  }
+}
+
+function commandGrant(
+  args: readonly string[],
+  denoPath: string,
+  env: EnvReader,
+  exists: (path: string) => boolean,
 ): CliGrant {
   const command = args.find((a) => !a.startsWith("-"));
   switch (command) {

@@ -48,6 +48,19 @@ export interface ResolveNamespaceOptions {
   env?: string;
   /** Directory to ask git for the `origin` remote (default: the current one). */
   cwd?: string;
+  /** The `origin` remote's URL, when already known (no git run then). */
+  origin?: string;
+}
+
+/** Environment variable a launcher sets to the `origin` remote it read. */
+export const BROKER_ORIGIN_ENV = "C2C_BROKER_ORIGIN";
+
+function readOrigin(): string | undefined {
+  try {
+    return Deno.env.get(BROKER_ORIGIN_ENV) || undefined;
+  } catch {
+    return undefined; // not granted: ask git
+  }
 }
 
 /**
@@ -77,7 +90,10 @@ export async function resolveNamespace(
     const namespace = checkNamespace(env);
     return { namespace, encoded: encodeName(namespace), source: "env" };
   }
-  const remote = await originRemote(options.cwd ?? Deno.cwd());
+  // A launcher that may run git hands the remote over (the process itself
+  // runs no program): C2C_BROKER_ORIGIN.
+  const remote = options.origin ?? readOrigin() ??
+    await originRemote(options.cwd ?? Deno.cwd());
   const normalised = remote === undefined ? undefined : normalizeRemote(remote);
   if (normalised === undefined) {
     return {
