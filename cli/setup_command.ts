@@ -9,6 +9,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveBrokerRoot } from "../lib/root.ts";
+import { natsConfigFromEnv } from "../lib/store/nats/url.ts";
 import type { WakePath } from "../lib/wake_info.ts";
 import { type ClientName, CLIENTS } from "../setup/launch.ts";
 import {
@@ -92,9 +93,11 @@ export async function runSetupCommand(
   if (rewake && ctx.values["no-wake"] === true) {
     throw new UsageError(ctx.spec.name, "--rewake and --no-wake contradict");
   }
+  const broker = await brokerEnv(ctx, client, targetDir);
   const plan = planSetup({
     client,
     uninstall,
+    broker,
     alias: typeof alias === "string" ? alias : undefined,
     noAlias: ctx.values["no-alias"] === true,
     noWake: ctx.values["no-wake"] === true,
@@ -131,6 +134,15 @@ export async function runSetupCommand(
   ctx.print(
     describe(client, plan.action, plan.alias, root, plan.wake, files, dryRun),
   );
+  if (broker && plan.action === "install") {
+    const config = natsConfigFromEnv({ get: (name) => broker[name] })!;
+    ctx.print(
+      `store: NATS at ${config.display}, namespace ${
+        broker.C2C_BROKER_NAMESPACE ??
+          "from each repository's origin remote (else 'default')"
+      }; check with: c2c health`,
+    );
+  }
   for (const note of plan.notes) ctx.print(`note: ${note}`);
   if (changed && !dryRun) {
     ctx.print(
@@ -192,4 +204,54 @@ function describe(
     lines.push(`dry run: ${count(changed.length, "file")} left as they are`);
   }
   return lines.join("\n");
+}
+
+/**
+ * The NATS store's variables for the client's config and hooks, from
+ * `--broker-url`, `--namespace`, `--creds` and `--ca`, checked now so a bad
+ * URL is refused before any file changes. Codex starts its servers in
+ * `~/.codex`, and a project config belongs to one project, so for those the
+ * namespace is pinned now (from the repository's `origin` remote) unless
+ * given; other clients' servers find it per project.
+ */
+async function brokerEnv(
+  ctx: Context,
+  client: ClientName,
+  targetDir: string | null,
+): Promise<Record<string, string> | null> {
+  const value = (name: string) => {
+    const v = ctx.values[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  const url = value("broker-url");
+  if (url === undefined) {
+    for (const name of ["namespace", "creds", "ca"]) {
+      if (value(name) !== undefined) {
+        throw new UsageError(ctx.spec.name, `--${name} needs --broker-url`);
+      }
+    }
+    return null;
+  }
+  const env: Record<string, string> = { C2C_BROKER_URL: url };
+  const files: [string, string][] = [["creds", "C2C_NATS_CREDS"], [
+    "ca",
+    "C2C_NATS_CA",
+  ]];
+  for (const [flag, name] of files) {
+    const file = value(flag);
+    if (file !== undefined) env[name] = resolve(file);
+  }
+  let namespace = value("namespace");
+  if (namespace === undefined && (client === "codex" || targetDir)) {
+    const { resolveNamespace } = await import(
+      "../lib/store/nats/namespace.ts"
+    );
+    namespace = (await resolveNamespace({
+      env: "",
+      cwd: targetDir ?? Deno.cwd(),
+    })).namespace;
+  }
+  if (namespace !== undefined) env.C2C_BROKER_NAMESPACE = namespace;
+  natsConfigFromEnv({ get: (name) => env[name] }); // throws a clear error
+  return env;
 }

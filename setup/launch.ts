@@ -13,7 +13,7 @@
  * @module
  */
 
-import { permissionFlags } from "../lib/permissions.ts";
+import { natsScope, permissionFlags } from "../lib/permissions.ts";
 import { WAKE_ENV, type WakePath } from "../lib/wake_info.ts";
 
 /** The clients `setup` knows. */
@@ -70,6 +70,8 @@ export interface LaunchOptions {
   wake?: WakePath | null;
   /** Codex's daemon socket (the server may read and write exactly it). */
   codexSocket?: string;
+  /** The NATS store's variables, or `null`/absent for the file store. */
+  broker?: Record<string, string> | null;
 }
 
 /**
@@ -97,6 +99,7 @@ export function serverLaunch(options: LaunchOptions): ServerLaunch {
     ? options.codexSocket
     : undefined;
   if (codexSocket) env.C2C_MCP_CODEX_SOCKET = codexSocket;
+  Object.assign(env, options.broker ?? {});
   // Claude Code's messaging socket is per process (known only when the
   // client starts the server), so its entry always goes through
   // bin/c2c-mcp, which grants exactly that socket; a pinned root travels in
@@ -121,6 +124,7 @@ export function serverLaunch(options: LaunchOptions): ServerLaunch {
       ...permissionFlags("server", {
         root: options.root,
         sockets: codexSocket ? [codexSocket] : [],
+        ...natsScopeOf(options.broker),
       }),
       `${options.repo}/server.ts`,
     ],
@@ -147,6 +151,8 @@ export interface HookOptions {
    * client's hook timeout, and the messages never arrive).
    */
   denoDir?: string | null;
+  /** The NATS store's variables, set for the hook (it needs them too). */
+  broker?: Record<string, string> | null;
   /**
    * Claude Code's asyncRewake waiter instead of the delivery hook: the
    * command `exec`s the script (which `exec`s Deno), so the waiter's parent
@@ -176,6 +182,9 @@ export interface HookOptions {
 export function hookCommand(options: HookOptions): string {
   const parts = [
     ...(options.denoDir ? [`DENO_DIR=${shellQuote(options.denoDir)}`] : []),
+    ...Object.entries(options.broker ?? {}).map(([name, value]) =>
+      `${name}=${shellQuote(value)}`
+    ),
     ...(options.rewake ? ["exec"] : []),
     shellQuote(`${options.repo}/bin/c2c-hook`),
     options.client,
@@ -186,6 +195,15 @@ export function hookCommand(options: HookOptions): string {
   if (options.alias) parts.push("--alias", shellQuote(options.alias));
   if (options.root) parts.push("--root", shellQuote(options.root));
   return parts.join(" ");
+}
+
+/** The grants of a pinned server entry for the NATS store's variables. */
+function natsScopeOf(
+  broker: Record<string, string> | null | undefined,
+): { net?: string[]; read?: string[] } {
+  if (!broker) return {};
+  const { net, read } = natsScope((name) => broker[name]);
+  return read.length ? { net, read } : { net };
 }
 
 /** Marks hook entries as c2c's (for idempotency and uninstall). */

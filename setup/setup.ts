@@ -88,6 +88,11 @@ export interface SetupOptions {
   deno: string;
   /** Deno's cache directory, or `null`. */
   denoDir: string | null;
+  /**
+   * The NATS store's variables (`C2C_BROKER_URL`, …) for the server entry
+   * and the hooks, or `null` for the file store.
+   */
+  broker?: Record<string, string> | null;
   /** Absolute path of the c2c checkout. */
   repo: string;
   /** User and host names for the default alias. */
@@ -155,6 +160,7 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
       alias: hookAlias,
       root: options.root,
       denoDir: options.denoDir,
+      broker: options.broker,
     });
   }
   const native = CLIENT_WAKE[client];
@@ -173,6 +179,7 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
       alias: hookAlias,
       root: options.root,
       denoDir: options.denoDir,
+      broker: options.broker,
       rewake: true,
     })
     : null;
@@ -192,6 +199,7 @@ export function planSetup(options: SetupOptions, read: FileReader): SetupPlan {
       alias,
       client,
       denoDir: options.denoDir,
+      broker: options.broker,
       wake,
       codexSocket: codexDaemonSocket(at),
     }),
