@@ -192,6 +192,33 @@ export const COMMANDS: readonly CommandSpec[] = [
           "write the project's config in DIR instead of the user's (broker root pinned to DIR's repository)",
       },
       {
+        name: "broker-url",
+        type: "string",
+        value: "URL",
+        description:
+          "use the NATS store at URL (nats://[user:pass@]host:port[,host:port…] or tls://…) instead of files: agents on several machines share it",
+      },
+      {
+        name: "namespace",
+        type: "string",
+        value: "NS",
+        description:
+          "with --broker-url: the shared space inside NATS (default: from the repository's origin remote, else 'default')",
+      },
+      {
+        name: "creds",
+        type: "string",
+        value: "FILE",
+        description:
+          "with --broker-url: a NATS .creds file (absolute path) to authenticate with",
+      },
+      {
+        name: "ca",
+        type: "string",
+        value: "FILE",
+        description: "with --broker-url: a CA file (absolute path) for TLS",
+      },
+      {
         name: "uninstall",
         type: "boolean",
         description: "remove exactly what setup added",
@@ -213,6 +240,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       [
         "c2c setup opencode --target-dir . --dry-run",
         "show what the project's opencode.json would get",
+      ],
+      [
+        "c2c setup claude-code --broker-url nats://nats.example:4222",
+        "share one broker with agents on other machines (NATS JetStream)",
       ],
       [
         "c2c setup --uninstall gemini",
