@@ -48,11 +48,15 @@ export function withLock<T>(path: string, exclusive: boolean, fn: () => T): T {
 }
 
 /**
- * Opens and locks a sidecar, retrying when the file was unlinked (by garbage
- * collection) between our open and our lock: a lock on an unlinked inode would
- * exclude nobody.
+ * Opens and locks a sidecar (blocking until it is free), retrying when the
+ * file was unlinked (by garbage collection) between our open and our lock: a
+ * lock on an unlinked inode would exclude nobody.
+ *
+ * @param path Sidecar lock file (created 0600 when missing).
+ * @param exclusive `true` for a writer lock, `false` for a shared one.
+ * @returns The locked file: close it to release the lock.
  */
-function openLocked(path: string, exclusive: boolean): Deno.FsFile {
+export function openLocked(path: string, exclusive: boolean): Deno.FsFile {
   for (;;) {
     const file = openSidecar(path);
     try {

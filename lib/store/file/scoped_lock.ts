@@ -17,7 +17,7 @@
  * @module
  */
 
-import { keepIfLinked, openSidecar } from "../../lock.ts";
+import { openLocked } from "../../lock.ts";
 
 interface Waiter {
   exclusive: boolean;
@@ -75,19 +75,6 @@ async function enter(path: string, exclusive: boolean): Promise<() => void> {
   };
 }
 
-function openLockedSync(path: string, exclusive: boolean): Deno.FsFile {
-  for (;;) {
-    const file = openSidecar(path);
-    try {
-      file.lockSync(exclusive);
-    } catch (e) {
-      file.close();
-      throw e;
-    }
-    if (keepIfLinked(file, path)) return file;
-  }
-}
-
 /**
  * Runs `fn` holding the lock on the sidecar at `path`, across its `await`s.
  *
@@ -113,7 +100,7 @@ export async function withScopedLock<T>(
 ): Promise<T> {
   const leave = await enter(path, exclusive);
   try {
-    const file = openLockedSync(path, exclusive);
+    const file = openLocked(path, exclusive);
     try {
       return await fn();
     } finally {
