@@ -593,6 +593,8 @@ export class NatsConfigError extends C2cError {
 export class NatsUnreachableError extends C2cError {
   /** The servers, secrets masked. */
   readonly url: string;
+  /** What the dial met. */
+  readonly reason: string;
   /**
    * Creates the error.
    *
@@ -608,6 +610,7 @@ export class NatsUnreachableError extends C2cError {
       }`,
     );
     this.url = url;
+    this.reason = reason;
   }
 }
 
@@ -622,14 +625,21 @@ export class NatsAuthError extends C2cError {
    * @param credentials Which credentials were offered, never the secret
    * (`user 'alice' from C2C_BROKER_URL`).
    * @param reason Why, when the server said more than "Authorization
-   * Violation" (an expired user JWT).
+   * Violation" (an expired user JWT, a permissions violation).
+   * @param fix What to do, when not to fix the credentials.
    */
-  constructor(url: string, credentials: string, reason?: string) {
+  constructor(
+    url: string,
+    credentials: string,
+    reason?: string,
+    fix =
+      "fix the user:password or token in C2C_BROKER_URL, or C2C_NATS_TOKEN, C2C_NATS_NKEY or C2C_NATS_CREDS",
+  ) {
     super(
       "nats_auth",
       `NATS at ${url} rejected ${credentials}${
         reason ? ` (${reason})` : ""
-      }; fix the user:password or token in C2C_BROKER_URL, or C2C_NATS_TOKEN, C2C_NATS_NKEY or C2C_NATS_CREDS`,
+      }; ${fix}`,
     );
     this.url = url;
   }
