@@ -6,19 +6,29 @@
  * @module
  */
 
+import type { Broker } from "../lib/broker.ts";
+import { claimsOf } from "../lib/claims.ts";
 import { formatDuration, parseDuration } from "../lib/duration.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
+import { describeError } from "../lib/errors.ts";
 import type { HookClient } from "../lib/hook.ts";
 import type { ClientConfig, HealthStatus } from "../lib/health.ts";
 import type { Message, RoomMessage } from "../lib/message.ts";
 import { resolveCliSession } from "../lib/session.ts";
 import { wakeCell } from "../lib/wake_info.ts";
-import type { GcResult, SweepResult } from "../lib/types.ts";
+import type {
+  ClaimConflict,
+  ClaimInfo,
+  GcResult,
+  SweepResult,
+} from "../lib/types.ts";
 import { intOption, UsageError } from "./args.ts";
 import {
   actingAs,
+  CLI_WORDING,
   CliError,
   type Context,
+  readAtMost,
   resolveRoot,
   shellIdentityAdvice,
   statedAlias,
@@ -90,6 +100,128 @@ async function writeStderr(text: string): Promise<void> {
   let written = 0;
   while (written < bytes.length) {
     written += await Deno.stderr.write(bytes.subarray(written));
+  }
+}
+
+/** `PATH: HOLDER holds HELD (exclusive, 5m ago): "reason"`. */
+function conflictText(c: ClaimConflict, now: Date): string {
+  return `${c.path}: ${c.holder} holds ${c.held_path} (${
+    c.exclusive ? "exclusive" : "shared"
+  }, since ${relativeTime(c.since, now)}): "${c.reason}"`;
+}
+
+/** What the guard prints when a commit touches claimed files. */
+function guardCheckText(
+  blocked: readonly ClaimConflict[],
+  checked: number,
+  warn: boolean,
+): string {
+  if (blocked.length === 0) {
+    return `${
+      count(checked, "file")
+    } checked: none is claimed by another agent`;
+  }
+  const now = new Date();
+  const holders = [...new Set(blocked.map((b) => b.holder))];
+  return [
+    warn
+      ? "c2c guard: warning: this commit touches files another agent claimed (committing anyway: C2C_GUARD=warn):"
+      : "c2c guard: commit refused: it touches files another agent claimed:",
+    ...blocked.map((b) => `  ${conflictText(b, now)}`),
+    ...(warn ? [] : [
+      `Ask ${holders.join(", ")} (c2c send ${
+        holders[0]
+      } …), or wait for the release (c2c claims).`,
+      "To commit anyway: C2C_GUARD=warn git commit …, or git commit --no-verify.",
+    ]),
+  ].join("\n");
+}
+
+/** Most bytes of file names `guard check --stdin` reads. */
+const GUARD_STDIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The committing session, whose own claims never stop its commits: the
+ * session id the environment names, else the session registered under
+ * `--alias` / `C2C_ALIAS`. Only compared, never acted as: no borrowing
+ * check.
+ */
+async function committer(ctx: Context, broker: Broker): Promise<string | null> {
+  const own = ctx.optionalSession();
+  if (own) return own;
+  const alias = ctx.alias();
+  if (!alias) return null;
+  return (await broker.registrationByAlias(alias))?.session_id ?? null;
+}
+
+/** What `c2c guard install` / `uninstall` did. */
+interface GuardSetup {
+  /** `installed`, `already`, `uninstalled` or `absent`. */
+  status: string;
+  /** The hooks directory git uses. */
+  hooks_dir: string;
+  /** The guard's pre-commit hook. */
+  hook: string;
+  /** Where the earlier pre-commit hook went (it runs after the guard). */
+  chained: string | null;
+  /** The earlier hook, put back by uninstall. */
+  restored: string | null;
+  /** Whether the hooks directory comes from core.hooksPath. */
+  hooks_path: boolean;
+}
+
+/**
+ * Runs `bin/c2c-guard install|uninstall`, which edits the hooks directory
+ * in shell (the only thing these commands may run), and reads its report.
+ */
+async function runGuardScript(action: string): Promise<GuardSetup> {
+  // Loaded only here: the permission table pulls in the NATS URL parser.
+  const { guardScript } = await import("../lib/permissions.ts");
+  const out = await new Deno.Command(guardScript(), {
+    args: [action],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b).trim();
+  if (!out.success) {
+    const why = decode(out.stderr).replace(/^c2c guard: /, "");
+    throw new CliError("guard", why || `bin/c2c-guard ${action} failed`);
+  }
+  const fields = new Map<string, string>();
+  for (const line of decode(out.stdout).split("\n")) {
+    const at = line.indexOf("=");
+    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1));
+  }
+  const field = (name: string) => fields.get(name) || null;
+  return {
+    status: field("status") ?? "unknown",
+    hooks_dir: field("hooks_dir") ?? "",
+    hook: field("hook") ?? "",
+    chained: field("chained"),
+    restored: field("restored"),
+    hooks_path: field("hooks_path") === "1",
+  };
+}
+
+function guardText(r: GuardSetup): string {
+  const where = r.hooks_path
+    ? " (core.hooksPath: every repository using that directory is guarded)"
+    : "";
+  switch (r.status) {
+    case "installed":
+    case "already":
+      return `${
+        r.status === "installed" ? "installed" : "already installed:"
+      } the c2c guard as ${r.hook}${where}` +
+        (r.chained
+          ? `\nthe earlier pre-commit hook runs after it: ${r.chained}`
+          : "");
+    case "uninstalled":
+      return `removed the c2c guard from ${r.hook}` +
+        (r.restored ? "; the earlier pre-commit hook is back" : "");
+    default:
+      return `no c2c guard in ${r.hooks_dir}; nothing to remove`;
   }
 }
 
@@ -399,7 +531,9 @@ export const HANDLERS: Record<string, Handler> = {
 
   async list(ctx) {
     const broker = await ctx.broker();
-    const result = await broker.list({ all: ctx.values.all === true });
+    const result = await claimsOf(broker).withCounts(
+      await broker.list({ all: ctx.values.all === true }),
+    );
     const now = new Date();
     return emit(
       ctx,
@@ -410,6 +544,7 @@ export const HANDLERS: Record<string, Handler> = {
             "ALIAS",
             "ALIVE",
             "PENDING",
+            "CLAIMS",
             "CLIENT",
             "WAKE",
             "PID",
@@ -420,6 +555,7 @@ export const HANDLERS: Record<string, Handler> = {
             p.alias ?? "(unregistered)",
             aliveCell(p.alive),
             String(p.pending),
+            p.claims === undefined ? "-" : String(p.claims),
             p.client ?? "-",
             wakeCell(p.wake),
             p.pid === null ? "-" : String(p.pid),
@@ -505,6 +641,142 @@ export const HANDLERS: Record<string, Handler> = {
   init: join,
   "room init": join,
   "room join": join,
+
+  async claim(ctx) {
+    const broker = await ctx.broker();
+    const reason = str(ctx, "reason");
+    if (reason === undefined) {
+      throw new UsageError(
+        ctx.spec.name,
+        "missing --reason: say why you claim these files (peers and the commit guard show it)",
+      );
+    }
+    const ttl = str(ctx, "ttl");
+    const result = await claimsOf(broker).claim(await ctx.session(broker), {
+      paths: ctx.positionals,
+      reason,
+      exclusive: ctx.values.shared !== true,
+      ttl_s: ttl === undefined
+        ? undefined
+        : Math.max(1, Math.ceil(parseDuration(ttl, "--ttl") / 1000)),
+    });
+    emit(ctx, result, (r) => {
+      const now = new Date();
+      const lines: string[] = [];
+      for (const g of r.granted) {
+        const others = r.shared_with.filter((s) =>
+          s.session_id !== g.session_id
+        );
+        lines.push(
+          `claimed ${g.path} (${g.exclusive ? "exclusive" : "shared"}${
+            g.expires_at ? `, until ${g.expires_at}` : ""
+          })` +
+            (!g.exclusive && others.length > 0
+              ? `; shared with ${
+                [...new Set(others.map((o) => o.holder))].join(", ")
+              }`
+              : ""),
+        );
+      }
+      for (const c of r.conflicts) {
+        lines.push(`not claimed ${conflictText(c, now)}`);
+      }
+      if (r.notified.length > 0) {
+        lines.push(`told ${r.notified.join(", ")} that you asked`);
+      }
+      return lines.join("\n");
+    });
+    return result.conflicts.length === 0 ? 0 : 1;
+  },
+
+  async release(ctx) {
+    const broker = await ctx.broker();
+    const result = await claimsOf(broker).release(await ctx.session(broker), {
+      paths: ctx.positionals,
+    });
+    return emit(ctx, result, (r) => {
+      const lines = [
+        r.released.length === 0
+          ? "nothing to release"
+          : `released ${r.released.join(", ")}`,
+      ];
+      if (r.not_held.length > 0) {
+        lines.push(`not yours: ${r.not_held.join(", ")}`);
+      }
+      return lines.join("\n");
+    });
+  },
+
+  async claims(ctx) {
+    const broker = await ctx.broker();
+    const result = await claimsOf(broker).list({ path: ctx.positionals[0] });
+    const now = new Date();
+    return emit(
+      ctx,
+      result,
+      (r) =>
+        r.claims.length === 0 ? "no live claims" : table(
+          ["PATH", "HOLDER", "MODE", "SINCE", "EXPIRES", "REASON"],
+          r.claims.map((c: ClaimInfo) => [
+            c.path,
+            c.holder,
+            c.exclusive ? "exclusive" : "shared",
+            relativeTime(c.since, now),
+            c.expires_at === null ? "-" : relativeTime(c.expires_at, now),
+            c.reason,
+          ]),
+          ctx.paint,
+        ),
+    );
+  },
+
+  async guard(ctx) {
+    const [action, ...files] = ctx.positionals;
+    if (action !== "check") {
+      if (files.length > 0) {
+        throw new UsageError(
+          ctx.spec.name,
+          `unexpected argument '${files[0]}' (only check takes files)`,
+        );
+      }
+      return emit(ctx, await runGuardScript(action), guardText);
+    }
+    const broker = await ctx.broker();
+    let names = files;
+    if (ctx.values.stdin === true) {
+      const input = new TextDecoder().decode(
+        await readAtMost(Deno.stdin, GUARD_STDIN_BYTES),
+      );
+      names = [...files, ...input.split("\0").filter((n) => n !== "")];
+    }
+    const warn = ctx.values.warn === true;
+    let result;
+    try {
+      result = await claimsOf(broker).check(
+        names,
+        await committer(ctx, broker),
+      );
+    } catch (e) {
+      // The guard is advisory: say what went wrong and how to commit anyway.
+      const why = e instanceof Error
+        ? describeError(e, CLI_WORDING)
+        : String(e);
+      if (warn) {
+        ctx.print(inert(`c2c guard: warning: claims not checked: ${why}`));
+        return 0;
+      }
+      throw new CliError(
+        "guard",
+        `claims could not be checked: ${why}; commit anyway with C2C_GUARD=warn git commit … or git commit --no-verify`,
+      );
+    }
+    // As a hook (--stdin), a commit nobody's claim stands in the way of
+    // passes silently.
+    if (ctx.json || result.blocked.length > 0 || ctx.values.stdin !== true) {
+      emit(ctx, result, (r) => guardCheckText(r.blocked, r.checked, warn));
+    }
+    return result.blocked.length === 0 || warn ? 0 : 1;
+  },
 
   async "room leave"(ctx) {
     const broker = await ctx.broker();

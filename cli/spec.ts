@@ -33,6 +33,7 @@ export const GROUPS = [
   "Get started",
   "Messages",
   "Rooms",
+  "File claims",
   "Diagnose and repair",
   "More",
 ] as const;
@@ -599,6 +600,108 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [],
     examples: [["c2c room leave swarm-lounge", "stop receiving its messages"]],
     session: "required",
+  },
+  {
+    name: "claim",
+    group: "File claims",
+    summary:
+      "claim files you are about to edit: peers see it, git refuses their commits",
+    args: "<path…>",
+    description:
+      "PATHs are files or globs relative to the repository root (not the current directory): lib/a.ts, lib/** (everything under lib), docs/*.md, src/ (a directory); an absolute path inside the repository works too. Grants what no other live session holds and prints the rest with their holder, reason and age, without waiting; each holder is told (an event=\"claim\" message, at most once a minute per path). Exits 1 when a path was not granted. A claim lasts while your session does (its MCP server or c2c run), until you release it, or until --ttl. A session registered from a shell holds no lease, so it must give --ttl. With 'c2c guard install', git refuses others' commits over your exclusive claims.",
+    positionals: [1, Infinity],
+    options: [
+      {
+        name: "reason",
+        type: "string",
+        value: "TEXT",
+        description:
+          "why (required): peers see it, and the commit guard shows it",
+      },
+      {
+        name: "shared",
+        type: "boolean",
+        description:
+          "a shared claim: coexists with other shared claims, not with exclusive ones",
+      },
+      {
+        name: "ttl",
+        type: "string",
+        value: "DURATION",
+        description:
+          "end the claim after DURATION: 90s, 30m, 2h (default: with your session)",
+      },
+    ],
+    examples: [
+      [
+        'c2c claim lib/broker.ts lib/store/ --reason "splitting the store"',
+        "claim a file and a directory",
+      ],
+      [
+        'c2c claim "docs/*.md" --shared --reason "fixing links"',
+        "a shared claim (quote globs from the shell)",
+      ],
+    ],
+    session: "required",
+  },
+  {
+    name: "release",
+    group: "File claims",
+    summary: "release your claims: the paths given, or all of them",
+    args: "[path…]",
+    description:
+      "Each PATH as you claimed it (lib/ and lib/** are the same claim). Without PATHs, releases every claim of your session.",
+    positionals: [0, Infinity],
+    options: [],
+    examples: [
+      ["c2c release lib/broker.ts", "release one claim"],
+      ["c2c release", "release all of yours"],
+    ],
+    session: "required",
+  },
+  {
+    name: "claims",
+    group: "File claims",
+    summary: "list live claims: all, or those overlapping a path",
+    args: "[path]",
+    description:
+      "One row per claim: path, holder, exclusive or shared, since when, when it expires (if it has a TTL), and the reason. Claims of sessions that ended are not shown: they ended with them.",
+    positionals: [0, 1],
+    options: [],
+    examples: [
+      ["c2c claims", "every live claim"],
+      ["c2c claims lib/a.ts --json", "who holds what covers lib/a.ts"],
+    ],
+    session: "none",
+  },
+  {
+    name: "guard",
+    group: "File claims",
+    choices: ["install", "uninstall", "check"],
+    summary: "git pre-commit hook: refuse commits over files others claimed",
+    args: "<install|uninstall|check> [file…]",
+    description:
+      "install puts a pre-commit hook into the repository's hooks directory (core.hooksPath respected). It refuses a commit that touches a file another live session claimed exclusively, naming the holder and its reason; commit anyway with C2C_GUARD=warn git commit … (report, commit) or git commit --no-verify. C2C_GUARD=off skips the check. An existing pre-commit hook is kept: renamed to pre-commit.c2c-chained, it runs after the check. uninstall takes the guard out and puts back what was there. check runs the hook's test on the FILEs given (or, with --stdin, on NUL-separated names: git diff --cached --name-only -z) and exits 1 when one is claimed. When no exclusive claim exists the hook starts no Deno process. The guard knows your own session from C2C_SESSION_ID, your client's session id or C2C_ALIAS: your own claims never stop you.",
+    positionals: [1, Infinity],
+    options: [
+      {
+        name: "stdin",
+        type: "boolean",
+        description: "check: read the files from standard input, NUL-separated",
+      },
+      {
+        name: "warn",
+        type: "boolean",
+        description:
+          "check: report claimed files but exit 0 (what C2C_GUARD=warn does)",
+      },
+    ],
+    examples: [
+      ["c2c guard install", "guard this repository's commits"],
+      ["c2c guard check lib/a.ts", "would a commit of lib/a.ts be refused?"],
+      ["c2c guard uninstall", "take the hook out, put back the old one"],
+    ],
+    session: "optional",
   },
   {
     name: "health",

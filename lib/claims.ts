@@ -513,7 +513,7 @@ export class Claims {
       }
       if (alive === null && ttl === undefined) {
         throw new InvalidArgumentError(
-          `'${me.alias}' holds no lease (registered from a shell), so nothing would end its claims: give a time to live (ttl_s, or --ttl 2h)`,
+          `'${me.alias}' holds no lease (registered from a shell), so nothing would end its claims: give the claim a time to live (ttl_s; for the command, --ttl 2h)`,
         );
       }
       const now = this.#now();

@@ -290,7 +290,9 @@ export function wakeGrants(env: EnvReader): WakeGrants {
  * `verify --transcripts DIR` may read DIR; `install` may read this c2c's
  * code, its Deno binary and Deno's npm cache, write the install's bin and
  * data directories ({@linkcode installLayout}), and run Deno (to complete
- * the install's module cache). `setup`, `unsetup` and `install` also need
+ * the install's module cache); `guard install` and `guard uninstall` may run
+ * `bin/c2c-guard` ({@linkcode guardScript}), which edits git's hooks
+ * directory. `setup`, `unsetup` and `install` also need
  * the client config files (`setup/paths.ts`), which `launcher.ts` adds.
  *
  * @param args The `c2c` arguments (without the program name).
@@ -411,9 +413,28 @@ function commandGrant(
       const value = flagValue(args, "--transcripts");
       return { entry: "cli", scope: value ? { read: [value] } : {} };
     }
+    case "guard": {
+      // install and uninstall edit git's hooks directory, which may be
+      // anywhere (core.hooksPath): bin/c2c-guard does that in shell, and
+      // running exactly that script is all they get. check reads the root.
+      const action = args.filter((a) => !a.startsWith("-"))[1];
+      return action === "install" || action === "uninstall"
+        ? { entry: "cli", scope: { run: [guardScript()] } }
+        : { entry: "cli", scope: {} };
+    }
     default:
       return { entry: "cli", scope: {} };
   }
+}
+
+/**
+ * The guard's script, `bin/c2c-guard` of this c2c: what `c2c guard install`
+ * and `uninstall` run, and what the hook they install calls.
+ *
+ * @returns Its absolute path.
+ */
+export function guardScript(): string {
+  return joinPath(codeDir(), "bin", "c2c-guard");
 }
 
 /** Value of `--name VALUE` or `--name=VALUE`, if present. */

@@ -248,10 +248,10 @@ Deno.test("c2c list prints an aligned table, --all adds unregistered inboxes, --
   assert.equal(lines.length, 3);
   assert.match(
     lines[0],
-    /^ALIAS +ALIVE +PENDING +CLIENT +WAKE +PID +SESSION +LAST SEEN$/,
+    /^ALIAS +ALIVE +PENDING +CLAIMS +CLIENT +WAKE +PID +SESSION +LAST SEEN$/,
   );
-  assert.match(lines[1], /^alpha {11}unknown {2}0 +cli /);
-  assert.match(lines[2], /^beta-long-name {2}no {7}0 +cli /);
+  assert.match(lines[1], /^alpha {11}unknown {2}0 +0 +cli /);
+  assert.match(lines[2], /^beta-long-name {2}no {7}0 +0 +cli /);
   assert.equal(lines[0].indexOf("ALIVE"), lines[1].indexOf("unknown"));
   assert.ok(
     !text.stdout.includes("\x1b["),
@@ -259,7 +259,7 @@ Deno.test("c2c list prints an aligned table, --all adds unregistered inboxes, --
   );
   assert.match(
     exits(all, 0).stdout,
-    /\n\(unregistered\) +unknown +0 +- +- +- +orphan /,
+    /\n\(unregistered\) +unknown +0 +0 +- +- +- +orphan /,
   );
   const peers =
     exits(json, 0).json<{ peers: { alias: string; alive: unknown }[] }>()

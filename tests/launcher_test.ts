@@ -15,14 +15,7 @@ import {
 } from "../lib/permissions.ts";
 import { helperScope } from "../launcher.ts";
 import { DENO, REPO } from "./_helpers.ts";
-import {
-  baseEnv,
-  exits,
-  launch,
-  LAUNCHER,
-  tempDir,
-  tempRepo,
-} from "./_cli.ts";
+import { baseEnv, exits, launch, LAUNCHER, tempDir, tempRepo } from "./_cli.ts";
 import { start } from "./_recording_deno.ts";
 
 /** Sample arguments for each command (at least the command itself). */
@@ -52,6 +45,12 @@ function samples(name: string): string[][] {
       return [["mcp"]];
     case "run":
       return [["run", "generic", "--alias", "x", "--", "bash"]];
+    case "guard":
+      return [
+        ["guard", "install"],
+        ["guard", "uninstall", "--json"],
+        ["guard", "check", "a.ts"],
+      ];
     default:
       return [[name], ["--json", name]];
   }
