@@ -7,7 +7,8 @@
 #   nats_read  the CA, .creds or nkey seed file named (--allow-read)
 # and, when no namespace is given, hands the process the repository's
 # `origin` remote (C2C_BROKER_ORIGIN), which it normalises into the
-# namespace: the process itself may not run git. A URL that does not parse
+# namespace, or the namespace `default` when there is none: the process
+# itself may not run git. A URL that does not parse
 # gets what it seems to name; the process then reports exactly what is wrong
 # before it dials anything.
 c2c_nats_grants() {
@@ -40,7 +41,13 @@ c2c_nats_grants() {
     case ,$nats_read, in *,"$_file",*) ;; *) nats_read=${nats_read:+$nats_read,}$_file ;; esac
   done
   if [ -z "${C2C_BROKER_NAMESPACE:-}" ] && [ -z "${C2C_BROKER_ORIGIN:-}" ]; then
-    C2C_BROKER_ORIGIN=$(git config --get remote.origin.url 2>/dev/null) || C2C_BROKER_ORIGIN=
-    [ -z "$C2C_BROKER_ORIGIN" ] || export C2C_BROKER_ORIGIN
+    if C2C_BROKER_ORIGIN=$(git config --get remote.origin.url 2>/dev/null) &&
+      [ -n "$C2C_BROKER_ORIGIN" ]; then
+      export C2C_BROKER_ORIGIN
+    else
+      # No origin remote (or no repository): the documented default.
+      C2C_BROKER_NAMESPACE=default
+      export C2C_BROKER_NAMESPACE
+    fi
   fi
 }

@@ -98,4 +98,12 @@ Deno.test("bin/c2c-mcp hands the server the origin remote for the default namesp
     launcher: `${REPO}/bin/c2c-mcp`,
   });
   assert.equal(named.env.C2C_BROKER_ORIGIN, undefined);
+  await using bare = await tempRepo();
+  const none = await start([], {
+    cwd: bare.path,
+    env: { C2C_BROKER_URL: "nats://127.0.0.1:4222" },
+    launcher: `${REPO}/bin/c2c-mcp`,
+  });
+  assert.equal(none.env.C2C_BROKER_ORIGIN, undefined);
+  assert.equal(none.env.C2C_BROKER_NAMESPACE, "default");
 });
