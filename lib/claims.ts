@@ -337,6 +337,32 @@ export interface ClaimsOptions {
   now?: () => Date;
 }
 
+/**
+ * A store that has no claim document: every operation says so. What a
+ * broker on a store without claims gets, rather than claims kept on this
+ * machine only, which peers on other machines would never see.
+ */
+class NoClaimStore implements ClaimStore {
+  readonly #why: string;
+  constructor(why: string) {
+    this.#why = why;
+  }
+  read(): Promise<ClaimsState> {
+    return Promise.reject(new InvalidArgumentError(this.#why));
+  }
+  update<T>(): Promise<T> {
+    return Promise.reject(new InvalidArgumentError(this.#why));
+  }
+}
+
+/** The claim store of a broker's store: `claims.json` for the file store. */
+function defaultStore(broker: Broker): ClaimStore {
+  if (broker.store.kind === "file") return new FileClaimStore(broker.paths);
+  return new NoClaimStore(
+    `file claims are not kept in the ${broker.store.kind} store yet (only in the file store); coordinate edits with messages meanwhile`,
+  );
+}
+
 const patterns = new Map<string, ClaimPattern>();
 
 /** Parses a stored path, remembering the result (claims are read often). */
@@ -455,7 +481,7 @@ export class Claims {
    */
   constructor(broker: Broker, options: ClaimsOptions = {}) {
     this.#broker = broker;
-    this.#store = options.store ?? new FileClaimStore(broker.paths);
+    this.#store = options.store ?? defaultStore(broker);
     this.#repoRoot = options.repoRoot !== undefined
       ? options.repoRoot
       : repoRootOf(broker.root);

@@ -88,7 +88,8 @@ export interface VerifyResult {
 }
 
 /**
- * Turns archived messages into exchange events, skipping room copies.
+ * Turns archived messages into exchange events, skipping room copies and
+ * broker notices.
  *
  * @param records Messages from `archive/*.jsonl`.
  * @returns One event per direct message.
@@ -102,7 +103,9 @@ export interface VerifyResult {
  */
 export function archiveEvents(records: readonly Message[]): ExchangeEvent[] {
   return records
-    .filter((m) => m.room_id === undefined)
+    // Room copies and broker notices (a claim's `event`) are not messages
+    // a participant sent.
+    .filter((m) => m.room_id === undefined && m.event === undefined)
     .map((m) => ({ id: m.id, from: m.from_alias, to: m.to_alias }));
 }
 

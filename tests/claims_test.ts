@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { CLAIMS_FILE, claimsOf, FileClaimStore } from "../lib/claims.ts";
 import { renderEnvelope } from "../lib/envelope.ts";
+import { archiveEvents } from "../lib/verify.ts";
 import { C2cError, CorruptFileError } from "../lib/errors.ts";
 import type { Broker } from "../mod.ts";
 import { tempBroker } from "./_helpers.ts";
@@ -236,6 +237,8 @@ Deno.test('claim() tells the holder once per claimant and path per minute, in an
   await broker.pollInbox("alice-s");
   const history = await broker.history("alice-s");
   assert.equal(history.messages[0].event, "claim");
+  // `c2c verify` counts messages participants sent: a notice is not one.
+  assert.deepEqual(archiveEvents(history.messages), []);
 });
 
 Deno.test("release() releases the paths named, or all of the caller's claims", async () => {
@@ -356,4 +359,18 @@ Deno.test("a damaged claims.json is an error naming it, left untouched; a link i
   } finally {
     Deno.removeSync(elsewhere);
   }
+});
+
+Deno.test("claimsOf() on a store that keeps no claims says so, and list still works", async () => {
+  await using broker = await tempBroker();
+  using _a = await live(broker, "alice");
+  Object.defineProperty(broker.store, "kind", { value: "nats" });
+  const claims = claimsOf(broker);
+  await assert.rejects(
+    claims.claim("alice-s", { paths: ["a.ts"], reason: "r" }),
+    /not kept in the nats store yet/,
+  );
+  await assert.rejects(claims.list(), /not kept in the nats store yet/);
+  const list = await broker.list();
+  assert.deepEqual(await claims.withCounts(list), list);
 });
