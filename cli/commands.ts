@@ -12,7 +12,11 @@ import { formatDuration, parseDuration } from "../lib/duration.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import { describeError } from "../lib/errors.ts";
 import type { HookClient } from "../lib/hook.ts";
-import type { ClientConfig, HealthStatus } from "../lib/health.ts";
+import type {
+  ClientConfig,
+  HealthReport,
+  HealthStatus,
+} from "../lib/health.ts";
 import type { Message, RoomMessage } from "../lib/message.ts";
 import { resolveCliSession } from "../lib/session.ts";
 import { wakeCell } from "../lib/wake_info.ts";
@@ -869,7 +873,9 @@ export const HANDLERS: Record<string, Handler> = {
     // Loaded per command: each `c2c` call starts a process, so modules only
     // one command uses stay out of every other command's start-up.
     const { checkHealth } = await import("../lib/health.ts");
-    const report = checkHealth({
+    const { natsConfigFromEnv } = await import("../lib/store/nats/url.ts");
+    const nats = natsConfigFromEnv({ get: ctx.env });
+    const report: HealthReport & { store?: unknown } = checkHealth({
       root,
       rootError,
       sessionId: resolveCliSession(str(ctx, "session-id"), ctx.env)
@@ -877,10 +883,24 @@ export const HANDLERS: Record<string, Handler> = {
       alias: alias ?? null,
       clients: await clientConfigs(ctx),
       shellAdvice: shellIdentityAdvice(),
+      localOnly: nats !== undefined,
     });
+    if (nats) {
+      const { storeHealth } = await import("../lib/store/nats/health.ts");
+      const store = await storeHealth(nats, ctx.env);
+      report.store = store;
+      report.checks.push(...store.checks);
+      report.healthy &&= store.checks.every((c) => c.status !== "fail");
+    }
     emit(ctx, report, (r) => {
       const width = Math.max(...r.checks.map((c) => c.name.length));
-      const lines = [`c2c health: broker root ${r.root ?? "(none)"}`];
+      const lines = [
+        `c2c health: ${
+          nats
+            ? `NATS store at ${nats.display}; local directory`
+            : "broker root"
+        } ${r.root ?? "(none)"}`,
+      ];
       // Details and fixes were made inert by emit; keep each to its line.
       for (const c of r.checks) {
         const [word, colour] = STATUS_TEXT[c.status];

@@ -65,6 +65,11 @@ export interface HealthOptions {
   /** With no session id: the alias whose registration to check. */
   alias?: string | null;
   /**
+   * Only this machine's directory: the registry, inboxes, rooms and dead
+   * letters live elsewhere (the NATS store, checked by its own health).
+   */
+  localOnly?: boolean;
+  /**
    * The client configs `c2c setup` writes, to check (none: the check is
    * skipped).
    */
@@ -131,7 +136,9 @@ export function checkHealth(options: HealthOptions): HealthReport {
   const root = checkRoot(options.root);
   checks.push(root.check);
   // An unreadable root would fail every check below for the same reason.
-  if (!root.readable) return report(options.sessionId ?? null);
+  if (!root.readable || options.localOnly) {
+    return report(options.sessionId ?? null);
+  }
 
   const registry = attempt("registry", () => {
     const rows = readRegistry(paths);

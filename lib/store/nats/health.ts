@@ -12,9 +12,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { describeError, NatsNoJetStreamError } from "../../errors.ts";
 import type { HealthCheck } from "../../health.ts";
-import { CONNECT_TIMEOUT_MS, mapNatsError } from "./connect.ts";
+import { CONNECT_TIMEOUT_MS, connectNats, mapNatsError } from "./connect.ts";
 import { quote } from "./_quote.ts";
-import type { NamespaceSource } from "./namespace.ts";
+import { type NamespaceSource, resolveNamespace } from "./namespace.ts";
 import type { NatsConfig } from "./url.ts";
 
 /** Inputs to {@linkcode natsHealth}. */
@@ -190,4 +190,48 @@ export async function natsHealth(
     });
   }
   return report;
+}
+
+/**
+ * Connects once (bounded by the connect timeout) and reports the NATS
+ * store's health for `c2c health`: servers, the one connected to,
+ * JetStream, namespace and round-trip time. Never throws.
+ *
+ * Requires the grants `natsGrants(config)` names, plus
+ * `--allow-env=C2C_BROKER_NAMESPACE,C2C_BROKER_ORIGIN`.
+ *
+ * @param config The configuration.
+ * @param env Environment reader (for the namespace).
+ * @returns The report; its connection is closed again.
+ */
+export async function storeHealth(
+  config: NatsConfig,
+  env: (name: string) => string | undefined,
+): Promise<NatsHealth> {
+  let namespace = "default";
+  let namespaceSource: NamespaceSource = "default";
+  let connection: NatsConnection | undefined;
+  let error: unknown;
+  try {
+    const resolved = await resolveNamespace({
+      env: env("C2C_BROKER_NAMESPACE") ?? "",
+      origin: env("C2C_BROKER_ORIGIN"),
+    });
+    namespace = resolved.namespace;
+    namespaceSource = resolved.source;
+    connection = await connectNats({ config, namespace, name: "c2c-health" });
+  } catch (e) {
+    error = e;
+  }
+  try {
+    return await natsHealth({
+      config,
+      namespace,
+      namespaceSource,
+      connection,
+      error,
+    });
+  } finally {
+    await connection?.close().catch(() => {});
+  }
 }
