@@ -82,6 +82,12 @@ export interface BrokerPaths {
   readonly deadLetterLock: string;
   /** `<session>.inbox.jsonl`. */
   inbox(sessionId: string): string;
+  /**
+   * The file this machine's hooks and wake watchers look at: non-empty
+   * while messages wait for the session. The file store's inbox itself;
+   * the NATS store keeps `signals/<session>` up to date.
+   */
+  signal(sessionId: string): string;
   /** Lock sidecar guarding one inbox (and its archive). */
   inboxLock(sessionId: string): string;
   /** `archive/<session>.jsonl`. */
@@ -142,6 +148,7 @@ export function brokerPaths(root: string): BrokerPaths {
     registryLock: joinPath(locksDir, "registry.lock"),
     deadLetterLock: joinPath(locksDir, "dead-letter.lock"),
     inbox: (id) => joinPath(root, validateSessionId(id) + INBOX_SUFFIX),
+    signal: (id) => joinPath(root, validateSessionId(id) + INBOX_SUFFIX),
     inboxLock: (id) =>
       joinPath(locksDir, `inbox.${validateSessionId(id)}.lock`),
     archive: (id) => joinPath(archiveDir, `${validateSessionId(id)}.jsonl`),

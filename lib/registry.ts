@@ -65,7 +65,14 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-function rowProblem(row: unknown): string | null {
+/**
+ * What makes a registry row unusable (see {@linkcode QuarantinedRow}), or
+ * `null` for a usable one: the checks every store applies to its rows.
+ *
+ * @param row A parsed row.
+ * @returns The problem, or `null`.
+ */
+export function rowProblem(row: unknown): string | null {
   if (typeof row !== "object" || row === null || Array.isArray(row)) {
     return "it is not an object";
   }
