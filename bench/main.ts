@@ -41,6 +41,7 @@ import { memoryGroup } from "./memory_bench.ts";
 import { cliGroup } from "./cli_bench.ts";
 import { hookGroup } from "./hook_bench.ts";
 import { nativeWakeGroup } from "./native_wake_bench.ts";
+import { claimsGroup } from "./claims_bench.ts";
 
 /** Every benchmark group, in the order a full run goes through them. */
 export const GROUPS: readonly BenchGroup[] = [
@@ -56,6 +57,7 @@ export const GROUPS: readonly BenchGroup[] = [
   cliGroup,
   hookGroup,
   nativeWakeGroup,
+  claimsGroup,
 ];
 
 /** Where the report goes unless `--out` says otherwise. */

@@ -62,7 +62,7 @@ import type {
   ReleaseResult,
 } from "./types.ts";
 import { joinPath } from "./_path.ts";
-import { atomicWriteText, readBytesOrNull } from "./_fs.ts";
+import { atomicWriteText, readBytesOrNull, removeIfExists } from "./_fs.ts";
 
 /** Most paths one `claim` or `release` call may name. */
 export const MAX_PATHS_PER_CALL = 100;
@@ -78,6 +78,13 @@ export const CLAIM_NOTICE_INTERVAL_MS = 60_000;
 export const CLAIM_EVENT = "claim";
 /** The claim document's name in the broker root. */
 export const CLAIMS_FILE = "claims.json";
+/**
+ * An empty file beside the claim document, present exactly while it holds
+ * an exclusive claim: the commit guard's hook tests for it and, when it is
+ * absent (the common case), lets the commit through without starting any
+ * process at all.
+ */
+export const CLAIMS_GUARD_FILE = "claims.guard";
 
 /** A claim as the store keeps it. */
 export interface StoredClaim {
@@ -215,9 +222,7 @@ export function parseClaimsFile(path: string, bytes: Uint8Array): ClaimsState {
 }
 
 /**
- * Serialises the claim document: one compact line, so that `bin/c2c-guard`
- * can tell "no exclusive claim at all" from the bytes (`"exclusive":true`)
- * without starting Deno.
+ * Serialises the claim document: one compact line.
  *
  * @param state The document.
  * @returns Its text.
@@ -250,6 +255,8 @@ export class FileClaimStore implements ClaimStore {
   readonly file: string;
   /** Its lock sidecar. */
   readonly lock: string;
+  /** The guard's cue ({@linkcode CLAIMS_GUARD_FILE}). */
+  readonly cue: string;
   #cache: { key: string; state: ClaimsState } | null = null;
 
   /**
@@ -260,6 +267,7 @@ export class FileClaimStore implements ClaimStore {
   constructor(paths: BrokerPaths) {
     this.file = joinPath(paths.root, CLAIMS_FILE);
     this.lock = joinPath(paths.locksDir, "claims.lock");
+    this.cue = joinPath(paths.root, CLAIMS_GUARD_FILE);
   }
 
   /**
@@ -287,9 +295,32 @@ export class FileClaimStore implements ClaimStore {
   ): Promise<T> {
     return withLock(this.lock, true, () => {
       const { state, result } = change(this.#read());
-      if (state !== null) atomicWriteText(this.file, serializeClaims(state));
+      if (state !== null) this.#write(state);
       return result;
     });
+  }
+
+  /**
+   * Writes the document, and keeps the guard's cue in step: created before
+   * a document with an exclusive claim, removed after one without. A crash
+   * in between leaves a cue with nothing behind it (the guard then starts
+   * Deno and finds nothing to refuse), never an exclusive claim the guard
+   * would not see.
+   */
+  #write(state: ClaimsState): void {
+    const exclusive = state.claims.some((c) => c.exclusive);
+    if (exclusive && !this.#cueExists()) atomicWriteText(this.cue, "");
+    atomicWriteText(this.file, serializeClaims(state));
+    if (!exclusive) removeIfExists(this.cue);
+  }
+
+  #cueExists(): boolean {
+    try {
+      return Deno.lstatSync(this.cue).isFile;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
   }
 
   #read(): ClaimsState {

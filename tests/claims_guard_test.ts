@@ -303,6 +303,7 @@ Deno.test("bin/c2c-guard starts `cli.ts guard check` with exactly the flags cliG
     `${root}/claims.json`,
     '{"version":1,"claims":[{"path":"x","session_id":"s","alias":"a","reason":"r","exclusive":true,"since":"2026-01-01T00:00:00.000Z"}],"notified":[]}\n',
   );
+  await Deno.writeTextFile(`${root}/claims.guard`, "");
   const got = await start(["pre-commit"], {
     cwd: r,
     launcher: GUARD,

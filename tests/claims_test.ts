@@ -3,7 +3,12 @@
 // never a sleep), release, the guard's check, and a damaged claims.json.
 
 import assert from "node:assert/strict";
-import { CLAIMS_FILE, claimsOf, FileClaimStore } from "../lib/claims.ts";
+import {
+  CLAIMS_FILE,
+  CLAIMS_GUARD_FILE,
+  claimsOf,
+  FileClaimStore,
+} from "../lib/claims.ts";
 import { renderEnvelope } from "../lib/envelope.ts";
 import { archiveEvents } from "../lib/verify.ts";
 import { C2cError, CorruptFileError } from "../lib/errors.ts";
@@ -373,4 +378,38 @@ Deno.test("claimsOf() on a store that keeps no claims says so, and list still wo
   await assert.rejects(claims.list(), /not kept in the nats store yet/);
   const list = await broker.list();
   assert.deepEqual(await claims.withCounts(list), list);
+});
+
+Deno.test("claims.guard is present exactly while an exclusive claim is stored", async () => {
+  await using broker = await tempBroker();
+  using _a = await live(broker, "alice");
+  const claims = claimsOf(broker);
+  const cue = `${broker.root}/${CLAIMS_GUARD_FILE}`;
+  const present = () => {
+    try {
+      Deno.lstatSync(cue);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await claims.claim("alice-s", {
+    paths: ["a"],
+    reason: "r",
+    exclusive: false,
+  });
+  assert.equal(present(), false);
+  await claims.claim("alice-s", { paths: ["b"], reason: "r" });
+  assert.equal(present(), true);
+  await claims.release("alice-s", { paths: ["b"] });
+  assert.equal(present(), false);
+  // A link planted in its place is replaced, never followed.
+  const elsewhere = await Deno.makeTempFile();
+  try {
+    Deno.symlinkSync(elsewhere, cue);
+    await claims.claim("alice-s", { paths: ["c"], reason: "r" });
+    assert.equal(Deno.lstatSync(cue).isFile, true);
+  } finally {
+    Deno.removeSync(elsewhere);
+  }
 });
