@@ -16,6 +16,7 @@ import {
   SymlinkRefusedError,
 } from "./errors.ts";
 import { readConfig } from "./config.ts";
+import { FileClaimStore, parseClaimsFile } from "./claims.ts";
 import { withLock } from "./lock.ts";
 import {
   deadLetterProblem,
@@ -70,6 +71,7 @@ function sessionFromName(name: string, suffix: string): string | null {
 }
 
 function targets(paths: BrokerPaths): Target[] {
+  const claims = new FileClaimStore(paths);
   const list: Target[] = [{
     path: paths.registry,
     lock: paths.registryLock,
@@ -85,6 +87,15 @@ function targets(paths: BrokerPaths): Target[] {
     lock: paths.registryLock,
     lineProblem: null,
     check: () => void readConfig(paths),
+  }, {
+    // Only claims, which their holders make again: moved aside whole.
+    path: claims.file,
+    lock: claims.lock,
+    lineProblem: null,
+    check: () => {
+      const bytes = readBytesOrNull(claims.file);
+      if (bytes !== null) parseClaimsFile(claims.file, bytes);
+    },
   }];
   for (const entry of safeReadDir(paths.root)) {
     const sessionId = sessionFromName(entry.name, INBOX_SUFFIX);

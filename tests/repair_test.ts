@@ -48,3 +48,18 @@ Deno.test("c2c repair moves a garbage registry aside and the broker works again"
   const again = exits(await c2c(broker.root, ["repair"]), 0);
   assert.match(again.stdout, /nothing to repair/);
 });
+
+Deno.test("c2c repair moves a damaged claims.json aside whole (claims are made again)", async () => {
+  await using broker = await tempBroker();
+  Deno.writeTextFileSync(`${broker.root}/claims.json`, "{garbage");
+  const r = exits(await c2c(broker.root, ["repair", "--json"]), 0).json<{
+    repaired: { path: string; moved_to: string }[];
+  }>();
+  assert.equal(r.repaired.length, 1);
+  assert.equal(r.repaired[0].path, `${broker.root}/claims.json`);
+  assert.equal(Deno.readTextFileSync(r.repaired[0].moved_to), "{garbage");
+  assert.match(
+    exits(await c2c(broker.root, ["repair"]), 0).stdout,
+    /nothing to repair/,
+  );
+});
