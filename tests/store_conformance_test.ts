@@ -1,0 +1,558 @@
+// The broker behaves the same over both stores: each case below runs once
+// over the file store and once over the NATS store (a real nats-server),
+// records every result and error, and the two transcripts must be equal
+// once ids and timestamps are set aside. Each case also checks the
+// behaviour itself, so that both stores being wrong alike fails too.
+//
+// "Processes" are separate brokers on separate store instances (for NATS,
+// separate local directories too): a session is alive while the broker
+// that took its lease holds it.
+
+import assert from "node:assert/strict";
+import type { Broker } from "../lib/broker.ts";
+import { C2cError } from "../lib/errors.ts";
+import type { SessionLease } from "../lib/store/store.ts";
+import { startNats } from "./_nats.ts";
+import { openWorld, type StoreKind, type World } from "./_stores.ts";
+
+const server = await startNats();
+globalThis.addEventListener("unload", () => {
+  server.stop("SIGKILL");
+});
+
+/** What a case records. */
+type Transcript = unknown[];
+
+interface CaseContext {
+  world: World;
+  /** The broker most operations go through. */
+  main: Broker;
+  /** Another process: it holds the leases of "live" sessions. */
+  peer: Broker;
+  /** Records a result, or the error's code and message. */
+  rec<T>(label: string, op: Promise<T>): Promise<T | undefined>;
+  /** Takes a session's lease in the peer process. */
+  live(sessionId: string): Promise<SessionLease>;
+  transcript: Transcript;
+}
+
+type Case = (c: CaseContext) => Promise<void>;
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g;
+
+/**
+ * Ids and timestamps aside, and the one count that is about this machine's
+ * files (`gc`'s idle lock files: the file store's lease and inbox locks have
+ * no NATS counterpart).
+ */
+function normalize(value: unknown): unknown {
+  if (typeof value === "string") {
+    return value.replace(UUID, "<id>").replace(ISO, "<ts>");
+  }
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] =
+        k === "ms" || k === "pid_start_time" || k === "removed_lock_files"
+          ? "<n>"
+          : normalize(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+async function runCase(kind: StoreKind, body: Case): Promise<Transcript> {
+  await using world = await openWorld(kind, { url: server.url });
+  const main = await world.broker();
+  const peer = await world.broker();
+  const leases: SessionLease[] = [];
+  const transcript: Transcript = [];
+  try {
+    await body({
+      world,
+      main,
+      peer,
+      transcript,
+      rec: async (label, op) => {
+        try {
+          const value = await op;
+          transcript.push({ [label]: value });
+          return value;
+        } catch (e) {
+          if (!(e instanceof C2cError)) throw e;
+          transcript.push({ [label]: { error: e.code, message: e.message } });
+          return undefined;
+        }
+      },
+      live: async (sessionId) => {
+        const lease = await peer.acquireLease(sessionId);
+        leases.push(lease);
+        return lease;
+      },
+    });
+  } finally {
+    for (const l of leases) l.release();
+  }
+  return transcript;
+}
+
+/** Runs `body` over both stores and compares the transcripts. */
+function conformance(name: string, body: Case): void {
+  Deno.test(`conformance: ${name}`, async () => {
+    const file = normalize(await runCase("file", body));
+    const nats = normalize(await runCase("nats", body));
+    assert.deepEqual(nats, file);
+  });
+}
+
+function code(t: Transcript, i: number): string | undefined {
+  const entry = Object.values(t[i] as Record<string, unknown>)[0] as {
+    error?: string;
+  };
+  return entry?.error;
+}
+
+conformance(
+  "register: fresh, refresh, rename, alias held by a live session, takeover of a dead one",
+  async (c) => {
+    const { main, rec } = c;
+    const a = await c.live("s-a");
+    await c.live("s-b");
+    const first = await rec(
+      "a registers",
+      main.register("s-a", { alias: "storm", leased: true }),
+    );
+    assert.equal(first?.status, "registered");
+    assert.equal(
+      (await rec(
+        "a again",
+        main.register("s-a", { alias: "storm", leased: true }),
+      ))?.status,
+      "already_registered",
+    );
+    const renamed = await rec(
+      "a renames",
+      main.register("s-a", { alias: "gale", leased: true }),
+    );
+    assert.equal(renamed?.status, "renamed");
+    assert.equal(renamed?.previous_alias, "storm");
+    await rec(
+      "b takes a's alias",
+      main.register("s-b", { alias: "gale", leased: true }),
+    );
+    assert.equal(code(c.transcript, 3), "alias_taken");
+    await rec(
+      "b registers",
+      main.register("s-b", { alias: "tide", leased: true }),
+    );
+    await rec(
+      "b sends to a",
+      main.send("s-b", { to_alias: "gale", content: "hello gale" }),
+    );
+    a.release();
+    await c.live("s-c");
+    const takeover = await rec(
+      "c takes over",
+      main.register("s-c", { alias: "gale", leased: true }),
+    );
+    assert.equal(takeover?.status, "taken_over");
+    assert.equal(takeover?.replaced_session_id, "s-a");
+    assert.equal(takeover?.redelivered, 1);
+    const poll = await rec("c polls", main.pollInbox("s-c"));
+    assert.equal(poll?.messages[0]?.content, "hello gale");
+    await rec(
+      "the old alias is free",
+      main.register("s-b", { alias: "storm", leased: true }),
+    );
+    await rec("list", main.list());
+    await rec("whoami", main.whoami("s-c"));
+  },
+);
+
+conformance(
+  "register: a shell registration yields to a leased session, not to another shell",
+  async (c) => {
+    const { main, rec } = c;
+    await rec(
+      "shell a",
+      main.register("s-a", { alias: "anchor", leased: false }),
+    );
+    await rec(
+      "shell b",
+      main.register("s-b", { alias: "anchor", leased: false }),
+    );
+    assert.equal(code(c.transcript, 1), "alias_taken");
+    await c.live("s-b");
+    const r = await rec(
+      "leased b",
+      main.register("s-b", { alias: "anchor", leased: true }),
+    );
+    assert.equal(r?.status, "taken_over");
+    const list = await rec("list", main.list());
+    assert.deepEqual(list?.peers.map((p) => [p.alias, p.alive]), [[
+      "anchor",
+      true,
+    ]]);
+  },
+);
+
+conformance(
+  "list: liveness (alive, dead, unknown) and pending counts",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    const b = await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.register("s-c", { alias: "charlie", leased: false });
+    await rec("a→b", main.send("s-a", { to_alias: "bravo", content: "one" }));
+    await rec("a→c", main.send("s-a", { to_alias: "charlie", content: "two" }));
+    await rec(
+      "a→c",
+      main.send("s-a", { to_alias: "charlie", content: "three" }),
+    );
+    b.release();
+    const list = await rec("list", main.list());
+    assert.deepEqual(
+      list?.peers.map((p) => [p.alias, p.alive, p.pending]),
+      [["alpha", true, 0], ["bravo", false, 1], ["charlie", null, 2]],
+    );
+    await rec("whoami a", main.whoami("s-a"));
+    await rec("whoami c", main.whoami("s-c"));
+  },
+);
+
+conformance(
+  "send: unknown, dead, self, mismatched sender, too large, inbox full, reply_to",
+  async (c) => {
+    const { main, rec, world } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    const dead = await c.live("s-d");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.register("s-d", { alias: "delta", leased: true });
+    dead.release();
+    await rec(
+      "unknown",
+      main.send("s-a", { to_alias: "nobody", content: "x" }),
+    );
+    await rec("dead", main.send("s-a", { to_alias: "delta", content: "x" }));
+    await rec("self", main.send("s-a", { to_alias: "alpha", content: "x" }));
+    await rec(
+      "mismatch",
+      main.send("s-a", {
+        to_alias: "bravo",
+        content: "x",
+        from_alias: "bravo",
+      }),
+    );
+    await rec(
+      "unregistered",
+      main.send("s-z", { to_alias: "bravo", content: "x" }),
+    );
+    const small = await world.broker({ maxMessageBytes: 100 });
+    await rec(
+      "too large",
+      small.send("s-a", { to_alias: "bravo", content: "é".repeat(60) }),
+    );
+    const sent = await rec(
+      "reply",
+      main.send("s-a", { to_alias: "bravo", content: "first" }),
+    );
+    await rec(
+      "reply_to",
+      main.send("s-b", {
+        to_alias: "alpha",
+        content: "re",
+        reply_to: sent!.id,
+      }),
+    );
+    await rec(
+      "bad reply_to",
+      main.send("s-b", { to_alias: "alpha", content: "re", reply_to: "a b" }),
+    );
+    await world.setConfig({ max_inbox_bytes: 1024 });
+    let accepted = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await rec(
+        `fill ${i}`,
+        main.send("s-a", {
+          to_alias: "bravo",
+          content: `${i} ${"x".repeat(150)}`,
+        }),
+      );
+      if (!r) break;
+      accepted++;
+    }
+    assert.ok(accepted > 0 && accepted < 20, `accepted ${accepted}`);
+    assert.equal(code(c.transcript, c.transcript.length - 1), "inbox_full");
+    await rec("peek alpha", main.peekInbox("s-a"));
+    await rec("list", main.list());
+  },
+);
+
+conformance("send_all: skips dead peers and full inboxes", async (c) => {
+  const { main, rec, world } = c;
+  await c.live("s-a");
+  await c.live("s-b");
+  await c.live("s-c");
+  const d = await c.live("s-d");
+  for (
+    const [s, alias] of [
+      ["s-a", "alpha"],
+      ["s-b", "bravo"],
+      ["s-c", "charlie"],
+      ["s-d", "delta"],
+    ]
+  ) {
+    await main.register(s, { alias, leased: true });
+  }
+  await main.register("s-e", { alias: "echo", leased: false });
+  d.release();
+  await world.setConfig({ max_inbox_bytes: 1024 });
+  await main.send("s-a", { to_alias: "charlie", content: "x".repeat(800) });
+  const r = await rec("send_all", main.sendAll("s-a", { content: "to all" }));
+  assert.deepEqual(r?.sent_to.map((s) => s.to_alias), ["bravo", "echo"]);
+  assert.deepEqual(r?.skipped, [
+    { alias: "charlie", reason: "inbox full" },
+    { alias: "delta", reason: "not alive" },
+  ]);
+  await rec("peek b", main.peekInbox("s-b"));
+});
+
+conformance(
+  "poll, peek and history: order, limits, byte bounds, a cut message",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    for (let i = 0; i < 4; i++) {
+      await main.send("s-a", { to_alias: "bravo", content: `message ${i}` });
+    }
+    await main.send("s-a", { to_alias: "bravo", content: "y".repeat(3000) });
+    await main.send("s-a", { to_alias: "bravo", content: "after the big one" });
+    const peek = await rec("peek 2", main.peekInbox("s-b", { limit: 2 }));
+    assert.deepEqual(peek?.messages.map((m) => m.content), [
+      "message 0",
+      "message 1",
+    ]);
+    assert.equal(peek?.remaining, 4);
+    await rec("poll 2", main.pollInbox("s-b", { limit: 2 }));
+    await rec("poll 500 bytes", main.pollInbox("s-b", { maxBytes: 500 }));
+    const cut = await rec(
+      "poll 1000 bytes, alone",
+      main.pollInbox("s-b", { maxBytes: 1000 }),
+    );
+    assert.equal(cut?.messages.length, 1);
+    assert.equal(cut?.truncated?.length, 1);
+    await rec("poll rest", main.pollInbox("s-b"));
+    await rec("poll empty", main.pollInbox("s-b"));
+    const history = await rec("history 3", main.history("s-b", { limit: 3 }));
+    assert.equal(history?.messages.at(-1)?.content, "after the big one");
+    assert.equal(
+      history?.messages[1].content.length,
+      3000,
+      "the archive keeps a cut message whole",
+    );
+    await rec("history all", main.history("s-b"));
+    await rec("history 0", main.history("s-b", { limit: 0 }));
+    await rec("bad limit", main.pollInbox("s-b", { limit: 0 }));
+    await rec("peek unregistered", main.peekInbox("s-z"));
+  },
+);
+
+conformance(
+  "drainMessages and restore: a push that failed puts its messages back first",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    const ids = [];
+    for (const content of ["one", "two", "three"]) {
+      ids.push((await main.send("s-a", { to_alias: "bravo", content })).id);
+    }
+    const drained = await rec("drain two", main.drainMessages("s-b", [ids[1]]));
+    assert.deepEqual(drained?.messages.map((m) => m.content), ["two"]);
+    await rec("peek", main.peekInbox("s-b"));
+    await rec("history", main.history("s-b"));
+    await rec("restore", main.restoreMessages("s-b", drained!.messages));
+    const after = await rec("peek after", main.peekInbox("s-b"));
+    assert.deepEqual(after?.messages.map((m) => m.content), [
+      "two",
+      "one",
+      "three",
+    ]);
+    await rec("history after", main.history("s-b"));
+    await rec("drain unknown id", main.drainMessages("s-b", ["nope"]));
+  },
+);
+
+conformance(
+  "rooms: join, fan-out, dedupe within 60 s, history windows, leave, list_rooms, my_rooms",
+  async (c) => {
+    const { main, rec, world } = c;
+    for (
+      const [s, alias] of [["s-a", "alpha"], ["s-b", "bravo"], [
+        "s-c",
+        "charlie",
+      ]]
+    ) {
+      await c.live(s);
+      await main.register(s, { alias, leased: true });
+    }
+    await rec("a joins", main.joinRoom("s-a", { room_id: "lounge" }));
+    await rec("b joins", main.joinRoom("s-b", { room_id: "lounge" }));
+    await rec("b joins again", main.joinRoom("s-b", { room_id: "lounge" }));
+    await rec(
+      "c joins",
+      main.joinRoom("s-c", { room_id: "lounge", history_limit: 1 }),
+    );
+    await rec(
+      "c posts to a room it is not in",
+      main.sendRoom("s-c", { room_id: "den", content: "x" }),
+    );
+    const post = await rec(
+      "a posts",
+      main.sendRoom("s-a", { room_id: "lounge", content: "hi all" }),
+    );
+    assert.equal(post?.queued_count, 2);
+    const again = await rec(
+      "a repeats",
+      main.sendRoom("s-a", { room_id: "lounge", content: "hi all" }),
+    );
+    assert.equal(again?.deduplicated, true);
+    assert.equal(again?.id, post?.id);
+    world.clock.advance(61_000);
+    const later = await rec(
+      "a repeats a minute later",
+      main.sendRoom("s-a", { room_id: "lounge", content: "hi all" }),
+    );
+    assert.equal(later?.deduplicated, false);
+    await rec(
+      "b posts",
+      main.sendRoom("s-b", { room_id: "lounge", content: "hello" }),
+    );
+    await rec("b polls", main.pollInbox("s-b"));
+    await rec("history 2", main.roomHistory({ room_id: "lounge", limit: 2 }));
+    await rec(
+      "history offset 1 limit 2",
+      main.roomHistory({ room_id: "lounge", offset: 1, limit: 2 }),
+    );
+    await rec(
+      "history offset 99",
+      main.roomHistory({ room_id: "lounge", offset: 99 }),
+    );
+    await rec("history all", main.roomHistory({ room_id: "lounge" }));
+    await rec("c leaves", main.leaveRoom("s-c", { room_id: "lounge" }));
+    await rec("c leaves again", main.leaveRoom("s-c", { room_id: "lounge" }));
+    await rec("a joins den", main.joinRoom("s-a", { room_id: "den" }));
+    await rec("list_rooms", main.listRooms());
+    await rec("my_rooms a", main.myRooms("s-a"));
+    await rec("my_rooms c", main.myRooms("s-c"));
+    await rec("empty room history", main.roomHistory({ room_id: "empty" }));
+    await rec(
+      "renamed member follows",
+      main.register("s-b", { alias: "bravo-2", leased: true }),
+    );
+    await rec("members after rename", main.listRooms());
+    await rec(
+      "bravo-2 posts",
+      main.sendRoom("s-b", { room_id: "lounge", content: "renamed" }),
+    );
+    await rec("a polls", main.pollInbox("s-a"));
+  },
+);
+
+conformance(
+  "sweep: dead sessions go, their messages become dead letters, and come back when the alias registers",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    const b = await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.register("s-c", { alias: "charlie", leased: false });
+    await main.joinRoom("s-b", { room_id: "lounge" });
+    await main.send("s-a", { to_alias: "bravo", content: "one" });
+    await main.send("s-a", { to_alias: "bravo", content: "two" });
+    b.release();
+    const swept = await rec("sweep", main.sweep());
+    assert.equal(swept?.removed_registrations, 1);
+    assert.equal(swept?.rescued_messages, 2);
+    const dead = await rec("dead letters", main.deadLetters());
+    assert.deepEqual(dead?.map((d) => [d.content, d.dead_session_id]), [[
+      "one",
+      "s-b",
+    ], ["two", "s-b"]]);
+    await rec("list", main.list());
+    await rec("rooms", main.listRooms());
+    await rec("sweep again", main.sweep());
+    await c.live("s-b2");
+    const back = await rec(
+      "bravo returns",
+      main.register("s-b2", { alias: "bravo", leased: true }),
+    );
+    assert.equal(back?.redelivered, 2);
+    await rec("dead letters after", main.deadLetters());
+    await rec("poll", main.pollInbox("s-b2"));
+  },
+);
+
+conformance(
+  "gc: expires idle shell registrations, purges old dead letters, dry run changes nothing",
+  async (c) => {
+    const { main, rec, world } = c;
+    await c.live("s-a");
+    const b = await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.register("s-c", { alias: "charlie", leased: false });
+    await main.send("s-a", { to_alias: "bravo", content: "lost" });
+    b.release();
+    await rec("gc now", main.gc());
+    world.clock.advance(25 * 3600_000);
+    await rec("dry run", main.gc({ dryRun: true }));
+    await rec("list after dry run", main.list());
+    world.clock.advance(7 * 24 * 3600_000);
+    const gc = await rec("gc later", main.gc());
+    assert.equal(gc?.purged_dead_letters, 1);
+    assert.deepEqual(gc?.removed.map((r) => [r.alias, r.reason]), [[
+      "charlie",
+      "expired",
+    ]]);
+    await rec("list", main.list());
+    await rec("dead letters", main.deadLetters());
+  },
+);
+
+conformance(
+  "tail_log: the newest entries, oldest first, with error codes and never content",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.send("s-a", { to_alias: "nobody", content: "secret words" })
+      .catch(() => {});
+    await main.list();
+    const tail = await rec("tail 3", main.tailLog({ limit: 3 }));
+    assert.deepEqual(tail?.entries.map((e) => [e.tool, e.ok, e.error]), [
+      ["register", true, undefined],
+      ["send", false, "unknown_alias"],
+      ["list", true, undefined],
+    ]);
+    assert.ok(!JSON.stringify(tail).includes("secret"));
+    await rec("tail 0", main.tailLog({ limit: 0 }));
+  },
+);
+
+Deno.test("conformance: stop the NATS server", async () => {
+  await server[Symbol.asyncDispose]();
+});
