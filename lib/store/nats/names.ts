@@ -31,10 +31,8 @@ export interface NatsStreamNames {
 
 /** The KV buckets of a namespace, by role. */
 export interface NatsBucketNames {
-  /** Session → registration. */
-  sessions: string;
-  /** Alias → `{session_id}`. */
-  aliases: string;
+  /** Alias → the registration holding it. */
+  registry: string;
   /** Room → `{created_at}`. */
   rooms: string;
   /** `<room>.<alias>` → member. */
@@ -128,8 +126,7 @@ export function natsNames(namespace: string): NatsNames {
       audit: stream("AUDIT"),
     },
     buckets: {
-      sessions: bucket("sessions"),
-      aliases: bucket("aliases"),
+      registry: bucket("registry"),
       rooms: bucket("rooms"),
       members: bucket("members"),
       keys: bucket("keys"),

@@ -220,11 +220,11 @@ type BucketRole = keyof NatsNames["buckets"];
 type StoredRow = Registration & { pubkey?: string };
 
 interface Snapshot {
+  /** Usable registrations, in revision order. */
   rows: StoredRow[];
-  /** Every session key's revision, usable or not. */
-  sessionRevs: Map<string, number>;
-  /** Alias key → holder and revision. */
-  aliases: Map<string, { session_id: string; revision: number }>;
+  /** Every key of the registry bucket: its revision and session, if any. */
+  entries: Map<string, { revision: number; session_id?: string }>;
+  /** Unusable entries. */
   quarantined: QuarantinedRow[];
 }
 
@@ -595,75 +595,51 @@ export class NatsStore implements Store {
 
   // ---- registry ------------------------------------------------------------
 
+  /**
+   * The registry: KV `registry`, one key per alias holding the whole
+   * registration, so that claiming an alias and registering are one
+   * compare-and-set. A session found under two aliases (a rename that
+   * stopped between its two writes) is the newer one.
+   */
   async #snapshot(ctx: Context, fresh = true): Promise<Snapshot> {
-    const [sessions, aliases] = await Promise.all([
-      this.#mirror(ctx, "sessions"),
-      this.#mirror(ctx, "aliases"),
-    ]);
-    if (fresh) {
-      await Promise.all([
-        this.#retry(() => sessions.fresh(ctx.jsm)),
-        this.#retry(() => aliases.fresh(ctx.jsm)),
-      ]);
-    }
-    const key = `${sessions.lastSeq}:${aliases.lastSeq}`;
+    const mirror = await this.#mirror(ctx, "registry");
+    if (fresh) await this.#retry(() => mirror.fresh(ctx.jsm));
+    const key = String(mirror.lastSeq);
     if (this.#snapshotCache?.key === key) return this.#snapshotCache.snapshot;
-    const aliasMap = new Map<
-      string,
-      { session_id: string; revision: number }
-    >();
-    for (const e of aliases.entries()) {
-      try {
-        const v = JSON.parse(decoder.decode(e.value));
-        if (typeof v?.session_id === "string") {
-          aliasMap.set(e.key, {
-            session_id: v.session_id,
-            revision: e.revision,
-          });
-        }
-      } catch {
-        // not ours: the alias reads as free, the next claim repairs it
-      }
-    }
     const snapshot: Snapshot = {
       rows: [],
-      sessionRevs: new Map(),
-      aliases: aliasMap,
+      entries: new Map(),
       quarantined: [],
     };
-    sessions.entries().forEach((e, index) => {
-      snapshot.sessionRevs.set(e.key, e.revision);
-      let raw: unknown;
-      try {
-        raw = JSON.parse(decoder.decode(e.value));
-      } catch {
-        snapshot.quarantined.push({ index, problem: "not JSON", raw: null });
-        return;
-      }
-      const problem = rowProblem(raw);
+    const bySession = new Map<string, StoredRow>();
+    mirror.entries().forEach((e, index) => {
+      const raw = parseJson(e.value);
+      const problem = raw === null ? "not JSON" : rowProblem(raw);
       if (problem !== null) {
+        snapshot.entries.set(e.key, { revision: e.revision });
         snapshot.quarantined.push({ index, problem, raw });
         return;
       }
       const row = raw as StoredRow;
-      if (encodeName(row.session_id) !== e.key) {
+      snapshot.entries.set(e.key, {
+        revision: e.revision,
+        session_id: row.session_id,
+      });
+      if (encodeName(row.alias) !== e.key) {
         snapshot.quarantined.push({
           index,
-          problem: `stored under key '${e.key}', not its session_id`,
+          problem: `stored under key '${e.key}', not its alias`,
           raw,
         });
-        return;
-      }
-      // A row whose alias does not point back (a crash between the two
-      // writes, or a takeover) is not a registration.
-      if (aliasMap.get(encodeName(row.alias))?.session_id !== row.session_id) {
         return;
       }
       row.pid ??= null;
       row.pid_start_time ??= null;
       row.client ??= null;
-      snapshot.rows.push(row);
+      bySession.delete(row.session_id); // the newer entry wins
+      bySession.set(row.session_id, row);
     });
+    snapshot.rows = [...bySession.values()];
     this.#snapshotCache = { key, snapshot };
     return snapshot;
   }
@@ -741,6 +717,10 @@ export class NatsStore implements Store {
                 "the registry kept changing under this update",
               );
             }
+            // Another process is mid-change: give it time to finish.
+            await new Promise((r) =>
+              setTimeout(r, Math.min(2 * attempt, 50) * (0.5 + Math.random()))
+            );
             continue;
           }
         }
@@ -761,10 +741,7 @@ export class NatsStore implements Store {
   ): Promise<void> {
     const before = new Map(snap.rows.map((r) => [r.session_id, r]));
     const after = new Map(rows.map((r) => [r.session_id, r]));
-    const [sessions, aliases] = await Promise.all([
-      this.#bucket(ctx, "sessions"),
-      this.#bucket(ctx, "aliases"),
-    ]);
+    const kv = await this.#bucket(ctx, "registry");
     const upserts: StoredRow[] = [];
     for (const row of after.values()) {
       const old = before.get(row.session_id);
@@ -772,49 +749,45 @@ export class NatsStore implements Store {
       await this.#attachKey(row, old === undefined);
       upserts.push(row);
     }
-    // 1. Aliases: the contended keys, claimed before anything else moves.
-    const held = new Set<string>();
-    for (const row of after.values()) {
-      const key = encodeName(row.alias);
-      held.add(key);
-      const current = snap.aliases.get(key);
-      if (current?.session_id === row.session_id) continue;
-      const value = encoder.encode(
-        JSON.stringify({ session_id: row.session_id }),
-      );
-      await this.#cas(aliases, key, value, current?.revision ?? 0);
-    }
-    // 2. What receivers verify this session's messages against.
+    // What receivers verify a session's messages against is published
+    // before the registration that lets it send.
     for (const row of upserts) await this.#publishKey(ctx, row);
-    // 3. The rows.
+    // Each registration is one compare-and-set on its alias's key: a claim
+    // (create), a refresh or a takeover (update of the revision read). Two
+    // claimers of one alias: one wins, the other's change runs again.
+    const written = new Set<string>();
     for (const row of upserts) {
-      const key = encodeName(row.session_id);
+      const key = encodeName(row.alias);
       await this.#cas(
-        sessions,
+        kv,
         key,
         encoder.encode(JSON.stringify(row)),
-        snap.sessionRevs.get(key) ?? 0,
+        snap.entries.get(key)?.revision ?? 0,
       );
+      written.add(key);
     }
-    // 4. Deletions: rows that left, then aliases nobody holds any more.
-    for (const old of before.values()) {
-      if (after.has(old.session_id)) continue;
-      const key = encodeName(old.session_id);
-      await this.#cas(sessions, key, null, snap.sessionRevs.get(key)!);
-    }
+    // Then what left: removed registrations, a renamed one's old alias.
     for (const old of before.values()) {
       const key = encodeName(old.alias);
-      if (held.has(key)) continue;
-      const current = snap.aliases.get(key);
-      if (current?.session_id !== old.session_id) continue;
-      await this.#cas(aliases, key, null, current.revision);
+      if (written.has(key) || after.get(old.session_id)?.alias === old.alias) {
+        continue;
+      }
+      await this.#cas(kv, key, null, snap.entries.get(key)!.revision);
+      written.add(key);
+    }
+    // Leftovers of the sessions written (a rename that stopped halfway).
+    const mine = new Set(upserts.map((r) => r.session_id));
+    for (const [key, e] of snap.entries) {
+      if (written.has(key) || !e.session_id || !mine.has(e.session_id)) {
+        continue;
+      }
+      await this.#cas(kv, key, null, e.revision).catch((err) => {
+        if (!(err instanceof Conflict)) throw err;
+      });
     }
     // Read-your-writes: later reads in this process see the change.
-    const mirrors = await Promise.all([
-      this.#mirror(ctx, "sessions"),
-      this.#mirror(ctx, "aliases"),
-    ]);
-    await Promise.all(mirrors.map((m) => this.#retry(() => m.fresh(ctx.jsm))));
+    const mirror = await this.#mirror(ctx, "registry");
+    await this.#retry(() => mirror.fresh(ctx.jsm));
   }
 
   /**
@@ -830,14 +803,17 @@ export class NatsStore implements Store {
     key: string,
     value: Uint8Array | null,
     revision: number,
-  ): Promise<void> {
+  ): Promise<number> {
     const deadline = performance.now() + FAILOVER_BUDGET_MS;
     for (let wait = 50;; wait = Math.min(wait * 2, 500)) {
       try {
-        if (value === null) await kv.delete(key, { previousSeq: revision });
-        else if (revision === 0) await kv.create(key, value);
-        else await kv.update(key, value, revision);
-        return;
+        if (value === null) {
+          await kv.delete(key, { previousSeq: revision });
+          return 0;
+        }
+        return revision === 0
+          ? await kv.create(key, value)
+          : await kv.update(key, value, revision);
       } catch (e) {
         if (isWrongSequence(e)) throw new Conflict();
         if (!isTransientNatsError(e)) throw e;
@@ -853,10 +829,10 @@ export class NatsStore implements Store {
       }
       const live = entry !== null && entry.operation === "PUT";
       if (value === null) {
-        if (!live) return; // our delete (or an equivalent one) landed
+        if (!live) return 0; // our delete (or an equivalent one) landed
         if (entry!.revision !== revision) throw new Conflict();
       } else if (live && sameBytes(entry!.value, value)) {
-        return; // our write landed
+        return entry!.revision; // our write landed
       } else if (revision === 0 ? live : entry?.revision !== revision) {
         throw new Conflict();
       }
@@ -2192,7 +2168,7 @@ export class NatsStore implements Store {
         let stopConsumer = () => {};
         let unlisten = () => {};
         try {
-          const sessions = await this.#mirror(ctx, "sessions");
+          const sessions = await this.#mirror(ctx, "registry");
           const aliasNow = async () =>
             (await this.#snapshot(ctx, false)).rows.find((r) =>
               r.session_id === sessionId
