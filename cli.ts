@@ -112,7 +112,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       paint: painter(readEnv("NO_COLOR"), Deno.stdout.isTerminal()),
       print: (text) => console.log(text),
     });
-    return await HANDLERS[inv.spec.name](ctx);
+    try {
+      return await HANDLERS[inv.spec.name](ctx);
+    } finally {
+      // A NATS connection would keep the process alive after the command.
+      await ctx.closeBroker();
+    }
   } catch (error) {
     const usage = error instanceof UsageError;
     const where = usage ? error.command : command;

@@ -33,6 +33,7 @@ import {
   NotRegisteredError,
 } from "./lib/errors.ts";
 import { resolveBrokerRoot } from "./lib/root.ts";
+import { openStore } from "./lib/store/open.ts";
 import { type EnvReader, readEnv } from "./lib/session.ts";
 import { ChannelPusher } from "./mcp/channel.ts";
 import { NativeWaker, type WakeTarget } from "./mcp/native_wake.ts";
@@ -259,9 +260,15 @@ async function openBroker(
     if (launchError) return { broker: null, error: launchError };
     const envRoot = env("C2C_MCP_BROKER_ROOT");
     const { root } = await resolveBrokerRoot({ envRoot });
-    // Limits come from the broker's config.json, shared by every process,
-    // never from this process's environment.
-    return { broker: new Broker({ root: usableRoot(root) }), error: null };
+    // Limits come from the broker's settings, shared by every process,
+    // never from this process's environment. The NATS store connects in
+    // the background: an unreachable NATS is reported per call.
+    const store = await openStore({
+      root: usableRoot(root),
+      env: { get: env },
+      name: "c2c-mcp",
+    });
+    return { broker: new Broker({ store }), error: null };
   } catch (e) {
     return { broker: null, error: describeError(e) };
   }

@@ -13,6 +13,7 @@ import {
   type Wording,
 } from "../lib/errors.ts";
 import { BROKER_ROOT_ENV, resolveBrokerRoot } from "../lib/root.ts";
+import { openStore } from "../lib/store/open.ts";
 import {
   type EnvReader,
   mayActAs,
@@ -104,6 +105,8 @@ export interface Context {
   print(text: string): void;
   /** Opens the broker at the resolved root. */
   broker(): Promise<Broker>;
+  /** Closes the broker if it was opened (a NATS connection keeps a process alive). */
+  closeBroker(): Promise<void>;
   /** The caller's session id: flag, environment, else registered alias. */
   session(broker: Broker, explicit?: string): Promise<string>;
   /** The caller's session id, or `null` when none is given. */
@@ -144,7 +147,12 @@ export async function resolveRoot(env: EnvReader): Promise<string> {
  * @throws {BrokerRootError} When no root can be found.
  */
 export async function openBroker(env: EnvReader): Promise<Broker> {
-  return new Broker({ root: await resolveRoot(env) });
+  const store = await openStore({
+    root: await resolveRoot(env),
+    env: { get: env },
+    name: "c2c-cli",
+  });
+  return new Broker({ store });
 }
 
 /** Inputs of {@linkcode createContext}. */
@@ -179,6 +187,10 @@ export function createContext(init: ContextInit): Context {
     ...init,
     json: init.values.json === true,
     broker: () => opened ??= openBroker(init.env),
+    closeBroker: async () => {
+      const broker = await opened?.catch(() => null);
+      await broker?.close();
+    },
     alias: () => {
       const v = init.values.alias;
       return typeof v === "string" ? v : init.env("C2C_ALIAS");

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Broker } from "../lib/broker.ts";
 import { deliver, MAX_ALONE_BYTES } from "../lib/delivery.ts";
 import { renderEnvelope } from "../lib/envelope.ts";
@@ -107,8 +107,8 @@ export class ChannelPusher {
     // A push is cheap and the client shows each message on its own: no
     // reason to wait long for a burst to end.
     this.#watch = new InboxWatch({
-      root: broker.root,
-      relevant: (name) => name === basename(broker.paths.inbox(sessionId())),
+      root: dirname(broker.paths.signal(sessionId())),
+      relevant: (name) => name === basename(broker.paths.signal(sessionId())),
       pass: () => this.#pushPending(),
       quietMs: 5,
       maxWaitMs: 50,

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Broker } from "../lib/broker.ts";
 import { deliver, MAX_ALONE_BYTES } from "../lib/delivery.ts";
 import { renderEnvelope } from "../lib/envelope.ts";
@@ -166,12 +166,13 @@ export class NativeWaker {
     this.#onWake = options.onWake;
     this.#onError = options.onError;
     const { paths } = this.#o.broker;
+    const signal = () => paths.signal(this.#o.sessionId());
     this.#watch = new InboxWatch({
-      root: this.#o.broker.root,
-      // The inbox, and registry.json, where a Codex thread id arrives.
+      root: [...new Set([dirname(signal()), this.#o.broker.root])],
+      // The inbox's signal, and registry.json, where a Codex thread id
+      // arrives (with the file store).
       relevant: (name) =>
-        name === basename(paths.inbox(this.#o.sessionId())) ||
-        name === basename(paths.registry),
+        name === basename(signal()) || name === basename(paths.registry),
       pass: () => this.#wakeOnce(),
       quietMs: this.#o.quietMs,
       maxWaitMs: this.#o.maxWaitMs,

@@ -102,6 +102,8 @@ export class ServerSession {
   /** How the client can be woken. */
   readonly wake: WakeConfig;
   #lease: SessionLease | null = null;
+  /** Keeps the local signal of a NATS-stored inbox, while leased. */
+  #signal: Disposable | undefined;
   #harnessLeased = false;
   /** Set once the lease is held and the auto-registration attempted. */
   #established = false;
@@ -324,6 +326,8 @@ export class ServerSession {
       this.source = "generated";
       this.#lease = await broker.acquireLease(this.sessionId);
     }
+    // Hooks and wake paths on this machine look at a local signal file.
+    this.#signal = broker.store.watchSignal?.(this.sessionId);
   }
 
   /**
@@ -422,6 +426,8 @@ export class ServerSession {
 
   /** Releases the lease: peers see this session dead from now on. */
   close(): void {
+    this.#signal?.[Symbol.dispose]();
+    this.#signal = undefined;
     this.#lease?.release();
     this.#lease = null;
   }

@@ -52,8 +52,10 @@ import { UserTerminal } from "./terminal.ts";
 
 /** Options of {@linkcode runHarness}. */
 export interface HarnessOptions {
-  /** Absolute broker root. */
+  /** Absolute broker root (this machine's directory). */
   root: string;
+  /** The broker (default: the file store at `root`). */
+  broker?: Broker;
   /** Client name (`claude-code`, `codex`, `opencode`, `gemini`, `kimi`, `crush`, `generic`). */
   client: string;
   /** Alias to register; default: the one the broker generates. */
@@ -165,6 +167,7 @@ class Harness {
   #scheduler: PollScheduler | null = null;
   #watcher: DirWatcher | null = null;
   #session: { id: string; lease: SessionLease } | null = null;
+  #signal: Disposable | undefined;
   #alias: string | undefined;
   #child: Child | null = null;
   #injecting = false;
@@ -185,7 +188,7 @@ class Harness {
     this.#name = basename(command);
     this.#args = args;
     this.#alias = options.alias;
-    this.#broker = new Broker({ root: options.root });
+    this.#broker = options.broker ?? new Broker({ root: options.root });
     this.#scanner = new InboxScanner(this.#broker);
   }
 
@@ -321,7 +324,10 @@ class Harness {
     const lease = await this.#broker.acquireLease(id);
     // The old lease goes first: the alias can only move off a dead session.
     this.#session?.lease.release();
+    this.#signal?.[Symbol.dispose]();
     this.#session = { id, lease };
+    // With a store whose local signal is not the inbox (NATS), keep it.
+    this.#signal = this.#broker.store.watchSignal?.(id);
     try {
       const result = await this.#broker.register(id, {
         alias: this.#alias,
@@ -537,6 +543,7 @@ class Harness {
     this.#terminal.restore();
     this.#child?.pty.close();
     this.#control?.close();
+    this.#signal?.[Symbol.dispose]();
     this.#session?.lease.release();
   }
 }

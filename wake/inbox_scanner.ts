@@ -47,7 +47,9 @@ export class InboxScanner {
   async scan(sessionId: string): Promise<Message[]> {
     let stat: Deno.FileInfo | null = null;
     try {
-      stat = Deno.statSync(this.#broker.paths.inbox(sessionId));
+      // The file store's inbox, or the NATS store's local signal: either
+      // changes whenever the inbox does.
+      stat = Deno.statSync(this.#broker.paths.signal(sessionId));
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }

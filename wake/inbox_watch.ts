@@ -22,9 +22,13 @@ import { DirWatcher } from "./dir_watcher.ts";
 
 /** Options of {@linkcode InboxWatch}. */
 export interface InboxWatchOptions {
-  /** The broker root (inboxes and `registry.json` sit directly in it). */
-  root: string;
-  /** Whether an event on this file name (in the root) may matter. */
+  /**
+   * The directory (or directories) to watch: where the session's signal
+   * file is (`paths.signal`: the inbox in the file store's root, or the NATS
+   * store's local `signals/`), and `registry.json`'s where that matters.
+   */
+  root: string | readonly string[];
+  /** Whether an event on this file name (in those directories) may matter. */
   relevant(name: string): boolean;
   /** One pass: read the inbox and deliver what waits. */
   pass(): Promise<void> | void;
@@ -47,8 +51,8 @@ export interface InboxWatchOptions {
  * ```ts ignore
  * import { InboxWatch } from "./inbox_watch.ts";
  * const watch = new InboxWatch({
- *   root: broker.root,
- *   relevant: (name) => name === basename(broker.paths.inbox(sessionId)),
+ *   root: dirname(broker.paths.signal(sessionId)),
+ *   relevant: (name) => name === basename(broker.paths.signal(sessionId)),
  *   pass: () => deliverWhatWaits(),
  * });
  * watch.start(); // a first pass runs for what already waits
@@ -91,7 +95,9 @@ export class InboxWatch implements Disposable {
     this.#stopped = false;
     try {
       this.#watcher = new DirWatcher({
-        paths: [this.#o.root],
+        paths: typeof this.#o.root === "string"
+          ? [this.#o.root]
+          : [...this.#o.root],
         onChange: (paths) => {
           for (const path of paths) {
             if (this.#o.relevant(basename(path))) return this.poke();

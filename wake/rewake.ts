@@ -27,7 +27,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Broker } from "../lib/broker.ts";
 import {
   deliver,
@@ -136,7 +136,8 @@ export async function waitToRewake(
   using lock = await broker.armRewake(sessionId);
   if (!lock) return { kind: "armed_elsewhere" };
   const started = Date.now();
-  const inbox = basename(broker.paths.inbox(sessionId));
+  const signalFile = broker.paths.signal(sessionId);
+  const inbox = basename(signalFile);
   const scanner = new InboxScanner(broker);
   let done = false;
   let finish: (outcome: RewakeOutcome) => void = () => {};
@@ -145,7 +146,7 @@ export async function waitToRewake(
   // events once it settles, the periodic check (liveness, parent, and the
   // inbox when no watch could start), a signal.
   const watch = new InboxWatch({
-    root: broker.root,
+    root: dirname(signalFile),
     relevant: (name) => name === inbox,
     quietMs: o.quietMs,
     maxWaitMs: o.maxWaitMs,

@@ -20,6 +20,7 @@
  */
 
 import { C2cError } from "../lib/errors.ts";
+import { dirname } from "node:path";
 import { Broker } from "../lib/broker.ts";
 import { type ClientProfile, clientProfile, CLIENTS } from "./clients.ts";
 import { DirWatcher } from "./dir_watcher.ts";
@@ -34,6 +35,8 @@ export const TMUX_WAKE_ENV: readonly string[] = ["TMUX", "TMUX_PANE"];
 export interface TmuxWakeOptions {
   /** Absolute broker root. */
   root: string;
+  /** The broker (default: the file store at `root`). */
+  broker?: Broker;
   /** Target pane (`%3`, or any tmux target such as `work:1.0`). */
   pane: string;
   /** Alias whose inbox to watch. */
@@ -92,7 +95,11 @@ export async function wakeTmuxPane(options: TmuxWakeOptions): Promise<number> {
     options.pane,
     "#{pane_current_command}",
   ]);
-  const broker = new Broker({ root: options.root });
+  const broker = options.broker ?? new Broker({ root: options.root });
+  // The inboxes' signals: in the root (file store) or the NATS store's
+  // local signals/ directory, made now so that it can be watched.
+  const signals = dirname(broker.paths.signal("signal"));
+  Deno.mkdirSync(signals, { recursive: true, mode: 0o700 });
   const scanner = new InboxScanner(broker);
   const profile = pickProfile(
     options.client,
@@ -136,7 +143,10 @@ export async function wakeTmuxPane(options: TmuxWakeOptions): Promise<number> {
       scheduler.update(await scanner.scan(registration.session_id));
     } catch { /* unreadable inbox: c2c health reports it */ }
   };
-  const watcher = new DirWatcher({ paths: [options.root], onChange: rescan });
+  const watcher = new DirWatcher({
+    paths: [...new Set([options.root, signals])],
+    onChange: rescan,
+  });
   const check = setInterval(async () => {
     try {
       await tmux(["display-message", "-p", "-t", options.pane, "#{pane_id}"]);

@@ -316,6 +316,17 @@ export interface Store {
   auditTail(limit: number): Promise<AuditEntry[]>;
 
   /**
+   * For a store whose local signal is not the inbox itself (the NATS
+   * store): keeps `paths.signal(session)` non-empty while messages wait, for
+   * the session's long-lived process to run with its lease. The file store
+   * needs none: its inbox file is the signal.
+   *
+   * @param sessionId The session.
+   * @returns The running watch; dispose of it with the lease.
+   */
+  watchSignal?(sessionId: string): Disposable;
+
+  /**
    * Removes files of sessions that are gone (lock sidecars and the like).
    *
    * @param registered Sessions still registered.
