@@ -1197,7 +1197,11 @@ export const HANDLERS: Record<string, Handler> = {
     } catch (e) {
       throw new UsageError("run", (e as Error).message.replace(/^usage: /, ""));
     }
-    const code = await runHarness({ root: await resolveRoot(ctx.env), ...run });
+    const code = await runHarness({
+      root: await resolveRoot(ctx.env),
+      broker: await ctx.broker(),
+      ...run,
+    });
     // A read of the user's terminal may still be pending: end here.
     Deno.exit(code);
   },
@@ -1228,6 +1232,7 @@ export const HANDLERS: Record<string, Handler> = {
     }
     return await wakeTmuxPane({
       root: await resolveRoot(ctx.env),
+      broker: await ctx.broker(),
       pane,
       alias,
       client: str(ctx, "client") as never,
