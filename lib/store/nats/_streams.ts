@@ -28,13 +28,22 @@ export interface JsHandles {
   js: JetStreamClient;
   /** The manager (stream info, get, purge). */
   jsm: JetStreamManager;
+  /**
+   * Runs one idempotent read step, retrying it through a cluster's
+   * failover (default: once).
+   */
+  retry?: <T>(step: () => Promise<T>) => Promise<T>;
 }
+
+const once = <T>(step: () => Promise<T>) => step();
 
 // Direct gets before an ordered consumer takes over: a get costs one round
 // trip, a consumer two plus one per batch (NOTES §4).
 const DIRECT_READS = 4;
 const BATCH = 256;
 const FETCH_EXPIRES_MS = 2000;
+// Consumers made again for one read before giving up.
+const MAX_REOPEN = 20;
 
 /**
  * How many messages a subject holds.
@@ -118,19 +127,17 @@ export async function* readSubject(
   subject: string,
   fromSeq = 1,
 ): AsyncGenerator<StoredRecord> {
+  const retry = h.retry ?? once;
   let seq = fromSeq;
   if (!/[*>]/.test(subject)) {
     for (let i = 0; i < DIRECT_READS; i++) {
-      const m = await nextOf(h.jsm, stream, subject, seq);
+      const m = await retry(() => nextOf(h.jsm, stream, subject, seq));
       if (!m) return;
       yield m;
       seq = m.seq + 1;
     }
   }
-  yield* consume(h, stream, subject, {
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: seq,
-  });
+  yield* consume(h, stream, subject, { seq });
 }
 
 /**
@@ -147,41 +154,79 @@ export function readSince(
   subject: string,
   since: Date,
 ): AsyncGenerator<StoredRecord> {
-  return consume(h, stream, subject, {
-    deliver_policy: DeliverPolicy.StartTime,
-    opt_start_time: since.toISOString(),
-  });
+  return consume(h, stream, subject, { time: since.toISOString() });
 }
 
+/**
+ * Reads with an ordered consumer, batch by batch. A batch that fails
+ * through a failover is read again by a new consumer from the next
+ * sequence not yet handed out, so nothing is skipped or repeated.
+ */
 async function* consume(
   h: JsHandles,
   stream: string,
   subject: string,
-  start:
-    | { deliver_policy: DeliverPolicy; opt_start_seq: number }
-    | { deliver_policy: DeliverPolicy; opt_start_time: string },
+  from: { seq: number } | { time: string },
 ): AsyncGenerator<StoredRecord> {
-  const consumer = await h.js.consumers.get(stream, {
-    filter_subjects: subject,
-    ...start,
-  });
+  const retry = h.retry ?? once;
+  let next = "seq" in from ? from.seq : 0;
+  const open = () =>
+    h.js.consumers.get(
+      stream,
+      next > 0 || !("time" in from)
+        ? {
+          filter_subjects: subject,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: Math.max(next, 1),
+        }
+        : {
+          filter_subjects: subject,
+          deliver_policy: DeliverPolicy.StartTime,
+          opt_start_time: from.time,
+        },
+    );
+  let consumer = await retry(open);
+  let reopened = 0;
+  const reopen = async () => {
+    if (++reopened > MAX_REOPEN) return false;
+    consumer.delete().catch(() => {});
+    consumer = await retry(open);
+    return true;
+  };
   try {
     let pending = (await consumer.info(true)).num_pending;
     while (pending > 0) {
       const want = Math.min(pending, BATCH);
-      const batch = await consumer.fetch({
-        max_messages: want,
-        expires: FETCH_EXPIRES_MS,
-      });
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        pending = m.info.pending;
-        yield { seq: m.seq, data: m.data, headers: m.headers };
-        if (got >= want) break;
+      const batch: StoredRecord[] = [];
+      let left = pending;
+      let failed: unknown;
+      try {
+        const it = await consumer.fetch({
+          max_messages: want,
+          expires: FETCH_EXPIRES_MS,
+        });
+        for await (const m of it) {
+          batch.push({ seq: m.seq, data: m.data, headers: m.headers });
+          left = m.info.pending;
+          if (batch.length >= want) break;
+        }
+      } catch (e) {
+        failed = e;
       }
-      // Fewer than announced (deleted meanwhile): nothing more to read.
-      if (got < want) break;
+      for (const rec of batch) {
+        next = rec.seq + 1;
+        yield rec;
+      }
+      pending = left;
+      if (failed !== undefined || batch.length < want) {
+        // A batch cut short: messages deleted meanwhile, or a failover.
+        // Ask a new consumer, from the next sequence, what is left.
+        if (!await reopen()) {
+          if (failed !== undefined) throw failed;
+          break;
+        }
+        pending = (await consumer.info(true)).num_pending;
+      }
     }
   } finally {
     consumer.delete().catch(() => {});

@@ -167,6 +167,12 @@ export const ARCHIVE_KEEP = 10_000;
 export const AUDIT_KEEP = 100_000;
 /** How many times a registry change is recomputed after losing a race. */
 export const MAX_REGISTRY_ATTEMPTS = 50;
+/**
+ * How long an operation that acts on a session being dead (a send refused,
+ * a takeover, a sweep) keeps asking a session that is gone: a session whose
+ * NATS node went down is gone until it has reconnected to another one.
+ */
+export const LIVENESS_GRACE_MS = 1500;
 // A bulk presence probe pays off from this many sessions on.
 const BULK_LIVENESS = 16;
 // Reading a room's recent posts by time starts this far back, then widens.
@@ -344,7 +350,15 @@ export class NatsStore implements Store {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
       const js = jetstream(nc);
       const replicas = this.#replicas ?? (nc.info?.cluster ? 3 : 1);
-      return { nc, js, jsm, replicas, ready: new Map(), mirrors: new Map() };
+      return {
+        nc,
+        js,
+        jsm,
+        retry: <T>(step: () => Promise<T>) => this.#retry(step),
+        replicas,
+        ready: new Map(),
+        mirrors: new Map(),
+      };
     })();
     this.#context.catch(() => {
       this.#context = undefined;
@@ -574,6 +588,24 @@ export class NatsStore implements Store {
     }
   }
 
+  /**
+   * Liveness for a decision that acts on "dead" (refusing a send, taking an
+   * alias over, sweeping): a session found gone is asked again until
+   * `graceEnd`, since one whose NATS server just went down is gone for the
+   * moment it takes to reconnect to another node of the cluster. One grace
+   * per operation, however many sessions it asks about.
+   */
+  async #settledLiveness(
+    row: Pick<Registration, "session_id">,
+    graceEnd: number,
+  ): Promise<Liveness> {
+    for (;;) {
+      const alive = await this.liveness(row);
+      if (alive !== false || performance.now() >= graceEnd) return alive;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async #probeOne(
     ctx: Context,
     row: Pick<Registration, "session_id">,
@@ -664,6 +696,7 @@ export class NatsStore implements Store {
   viewRegistry<T>(fn: (view: RegistryView) => Promise<T>): Promise<T> {
     return this.#op(async (ctx) => {
       const snap = await this.#snapshot(ctx, false);
+      const grace = performance.now() + LIVENESS_GRACE_MS;
       // A send probes its recipient, then queues: the inbox's count is
       // read while the probe is out, so the two cost one round trip.
       const states = new Map<string, Promise<InboxState>>();
@@ -676,7 +709,7 @@ export class NatsStore implements Store {
             state.catch(() => {});
             states.set(alias, state);
           }
-          return this.liveness(row);
+          return this.#settledLiveness(row, grace);
         },
         enqueue: (to, messages, quota) => {
           const state = states.get(to.alias);
@@ -700,11 +733,12 @@ export class NatsStore implements Store {
     fn: (view: Omit<RegistryView, "enqueue">) => Promise<RegistryChange<T>>,
   ): Promise<T> {
     return this.#op(async (ctx) => {
+      const grace = performance.now() + LIVENESS_GRACE_MS;
       for (let attempt = 1;; attempt++) {
         const snap = await this.#snapshot(ctx);
         const change = await fn({
           rows: snap.rows.map((r) => ({ ...r })),
-          liveness: (row) => this.liveness(row),
+          liveness: (row) => this.#settledLiveness(row, grace),
         });
         if (change.rows !== null) {
           try {
