@@ -1240,6 +1240,58 @@ export const HANDLERS: Record<string, Handler> = {
     });
   },
 
+  async ui(ctx) {
+    // Loaded only here: the web server and its page.
+    const { runUi } = await import("../ui/mod.ts");
+    // The launchers grant the port as written: digits without a leading 0.
+    const raw = str(ctx, "port");
+    const port = intOption(ctx.values, "port", "ui");
+    if (
+      raw !== undefined && (!/^(0|[1-9]\d{0,4})$/.test(raw) || port! > 65535)
+    ) {
+      throw new UsageError(
+        "ui",
+        `--port must be a port from 1 to 65535 (or 0: a free one), got '${raw}'`,
+      );
+    }
+    const broker = await ctx.broker();
+    try {
+      return await runUi({
+        broker,
+        port,
+        open: ctx.values.open === true,
+        readOnly: ctx.values["read-only"] === true,
+        alias: str(ctx, "alias"),
+        announce: (ui) =>
+          ctx.print(
+            ctx.json
+              ? toJson({
+                url: ui.url,
+                port: ui.port,
+                token: ui.token,
+                alias: ui.alias,
+                read_only: ui.readOnly,
+                broker: broker.store.describe(),
+              })
+              : `c2c ui: ${ui.url}\n${
+                ui.alias === null
+                  ? "read-only: watching"
+                  : `you post as ${ui.alias}`
+              }; Ctrl-C stops`,
+          ),
+        warn: (text) => console.error(`c2c ui: ${inert(text)}`),
+      });
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) {
+        throw new CliError(
+          "port_in_use",
+          `port ${port} on 127.0.0.1 is in use: choose another with --port, or leave --port out for a free one`,
+        );
+      }
+      throw e;
+    }
+  },
+
   async completion(ctx) {
     const { completionScript } = await import("./completion.ts");
     const shell = ctx.positionals[0] as "bash" | "zsh" | "fish";

@@ -488,6 +488,45 @@ export const COMMANDS: readonly CommandSpec[] = [
     session: "required",
   },
   {
+    name: "ui",
+    group: "Messages",
+    summary: "a live web page of agents, rooms and traffic, where you post too",
+    args: "",
+    description:
+      "Serves one page on 127.0.0.1 only (a free port unless --port) and prints its URL with a random access token. The page shows the agents (alive, pending, last seen, claims), the rooms with their histories, and every direct message and room post as it is sent; you post to a room or write to an agent as --alias (default human), a registered peer for as long as the page server runs, whose messages agents get as ordinary envelopes. The page shows direct messages between agents too: it is yours alone — it needs the token (then a cookie), and refuses other Host and Origin headers. Runs until Ctrl-C.",
+    positionals: [0, 0],
+    options: [
+      {
+        name: "port",
+        type: "string",
+        value: "N",
+        integer: { min: 0 },
+        description: "listen on 127.0.0.1:N (default: a free port)",
+      },
+      {
+        name: "open",
+        type: "boolean",
+        description: "open the page in your browser (xdg-open)",
+      },
+      {
+        name: "read-only",
+        type: "boolean",
+        description: "watch only: no posting, no alias registered",
+      },
+      {
+        name: "alias",
+        type: "string",
+        value: "NAME",
+        description: "the alias you post as (default human)",
+      },
+    ],
+    examples: [
+      ["c2c ui --open", "open the live view in your browser"],
+      ["c2c ui --read-only --port 8800", "watch only, on a fixed port"],
+    ],
+    session: "none",
+  },
+  {
     name: "room join",
     group: "Rooms",
     summary: "join a room (created if missing) and show recent messages",

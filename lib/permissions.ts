@@ -292,7 +292,9 @@ export function wakeGrants(env: EnvReader): WakeGrants {
  * data directories ({@linkcode installLayout}), and run Deno (to complete
  * the install's module cache); `guard install` and `guard uninstall` may run
  * `bin/c2c-guard` ({@linkcode guardScript}), which edits git's hooks
- * directory. `setup`, `unsetup` and `install` also need
+ * directory; `ui` may listen on 127.0.0.1 at its `--port` (`127.0.0.1:0`,
+ * a free port, without one) and, with `--open`, run `xdg-open`. `setup`,
+ * `unsetup` and `install` also need
  * the client config files (`setup/paths.ts`), which `launcher.ts` adds.
  *
  * @param args The `c2c` arguments (without the program name).
@@ -318,7 +320,10 @@ export function cliGrant(
   const nats = natsScope(env);
   if (nats.net.length === 0) return grant;
   const read = [...(grant.scope.read ?? []), ...nats.read];
-  grant.scope = { ...grant.scope, net: nats.net };
+  grant.scope = {
+    ...grant.scope,
+    net: [...(grant.scope.net ?? []), ...nats.net],
+  };
   if (read.length > 0) grant.scope.read = read;
   return grant;
 }
@@ -409,6 +414,19 @@ function commandGrant(
       // that is (an old checkout, an install): read-only, everywhere.
       // Writes stay scoped to the broker root.
       return { entry: "cli", scope: { read: ["/"] } };
+    case "ui": {
+      // Listening on 127.0.0.1 only, on the port asked for; with no port
+      // (or one the command will refuse), `127.0.0.1:0` lets Deno listen on
+      // a free port the kernel picks and connect nowhere, not even to it.
+      const port = flagValue(args, "--port");
+      const scope: CliGrant["scope"] = {
+        net: [
+          `127.0.0.1:${port !== undefined && validPort(port) ? port : "0"}`,
+        ],
+      };
+      if (args.includes("--open")) scope.run = ["xdg-open"];
+      return { entry: "cli", scope };
+    }
     case "verify": {
       const value = flagValue(args, "--transcripts");
       return { entry: "cli", scope: value ? { read: [value] } : {} };
@@ -435,6 +453,11 @@ function commandGrant(
  */
 export function guardScript(): string {
   return joinPath(codeDir(), "bin", "c2c-guard");
+}
+
+/** Whether a `--port` value is one `c2c ui` accepts (1 to 65535, or 0). */
+function validPort(value: string): boolean {
+  return /^(0|[1-9][0-9]{0,4})$/.test(value) && Number(value) <= 65535;
 }
 
 /** Value of `--name VALUE` or `--name=VALUE`, if present. */
