@@ -353,3 +353,51 @@ Deno.test("NatsStore.registrations() ignores and quarantines bad registry entrie
     await nc.close();
   }
 });
+
+Deno.test("NatsStore: a session whose server moves to another machine signs with that machine's key from its next registration", async () => {
+  await using server = await startNats();
+  const space = ns();
+  await using a = await machine(server.url, space);
+  await using b = await machine(server.url, space);
+  await using peer = await machine(server.url, space);
+  using _lp = await peer.acquireLease("s-p");
+  await peer.register("s-p", { alias: "peer", leased: true });
+  const first = await a.acquireLease("s-m");
+  await a.register("s-m", { alias: "mover", leased: true });
+  await a.send("s-m", { to_alias: "peer", content: "from a" });
+  first.release();
+  using _second = await b.acquireLease("s-m");
+  await b.register("s-m", { alias: "mover", leased: true });
+  await b.send("s-m", { to_alias: "peer", content: "from b" });
+  const got = await peer.pollInbox("s-p");
+  // What it signed on A before the move still verifies.
+  assert.deepEqual(got.messages.map((m) => m.content), ["from a", "from b"]);
+  // An operator's refresh from a third machine keeps B's key.
+  await peer.refreshPeer({
+    alias: "mover",
+    pid: Deno.pid,
+    isAlive: () => true,
+  });
+  await b.send("s-m", { to_alias: "peer", content: "still b" });
+  assert.deepEqual(
+    (await peer.pollInbox("s-p")).messages.map((m) => m.content),
+    ["still b"],
+  );
+});
+
+Deno.test("NatsStore.close() lets the audit entries of a short-lived process reach the log", async () => {
+  await using server = await startNats();
+  const space = ns();
+  await using viewer = await machine(server.url, space);
+  await viewer.register("s-v", { alias: "viewer", leased: false });
+  for (let i = 0; i < 3; i++) {
+    // As a CLI call does: open, one operation, close.
+    const cli = await machine(server.url, space);
+    await cli.register(`s-c${i}`, { alias: `cli-${i}`, leased: false });
+    await cli[Symbol.asyncDispose]();
+  }
+  const tools = (await viewer.tailLog({ limit: 10 })).entries.map((e) =>
+    e.tool
+  );
+  assert.deepEqual(tools, ["register", "register", "register", "register"]);
+});

@@ -173,6 +173,8 @@ export const MAX_REGISTRY_ATTEMPTS = 50;
  * NATS node went down is gone until it has reconnected to another one.
  */
 export const LIVENESS_GRACE_MS = 1500;
+// Longest close() waits for audit entries still on their way.
+const CLOSE_WAIT_MS = 1000;
 // A bulk presence probe pays off from this many sessions on.
 const BULK_LIVENESS = 16;
 // Reading a room's recent posts by time starts this far back, then widens.
@@ -247,9 +249,16 @@ interface PublishItem {
 }
 
 interface KeyEntry {
+  /** The key the session signs with now. */
   pubkey: string;
+  /** Every alias it has held. */
   aliases: string[];
+  /** Keys it signed with before its server moved machines (newest last). */
+  retired?: string[];
 }
+
+/** Older keys of a session kept verifiable. */
+const MAX_RETIRED_KEYS = 8;
 
 class Conflict extends Error {}
 
@@ -295,6 +304,7 @@ export class NatsStore implements Store {
     reject: (e: unknown) => void;
   }[] = [];
   #orphanAliases = new Map<string, string>();
+  readonly #auditing = new Set<Promise<void>>();
   #closed = false;
 
   /**
@@ -335,6 +345,14 @@ export class NatsStore implements Store {
     this.#closed = true;
     for (const lease of [...this.#leases.values()]) lease.release();
     for (const watch of [...this.#watches]) watch.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#auditing]),
+      new Promise((r) => timer = setTimeout(r, CLOSE_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
+    // The last publishes leave with a flush before the connection closes.
+    await this.#contextNc?.flush().catch(() => {});
     await this.#dropContext();
     await this.#link.close();
   }
@@ -886,11 +904,18 @@ export class NatsStore implements Store {
     return key;
   }
 
-  /** The row carries the key of its session on this machine, if any. */
+  /**
+   * The row carries the key of its session on this machine. A key is made
+   * here for a new registration, and for one whose session this process
+   * holds the lease of (its server moved here: from now on it signs with
+   * this machine's key); any other change (an operator's `refresh_peer`
+   * from elsewhere) keeps the key the row has.
+   */
   async #attachKey(row: StoredRow, isNew: boolean): Promise<void> {
+    const ours = this.#leases.get(row.session_id)?.held === true;
     const local = await this.#localKey(
       row.session_id,
-      isNew || row.pubkey === undefined,
+      isNew || ours || row.pubkey === undefined,
     );
     if (local) row.pubkey = local.pubkey;
   }
@@ -909,9 +934,18 @@ export class NatsStore implements Store {
       if (current && current.pubkey === row.pubkey) {
         if (current.aliases.includes(row.alias)) return;
         next = { pubkey: row.pubkey, aliases: [...current.aliases, row.alias] };
+      } else if (current) {
+        // Re-keyed: its server moved machines. What it signed before stays
+        // verifiable (messages still in flight, dead letters).
+        next = {
+          pubkey: row.pubkey,
+          aliases: current.aliases.includes(row.alias)
+            ? current.aliases
+            : [...current.aliases, row.alias],
+          retired: [...(current.retired ?? []), current.pubkey]
+            .filter((k) => k !== row.pubkey).slice(-MAX_RETIRED_KEYS),
+        };
       } else {
-        // New, or re-keyed (its key file was lost): messages signed with an
-        // older key no longer verify.
         next = { pubkey: row.pubkey, aliases: [row.alias] };
       }
       try {
@@ -1195,7 +1229,10 @@ export class NatsStore implements Store {
       if (fromAlias !== SYSTEM_ALIAS && !entry.aliases.includes(fromAlias)) {
         return false;
       }
-      return await verifyRecord(entry.pubkey, sig, fields);
+      for (const pubkey of [entry.pubkey, ...(entry.retired ?? [])]) {
+        if (await verifyRecord(pubkey, sig, fields)) return true;
+      }
+      return false;
     };
     if (await check()) return true;
     // Perhaps a session that registered a moment ago on another machine.
@@ -2064,12 +2101,16 @@ export class NatsStore implements Store {
   audit(entry: AuditEntry): void {
     if (this.#closed) return;
     const data = encoder.encode(JSON.stringify(entry));
-    (async () => {
+    const sending = (async () => {
       const ctx = await this.#ctxNow();
       if (!ctx) return;
       await this.#stream(ctx, "audit");
       ctx.nc.publish(this.names.audit, data);
     })().catch(() => {});
+    // A short-lived process (a CLI call) closes right after its operation:
+    // close() waits for these so its entries are not lost.
+    this.#auditing.add(sending);
+    sending.then(() => this.#auditing.delete(sending));
   }
 
   async #ctxNow(): Promise<Context | undefined> {
@@ -2312,9 +2353,11 @@ function parseJson(data: Uint8Array): unknown {
 
 function parseKeyEntry(value: Uint8Array): KeyEntry | null {
   const v = parseJson(value) as KeyEntry | null;
+  const strings = (a: unknown) =>
+    Array.isArray(a) && a.every((x) => typeof x === "string");
   if (
-    v === null || typeof v.pubkey !== "string" || !Array.isArray(v.aliases) ||
-    !v.aliases.every((a) => typeof a === "string")
+    v === null || typeof v.pubkey !== "string" || !strings(v.aliases) ||
+    (v.retired !== undefined && !strings(v.retired))
   ) return null;
   return v;
 }
