@@ -113,7 +113,7 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
       '#stream li.mine[data-room="lounge"][data-from="human"]',
       { timeout: PUSH_BOUND_MS },
     );
-    assert.match(await mine!.innerText(), /you/);
+    assert.match((await mine!.textContent()) ?? "", /you/);
     const polled = await alice.call("poll_inbox");
     const got = (polled.structuredContent as { messages: Message[] }).messages;
     const post = got.find((m) => m.from_alias === "human");
@@ -196,20 +196,39 @@ Deno.test("c2c ui --read-only in a narrow dark window: no composer, one column, 
     rgb.match(/\d+/g)!.slice(0, 3).map(Number).reduce((a, b) => a + b);
   assert.ok(lum(bg) < 150 && lum(fg) > 500, `${bg} on ${fg}`);
 
+  // The stream starts with each room's newest 200 posts (the room view
+  // has the rest); it draws its newest 150, then older ones as it is
+  // scrolled; the search box filters it.
+  const stream = page.locator("#stream > li");
+  assert.equal(await stream.count(), 150);
+  await page.$eval("#stream", (e) => e.scrollTop = e.scrollHeight);
+  await stream.nth(199).waitFor({ state: "attached" });
+  assert.equal(await stream.count(), 200);
+  assert.equal(await stream.last().locator(".body").textContent(), "post 50");
+  await page.fill("#search", "POST 24");
+  await page.locator("#stream > li").nth(9).waitFor({ state: "attached" });
+  assert.deepEqual(
+    await page.locator("#stream > li .body").allTextContents(),
+    Array.from({ length: 10 }, (_, i) => `post ${249 - i}`),
+  );
+  await page.fill("#search", "");
+
   // The room opens on its newest 100; scrolling up loads the rest.
-  // (The page's policy forbids eval, so waits go through locators.)
+  // (The page's policy forbids eval, so waits go through locators; and
+  // messages off screen are not rendered, so their text is read from the
+  // DOM, not as rendered.)
   const log = page.locator("#room-log li");
   await page.click('#rooms [data-room="build"] button');
   await log.nth(99).waitFor();
   assert.equal(await log.count(), 100);
-  assert.equal(await log.last().locator(".body").innerText(), "post 249");
+  assert.equal(await log.last().locator(".body").textContent(), "post 249");
   for (const want of [200, 251]) {
     await page.$eval("#room-log", (e) => e.scrollTop = 0);
     await log.nth(want - 1).waitFor();
     assert.equal(await log.count(), want);
   }
   assert.equal(
-    await page.locator("#room-log li .body").first().innerText(),
+    await page.locator("#room-log li .body").first().textContent(),
     "alpha joined",
   );
   // A post while the room is open is appended live.

@@ -34,7 +34,9 @@ Deno.test("c2c ui refuses requests without the token, with a foreign Host, or fr
     ], body);
 
   // No token, a wrong one, a token for another port's cookie name.
-  for (const path of ["/", "/app.js", "/api/state", "/api/events"]) {
+  for (
+    const path of ["/", "/api/state", "/api/events", "/api/rooms/r/history"]
+  ) {
     const r = await rawRequest(ui.port, [`GET ${path} HTTP/1.1`, host]);
     assert.equal(r.status, 401, path);
     assert.match(r.body, /needs the token/);
@@ -68,10 +70,13 @@ Deno.test("c2c ui refuses requests without the token, with a foreign Host, or fr
   );
   const page = await rawRequest(ui.port, ["GET / HTTP/1.1", host, cookie]);
   assert.equal(page.status, 200);
+  // The page's own inline script and style, by hash; nothing else.
+  const policy = page.headers.get("content-security-policy")!;
   assert.match(
-    page.headers.get("content-security-policy")!,
-    /script-src 'self'.*frame-ancestors 'none'/,
+    policy,
+    /default-src 'none'; script-src 'sha256-[^' ]+'; style-src 'sha256-[^' ]+';.*frame-ancestors 'none'/,
   );
+  assert.doesNotMatch(policy, /unsafe/);
   assert.equal(
     (await rawRequest(ui.port, [
       "GET /api/state HTTP/1.1",

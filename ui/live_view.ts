@@ -84,6 +84,11 @@ export interface TrafficItem {
   cut?: number;
   /** A message's `event`, when it has one (a claim notice). */
   event?: string;
+  /**
+   * Order of discovery: breaks ties between messages of the same
+   * millisecond (in a room's history or an inbox: file order).
+   */
+  seq: number;
 }
 
 /** What changed, for subscribers. */
@@ -204,6 +209,7 @@ export class LiveView implements Disposable {
   #rooms = new Map<string, RoomView>();
   #traffic: TrafficItem[] = [];
   #seen = new Map<string, true>();
+  #seq = 0;
   #ownProbes = new Map<string, number[]>();
   #dirty = clean();
   #running: Promise<void> | null = null;
@@ -634,6 +640,7 @@ export class LiveView implements Disposable {
       to,
       room_id: roomId,
       content: m.content.length > limit ? m.content.slice(0, limit) : m.content,
+      seq: this.#seq++,
     };
     if (m.content.length > limit) item.cut = m.content.length;
     return item;
@@ -702,5 +709,5 @@ export class LiveView implements Disposable {
 
 function newestFirst(a: TrafficItem, b: TrafficItem): number {
   if (a.ts !== b.ts) return a.ts < b.ts ? 1 : -1;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+  return b.seq - a.seq;
 }

@@ -1,23 +1,30 @@
 /**
  * The page `c2c ui` serves: HTML, CSS and plain JavaScript, no build step
- * and no library — the DOM and `EventSource` are enough. Served as three
- * responses (`/`, `/app.css`, `/app.js`) so that the Content-Security-Policy
- * can forbid every inline script and style.
+ * and no library — the DOM and `EventSource` are enough. One response: the
+ * style and the script are inline (no round trip for them before the live
+ * feed opens), and the Content-Security-Policy allows exactly those two by
+ * their SHA-256 ({@linkcode pagePolicy}) — no other script or style, no
+ * `eval`.
  *
  * Every text that comes from the broker (aliases, room ids, bodies, client
  * names) is put into the page as text (`textContent`), never as HTML: a
  * message cannot add markup or script to the page.
  *
- * The page keeps two marks for tests and the bench:
+ * The page keeps marks for tests and the bench:
  * `document.documentElement.dataset.ready` is `"1"` once the first snapshot
- * is drawn, and `window.c2cShownAt` maps a message id to the time (epoch
- * ms) it was drawn.
+ * is drawn (and the performance mark `c2c-ready` says when), and
+ * `window.c2cShownAt` maps a message id to the time (epoch ms) it was drawn.
  *
  * @module
  */
 
-/** The HTML of the page. */
-export const PAGE_HTML = `<!doctype html>
+import { createHash } from "node:crypto";
+
+/**
+ * The HTML of the page, with `@CSS@` and `@JS@` where {@linkcode pageHtml}
+ * puts the style and the script.
+ */
+const PAGE_TEMPLATE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -26,8 +33,7 @@ export const PAGE_HTML = `<!doctype html>
 <meta name="referrer" content="no-referrer">
 <title>c2c — live view</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/app.css">
-<script src="/app.js" defer></script>
+<style>@CSS@</style>
 </head>
 <body>
 <header class="top">
@@ -76,6 +82,7 @@ export const PAGE_HTML = `<!doctype html>
     <p id="read-only" class="read-only" hidden>Read-only: posting is off (<code>c2c ui --read-only</code>).</p>
   </main>
 </div>
+<script>@JS@</script>
 </body>
 </html>
 `;
@@ -173,7 +180,10 @@ ul.agents, ul.rooms { list-style: none; margin: 0; padding: 0; }
 .filters input { flex: 1; min-width: 140px; }
 .room-members { margin: 8px 16px 0; font-size: 12px; color: var(--muted); }
 ol.messages { flex: 1; min-height: 0; overflow: auto; list-style: none; margin: 0; padding: 4px 16px 12px; }
-.msg { margin: 6px 0; padding: 6px 10px; border: 1px solid var(--line); border-radius: 8px; background: var(--panel); }
+.msg {
+  margin: 6px 0; padding: 6px 10px; border: 1px solid var(--line); border-radius: 8px; background: var(--panel);
+  content-visibility: auto; contain-intrinsic-size: auto 58px;
+}
 .msg.to-me { background: var(--to-me); }
 .msg.mine { background: var(--mine); border-color: var(--accent); }
 .msg.system { background: transparent; border-style: dashed; color: var(--muted); }
@@ -215,6 +225,7 @@ export const PAGE_JS = `"use strict";
     me: null, readOnly: true, agents: [], rooms: [], traffic: [], ids: new Set(),
     limit: 1000, filter: { agent: "", room: "", q: "" },
     room: null, roomOffset: null, roomDone: false, roomLoading: false, roomIds: new Set(),
+    streamEnd: 0, streamAll: false,
   };
   var streamNodes = new Map();
   var shownAt = new Map();
@@ -242,7 +253,7 @@ export const PAGE_JS = `"use strict";
     if (s < 86400) return Math.round(s / 3600) + " h ago";
     return new Date(iso).toLocaleDateString();
   }
-  function newer(a, b) { return a.ts > b.ts || (a.ts === b.ts && a.id > b.id); }
+  function newer(a, b) { return a.ts > b.ts || (a.ts === b.ts && a.seq > b.seq); }
 
   // ---- messages ----------------------------------------------------------
   function matches(item) {
@@ -279,19 +290,34 @@ export const PAGE_JS = `"use strict";
     if (item.cut) li.append(el("div", "cut", "… cut here (" + item.cut + " characters in all)"));
     return li;
   }
+  // The stream draws its newest messages first and older ones as it is
+  // scrolled: a page of 1,000 messages opens as fast as one of 150.
+  var STREAM_PAGE = 150;
   function renderStream() {
+    streamNodes.clear();
+    $("stream").replaceChildren();
+    S.streamEnd = 0;
+    S.streamAll = false;
+    moreStream();
+  }
+  function moreStream() {
     var list = $("stream");
     var frag = document.createDocumentFragment();
-    streamNodes.clear();
-    for (var i = 0; i < S.traffic.length; i++) {
+    var added = 0;
+    var i = S.streamEnd;
+    for (; i < S.traffic.length && added < STREAM_PAGE; i++) {
       var item = S.traffic[i];
       if (!matches(item)) continue;
       var node = messageNode(item, true);
       streamNodes.set(item.id, node);
       frag.append(node);
+      added++;
     }
-    list.replaceChildren(frag);
+    S.streamEnd = i;
+    S.streamAll = i >= S.traffic.length;
+    list.append(frag);
     $("stream-empty").hidden = streamNodes.size > 0;
+    if (!S.streamAll && list.scrollHeight <= list.clientHeight + 300) moreStream();
   }
   function addTraffic(items) {
     var list = $("stream");
@@ -302,14 +328,18 @@ export const PAGE_JS = `"use strict";
       var i = 0;
       while (i < S.traffic.length && newer(S.traffic[i], item)) i++;
       S.traffic.splice(i, 0, item);
-      if (matches(item)) {
-        var node = messageNode(item, true);
-        var next = null;
-        for (var j = i + 1; j < S.traffic.length && next === null; j++) {
-          next = streamNodes.get(S.traffic[j].id) || null;
+      // Older than what is drawn so far: drawn when scrolled to.
+      if (i < S.streamEnd || S.streamAll) {
+        S.streamEnd++;
+        if (matches(item)) {
+          var node = messageNode(item, true);
+          var next = null;
+          for (var j = i + 1; j < S.streamEnd && next === null; j++) {
+            next = streamNodes.get(S.traffic[j].id) || null;
+          }
+          list.insertBefore(node, next);
+          streamNodes.set(item.id, node);
         }
-        list.insertBefore(node, next);
-        streamNodes.set(item.id, node);
       }
       if (S.room !== null && item.room_id === S.room) appendRoomLive(item);
       shownAt.set(item.id, epochNow());
@@ -318,6 +348,7 @@ export const PAGE_JS = `"use strict";
     while (S.traffic.length > S.limit) {
       var old = S.traffic.pop();
       S.ids.delete(old.id);
+      S.streamEnd = Math.min(S.streamEnd, S.traffic.length);
       var gone = streamNodes.get(old.id);
       if (gone) { gone.remove(); streamNodes.delete(old.id); }
     }
@@ -417,7 +448,14 @@ export const PAGE_JS = `"use strict";
     var want = keep !== undefined ? keep : before;
     if (Array.prototype.some.call(select.options, function (o) { return o.value === want; })) select.value = want;
   }
+  var choicesKey = "";
   function renderChoices() {
+    // Pending counts change with every message: the lists only when their
+    // entries do (an open drop-down is not rebuilt under the user's hand).
+    var key = JSON.stringify([S.me, S.readOnly, S.rooms.map(function (r) { return r.room_id; }),
+      S.agents.map(function (a) { return [a.alias, a.alive]; })]);
+    if (key === choicesKey) return;
+    choicesKey = key;
     var aliases = S.agents.map(function (a) { return a.alias; }).sort();
     fill($("filter-agent"), [["", "All agents"]].concat(aliases.map(function (a) { return [a, a]; })), S.filter.agent);
     fill($("filter-room"), [["", "Rooms and direct messages"], ["@dm", "Direct messages only"]]
@@ -572,11 +610,15 @@ export const PAGE_JS = `"use strict";
     renderRooms();
     renderStream();
     if (S.room !== null) showMembers();
+    if (document.documentElement.dataset.ready !== "1") performance.mark("c2c-ready");
     document.documentElement.dataset.ready = "1";
   }
   function connect() {
     var es = new EventSource("/api/events");
-    es.addEventListener("snapshot", function (e) { snapshot(JSON.parse(e.data)); });
+    es.addEventListener("snapshot", function (e) {
+      if (document.documentElement.dataset.ready !== "1") performance.mark("c2c-snapshot");
+      snapshot(JSON.parse(e.data));
+    });
     es.addEventListener("traffic", function (e) { addTraffic(JSON.parse(e.data)); });
     es.addEventListener("agents", function (e) { S.agents = JSON.parse(e.data); renderAgents(); });
     es.addEventListener("rooms", function (e) { S.rooms = JSON.parse(e.data); renderRooms(); });
@@ -591,12 +633,17 @@ export const PAGE_JS = `"use strict";
   }
 
   function start() {
+    performance.mark("c2c-script");
     $("filter-agent").addEventListener("change", function (e) { S.filter.agent = e.target.value; renderStream(); });
     $("filter-room").addEventListener("change", function (e) { S.filter.room = e.target.value; renderStream(); });
     $("search").addEventListener("input", function (e) { S.filter.q = e.target.value.trim().toLowerCase(); renderStream(); });
     $("tab-stream").addEventListener("click", showStream);
     $("tab-room").addEventListener("click", showRoomPanel);
     $("room-log").addEventListener("scroll", function (e) { if (e.target.scrollTop < 80) loadOlder(false); });
+    $("stream").addEventListener("scroll", function (e) {
+      var l = e.target;
+      if (l.scrollTop + l.clientHeight > l.scrollHeight - 300) moreStream();
+    });
     $("composer").addEventListener("submit", function (e) { e.preventDefault(); send(); });
     $("body").addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
@@ -609,3 +656,37 @@ export const PAGE_JS = `"use strict";
   start();
 })();
 `;
+
+/**
+ * The whole page: HTML with its style and script inline.
+ *
+ * @returns The HTML.
+ */
+export function pageHtml(): string {
+  // Function replacers: a `$` in the script is not a replacement pattern.
+  return PAGE_TEMPLATE.replace("@CSS@", () => PAGE_CSS).replace(
+    "@JS@",
+    () => PAGE_JS,
+  );
+}
+
+/**
+ * The Content-Security-Policy of the page: its own inline style and script
+ * (by hash) and nothing else; connections to itself only; no framing.
+ *
+ * @returns The header value.
+ */
+export function pagePolicy(): string {
+  const hash = (text: string) =>
+    `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+  return [
+    "default-src 'none'",
+    `script-src ${hash(PAGE_JS)}`,
+    `style-src ${hash(PAGE_CSS)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}

@@ -7,7 +7,6 @@
  * Routes (all behind the gate):
  * - `GET /` the page (with `?token=`: sets the cookie, then redirects to
  *   `/`, so the token leaves the address bar and the history);
- * - `GET /app.css`, `GET /app.js` its style and script;
  * - `GET /api/events` the live feed: a `snapshot` event, then `agents`,
  *   `rooms` and `traffic` events as things change;
  * - `GET /api/state` the snapshot as JSON;
@@ -17,8 +16,8 @@
  * - `POST /api/send` `{to, content}` or `{room_id, content}`: the human
  *   posts (refused with `--read-only`).
  *
- * No response carries CORS headers, and every one forbids framing, inline
- * script and referrers.
+ * No response carries CORS headers, and every one forbids framing,
+ * referrers and any script or style but the page's own.
  *
  * Requires `--allow-net=127.0.0.1:<port>` (`127.0.0.1:0` for a free port)
  * and what the broker's store requires.
@@ -32,7 +31,7 @@ import { validateRoomId } from "../lib/paths.ts";
 import { checkRequest, type Gate, newToken, tokenCookie } from "./auth.ts";
 import { HumanPeer } from "./human.ts";
 import { type LiveEvent, LiveView, type LiveViewOptions } from "./live_view.ts";
-import { PAGE_CSS, PAGE_HTML, PAGE_JS } from "./page.ts";
+import { pageHtml, pagePolicy } from "./page.ts";
 
 /** The only address the server binds. */
 export const UI_HOSTNAME = "127.0.0.1";
@@ -100,9 +99,10 @@ export interface UiServer extends AsyncDisposable {
 
 const encoder = new TextEncoder();
 
+const PAGE = pageHtml();
+
 const SECURITY_HEADERS: Record<string, string> = {
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "content-security-policy": pagePolicy(),
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
@@ -246,11 +246,7 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
     }
     switch (path) {
       case "/":
-        return respond(PAGE_HTML, 200, "text/html; charset=utf-8");
-      case "/app.css":
-        return respond(PAGE_CSS, 200, "text/css; charset=utf-8");
-      case "/app.js":
-        return respond(PAGE_JS, 200, "text/javascript; charset=utf-8");
+        return respond(PAGE, 200, "text/html; charset=utf-8");
       case "/api/state":
         return json({ ...meta(), ...view.snapshot() });
       case "/api/events":
