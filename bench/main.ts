@@ -42,6 +42,7 @@ import { cliGroup } from "./cli_bench.ts";
 import { hookGroup } from "./hook_bench.ts";
 import { nativeWakeGroup } from "./native_wake_bench.ts";
 import { claimsGroup } from "./claims_bench.ts";
+import { uiGroup } from "./ui_bench.ts";
 
 /** Every benchmark group, in the order a full run goes through them. */
 export const GROUPS: readonly BenchGroup[] = [
@@ -58,6 +59,7 @@ export const GROUPS: readonly BenchGroup[] = [
   hookGroup,
   nativeWakeGroup,
   claimsGroup,
+  uiGroup,
 ];
 
 /** Where the report goes unless `--out` says otherwise. */
