@@ -99,6 +99,7 @@ export function isChangeSource(
 const SESSION_FILE = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/;
 const ROOM_DIR = /^[A-Za-z0-9_.-]{1,64}$/;
 const INBOX_SUFFIX = ".inbox.jsonl";
+const DIRECTORIES = new Set(["archive", "rooms", "leases"]);
 
 /**
  * What a path inside the file store's root means, or `null` for files no
@@ -113,12 +114,16 @@ const INBOX_SUFFIX = ".inbox.jsonl";
  * fileChange("s1.inbox.jsonl"); // { kind: "inbox", session_id: "s1" }
  * fileChange("rooms/lounge/history.jsonl"); // { kind: "room", room_id: "lounge" }
  * fileChange("locks/registry.lock"); // null
+ * fileChange("archive"); // { kind: "unknown" }: a new directory
  * ```
  */
 export function fileChange(relative: string): BrokerChange | null {
   const parts = relative.split("/").filter((p) => p !== "");
   const [first, second] = parts;
   if (parts.length === 1) {
+    // A directory that appears now: files made in it before the watch
+    // reached it were not reported, so look at everything once.
+    if (DIRECTORIES.has(first)) return { kind: "unknown" };
     if (first === "registry.json") return { kind: "registry" };
     if (first === "claims.json") return { kind: "claims" };
     if (first.endsWith(INBOX_SUFFIX)) {

@@ -63,7 +63,7 @@ function count(view: LiveView, id: string): number {
   return view.snapshot().traffic.filter((i) => i.id === id).length;
 }
 
-Deno.test("fileChange() names what a path in the broker root is, and nothing for locks, logs and temp files", () => {
+Deno.test("fileChange() names what a path in the broker root is, everything for a new directory, and nothing for locks, logs and temp files", () => {
   const cases: [string, BrokerChange | null][] = [
     ["registry.json", { kind: "registry" }],
     ["registry.json.x1.tmp", null],
@@ -74,6 +74,10 @@ Deno.test("fileChange() names what a path in the broker root is, and nothing for
     ["rooms/lounge/history.jsonl", { kind: "room", room_id: "lounge" }],
     ["leases/s-1.lock", { kind: "lease", session_id: "s-1" }],
     ["locks/inbox.s-1.lock", null],
+    ["archive", { kind: "unknown" }],
+    ["rooms", { kind: "unknown" }],
+    ["leases", { kind: "unknown" }],
+    ["locks", null],
     ["broker.log", null],
     ["dead-letter.jsonl", null],
     ["rooms/..", null],
@@ -270,4 +274,25 @@ Deno.test("LiveView over the NATS store (no change feed) shows agents and a DM s
     content: "across machines",
   });
   await events.until(hasItem(sent.id), "the DM from the other machine");
+});
+
+Deno.test("LiveView starts on a broker whose registry is damaged: it reports the file and still shows the rooms", async () => {
+  await using broker = await tempBroker();
+  await broker.register("s-a", { alias: "alpha" });
+  await broker.joinRoom("s-a", { room_id: "lounge" });
+  await Deno.writeTextFile(`${broker.root}/registry.json`, "{not json");
+  const errors: unknown[] = [];
+  using view = new LiveView(broker, { onError: (e) => errors.push(e) });
+  await view.start();
+  assert.deepEqual(view.rooms().map((r) => r.room_id), ["lounge"]);
+  assert.deepEqual(view.agents(), []);
+  assert.ok(
+    errors.some((e) => /registry\.json/.test(String(e))),
+    String(errors),
+  );
+  // The bytes stay for `c2c repair`.
+  assert.equal(
+    await Deno.readTextFile(`${broker.root}/registry.json`),
+    "{not json",
+  );
 });

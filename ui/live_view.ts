@@ -416,7 +416,8 @@ export class LiveView implements Disposable {
 
   /** Reads everything: at start (the snapshot) and after lost events. */
   async #load(first: boolean, fresh: TrafficItem[] = []): Promise<void> {
-    await this.#readRegistry();
+    // A damaged registry leaves the agents as they were; rooms still show.
+    await this.#guard(() => this.#readRegistry());
     const store = this.#broker.store;
     const depth = first ? START_DEPTH : ARCHIVE_TAIL;
     for (const row of this.#rows) {
@@ -425,15 +426,15 @@ export class LiveView implements Disposable {
         await this.#readArchive(owner(row), depth, fresh);
       });
     }
-    const ids = await store.roomIds();
-    for (
-      const gone of [...this.#rooms.keys()].filter((id) => !ids.includes(id))
-    ) {
-      this.#rooms.delete(gone);
-    }
-    for (const roomId of ids) {
-      await this.#guard(() => this.#readRoom(roomId, fresh, depth));
-    }
+    await this.#guard(async () => {
+      const ids = await store.roomIds();
+      for (const gone of this.#rooms.keys()) {
+        if (!ids.includes(gone)) this.#rooms.delete(gone);
+      }
+      for (const roomId of ids) {
+        await this.#guard(() => this.#readRoom(roomId, fresh, depth));
+      }
+    });
     await this.#readClaims();
     if (first) {
       this.#traffic = [];

@@ -47,15 +47,21 @@ export interface RunUiOptions {
  * ```
  */
 export async function runUi(options: RunUiOptions): Promise<number> {
+  // A damaged file fails every pass that reads it: say so once a minute.
+  const said = new Map<string, number>();
+  const warnOnce = (text: string) => {
+    const now = Date.now();
+    if (now - (said.get(text) ?? -Infinity) < 60_000) return;
+    said.set(text, now);
+    if (said.size > 100) said.delete(said.keys().next().value!);
+    options.warn(text);
+  };
   const ui = await startUi({
     broker: options.broker,
     port: options.port,
     readOnly: options.readOnly,
     alias: options.alias,
-    onError: (e) =>
-      options.warn(
-        e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-      ),
+    onError: (e) => warnOnce(e instanceof Error ? e.message : String(e)),
   });
   const stop = Promise.withResolvers<void>();
   const signals = ["SIGINT", "SIGTERM"] as const;
