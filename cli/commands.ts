@@ -1254,6 +1254,12 @@ export const HANDLERS: Record<string, Handler> = {
         `--port must be a port from 1 to 65535 (or 0: a free one), got '${raw}'`,
       );
     }
+    if (ctx.values["read-only"] === true && str(ctx, "alias") !== undefined) {
+      throw new UsageError(
+        "ui",
+        "--read-only posts nothing: leave out --alias, or --read-only",
+      );
+    }
     const broker = await ctx.broker();
     try {
       return await runUi({
