@@ -102,12 +102,16 @@ await s.shutdown();
   );
 });
 
-Deno.test("c2c ui refuses a port it would not be granted, before listening", async () => {
+Deno.test("c2c ui refuses a port it would not be granted, and an alias it would not use, before listening", async () => {
+  const env = { C2C_MCP_BROKER_ROOT: "/nonexistent" };
   for (const port of ["65536", "080"]) {
-    const r = await c2c(null, ["ui", "--port", port, "--json"], {
-      env: { C2C_MCP_BROKER_ROOT: "/nonexistent" },
-    });
+    const r = await c2c(null, ["ui", "--port", port, "--json"], { env });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.error().message, /--port must be a port from 1 to 65535/);
   }
+  const r = await c2c(null, ["ui", "--read-only", "--alias", "me", "--json"], {
+    env,
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.error().message, /--read-only posts nothing/);
 });
