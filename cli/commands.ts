@@ -460,6 +460,28 @@ async function gcLoop(ctx: Context): Promise<number> {
   return 0;
 }
 
+/** About how much one `poll-inbox` / `peek-inbox` prints at most. */
+export const CLI_INBOX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Bounds of what `poll-inbox` and `peek-inbox` print: `--limit` (default
+ * 500) and about {@linkcode CLI_INBOX_BYTES}, so a backlog never becomes one
+ * output too big to print (or, in JSON, too big for one string).
+ */
+function cliInboxBounds(ctx: Context): { limit: number; maxBytes: number } {
+  return {
+    limit: intOption(ctx.values, "limit", ctx.spec.name) ?? 500,
+    maxBytes: CLI_INBOX_BYTES,
+  };
+}
+
+function inboxText(messages: readonly Message[], remaining: number): string {
+  const text = envelopes(messages);
+  return remaining > 0
+    ? `${text}\n(${count(remaining, "more message")} waiting: run it again)`
+    : text;
+}
+
 /** Every runnable command, by full name. */
 export const HANDLERS: Record<string, Handler> = {
   async register(ctx) {
@@ -614,9 +636,10 @@ export const HANDLERS: Record<string, Handler> = {
     let shown = false;
     const r = await deliver(broker, await ctx.session(broker), {
       order: "show-then-take",
+      bounds: cliInboxBounds(ctx),
       show: (batch) => {
         shown = true;
-        emit(ctx, batch, () => envelopes(batch.messages));
+        emit(ctx, batch, () => inboxText(batch.messages, batch.remaining));
       },
     });
     if (r.error !== undefined) throw r.error;
@@ -630,8 +653,11 @@ export const HANDLERS: Record<string, Handler> = {
 
   async "peek-inbox"(ctx) {
     const broker = await ctx.broker();
-    const r = await broker.peekInbox(await ctx.session(broker));
-    return emit(ctx, r, () => envelopes(r.messages));
+    const r = await broker.peekInbox(
+      await ctx.session(broker),
+      cliInboxBounds(ctx),
+    );
+    return emit(ctx, r, () => inboxText(r.messages, r.remaining));
   },
 
   async history(ctx) {

@@ -451,9 +451,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "drain your inbox and print the messages as envelopes",
     args: "",
     description:
-      'Prints one <c2c event="message" …>body</c2c> envelope per message, oldest first, and moves them to your archive (see history).',
+      'Prints one <c2c event="message" …>body</c2c> envelope per message, oldest first, and moves them to your archive (see history). At most --limit messages and about 8 MiB at a time; the rest waits for the next call, and the last line says how many.',
     positionals: [0, 0],
-    options: [],
+    options: [LIMIT("at most this many messages", 500)],
     examples: [["c2c poll-inbox", "print and remove pending messages"]],
     session: "required",
   },
@@ -462,8 +462,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     group: "Messages",
     summary: "print pending messages without removing them",
     args: "",
+    description:
+      "At most --limit messages and about 8 MiB at a time, oldest first; the last line says how many more wait.",
     positionals: [0, 0],
-    options: [],
+    options: [LIMIT("at most this many messages", 500)],
     examples: [["c2c peek-inbox --json", "pending messages as JSON"]],
     session: "required",
   },

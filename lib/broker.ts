@@ -771,10 +771,9 @@ export class Broker {
   ): Promise<InboxResult> {
     return this.#op("peek_inbox", async () => {
       const me = await this.#me(sessionId);
-      return selectMessages(
-        await this.store.pending(owner(me)),
-        checkBounds(bounds),
-      );
+      const selection = checkBounds(bounds);
+      return await this.store.peek?.(owner(me), selection) ??
+        selectMessages(await this.store.pending(owner(me)), selection);
     });
   }
 

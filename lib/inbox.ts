@@ -18,6 +18,7 @@ import {
   appendJsonl,
   countLines,
   readJsonl,
+  readJsonlHead,
   readJsonlTail,
   rewriteJsonl,
 } from "./jsonl.ts";
@@ -261,6 +262,38 @@ export function selectMessages(
   selection: InboxSelection = {},
 ): Selected {
   return selected(pick(records, selection, toMessage));
+}
+
+/**
+ * {@linkcode selectMessages} on an inbox file, reading only as far as the
+ * selection can reach: a bounded look at a huge inbox parses what it hands
+ * over, and only counts the rest.
+ *
+ * Requires `--allow-read` on the broker root.
+ *
+ * @param paths Broker layout.
+ * @param sessionId Inbox owner.
+ * @param selection Count and size bounds (without `only`, which needs all).
+ * @returns What is taken and how many remain.
+ */
+export function peekInbox(
+  paths: BrokerPaths,
+  sessionId: string,
+  selection: InboxSelection = {},
+): Selected {
+  if (selection.only) {
+    return selectMessages(readInbox(paths, sessionId), selection);
+  }
+  const limit = selection.limit ?? Infinity;
+  const maxBytes = selection.maxBytes ?? Infinity;
+  // One more than the selection could take, so `pick` sees where it stops.
+  const head = readJsonlHead<Message>(
+    paths.inbox(sessionId),
+    messageProblem,
+    (records, bytes) => records.length > limit || bytes > maxBytes,
+  );
+  const picked = selectMessages(head.records, selection);
+  return { ...picked, remaining: picked.remaining + head.unread };
 }
 
 /**

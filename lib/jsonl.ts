@@ -90,6 +90,82 @@ function isBlank(line: Uint8Array): boolean {
   return true;
 }
 
+/** What {@linkcode readJsonlHead} found. */
+export interface JsonlHead<T> {
+  /** The first records, oldest first. */
+  records: T[];
+  /** Complete lines after them, counted, not parsed. */
+  unread: number;
+}
+
+/**
+ * Reads the first records of a JSON Lines file, in chunks, until `enough`
+ * says so; the lines after them are only counted. So a bounded look at a
+ * huge file parses what it returns, not the whole file. A torn last line is
+ * skipped.
+ *
+ * Requires `--allow-read` on the file.
+ *
+ * @param path The file; a missing file reads as empty.
+ * @param problem Returns `null` for a valid record, else what is wrong.
+ * @param enough Given the records so far and their bytes on disk: stop?
+ * @returns The records read and how many complete lines follow them.
+ * @throws {CorruptFileError} On a complete line read that is not valid.
+ */
+export function readJsonlHead<T>(
+  path: string,
+  problem: (value: unknown) => string | null,
+  enough: (records: readonly T[], bytes: number) => boolean,
+): JsonlHead<T> {
+  const file = openFile(path, { read: true });
+  if (file === null) return { records: [], unread: 0 };
+  const records: T[] = [];
+  let unread = 0;
+  let bytes = 0;
+  let offset = 0; // where `carry` begins in the file
+  let carry = new Uint8Array(0);
+  let reading = true;
+  try {
+    const chunk = new Uint8Array(TAIL_CHUNK);
+    for (let n = file.readSync(chunk); n !== null; n = file.readSync(chunk)) {
+      let data = chunk.subarray(0, n);
+      if (!reading) {
+        for (let at = data.indexOf(NEWLINE); at !== -1;) {
+          unread++;
+          at = data.indexOf(NEWLINE, at + 1);
+        }
+        continue;
+      }
+      if (carry.length > 0) {
+        const joined = new Uint8Array(carry.length + n);
+        joined.set(carry);
+        joined.set(data, carry.length);
+        data = joined;
+      }
+      let start = 0;
+      for (let at = data.indexOf(NEWLINE); at !== -1;) {
+        if (reading) {
+          const line = data.subarray(start, at);
+          if (!isBlank(line)) {
+            records.push(parseLine<T>(path, line, problem, offset + start));
+            bytes += line.length + 1;
+            if (enough(records, bytes)) reading = false;
+          }
+        } else {
+          unread++;
+        }
+        start = at + 1;
+        at = data.indexOf(NEWLINE, start);
+      }
+      offset += start;
+      carry = reading ? data.slice(start) : new Uint8Array(0);
+    }
+  } finally {
+    file.close();
+  }
+  return { records, unread };
+}
+
 /** Options of {@linkcode readJsonlTail}. */
 export interface TailOptions<T> {
   /** Stop after this many records. */

@@ -213,6 +213,16 @@ export interface Store {
    */
   pending(owner: InboxOwner): Promise<Message[]>;
   /**
+   * A bounded look at the pending messages (`peek_inbox`): a store that can
+   * read only as far as the selection reaches (the file store, for a huge
+   * inbox) provides it; otherwise the broker selects from
+   * {@linkcode Store.pending}.
+   *
+   * @param owner Whose inbox.
+   * @param selection Count and size bounds.
+   */
+  peek?(owner: InboxOwner, selection: InboxSelection): Promise<Selected>;
+  /**
    * How many messages wait, for several inboxes at once (`list`).
    *
    * @param owners Whose inboxes.

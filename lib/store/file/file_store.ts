@@ -28,6 +28,7 @@ import {
   drainInbox,
   inboxBytes,
   type InboxSelection,
+  peekInbox,
   readArchive,
   readInbox,
   restoreDrained,
@@ -376,6 +377,17 @@ export class FileStore implements Store {
   pending(owner: InboxOwner): Promise<Message[]> {
     return Promise.resolve(
       readInbox(this.paths, validateSessionId(owner.session_id)),
+    );
+  }
+
+  /**
+   * @param owner Whose inbox.
+   * @param selection Count and size bounds.
+   * @returns The oldest messages within them, reading only that far.
+   */
+  peek(owner: InboxOwner, selection: InboxSelection): Promise<Selected> {
+    return Promise.resolve(
+      peekInbox(this.paths, validateSessionId(owner.session_id), selection),
     );
   }
 
