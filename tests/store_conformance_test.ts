@@ -295,6 +295,33 @@ conformance(
   },
 );
 
+conformance(
+  "inbox quota: senders in two processes, messages of varied sizes, refused exactly at the quota",
+  async (c) => {
+    const { main, peer, rec, world } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await c.live("s-c");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await peer.register("s-c", { alias: "charlie", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await world.setConfig({ max_inbox_bytes: 20_000 });
+    let accepted = 0;
+    for (let i = 0; i < 200; i++) {
+      const [broker, from] = i % 3 === 0 ? [peer, "s-c"] : [main, "s-a"];
+      const size = i % 3 === 0 ? 700 : 60 + (i % 7) * 10;
+      const r = await rec(
+        `fill ${i}`,
+        broker.send(from, { to_alias: "bravo", content: "x".repeat(size) }),
+      );
+      if (!r) break;
+      accepted++;
+    }
+    assert.ok(accepted > 20 && accepted < 200, `accepted ${accepted}`);
+    await rec("count", main.list());
+  },
+);
+
 conformance("send_all: skips dead peers and full inboxes", async (c) => {
   const { main, rec, world } = c;
   await c.live("s-a");

@@ -1,24 +1,31 @@
 // How many bytes wait in an inbox subject, counted as the file store counts
 // its inbox: each message's JSON line and its newline. JetStream keeps no
-// per-subject byte count, so a process remembers the size of every message
-// it has seen by sequence, and a later check reads only what it has not
-// seen: a send into a deep inbox costs the same as into a short one. Claims
-// cut a prefix, so the inbox is the newest `count` messages it knows.
+// per-subject byte count, and reading every pending message per send would
+// make a send's cost grow with the inbox. So a send checks an upper bound:
+// the bytes the whole inbox stream holds, or else the sizes this process
+// knows of the pending messages (it remembers each one it queued or read,
+// by sequence) plus the largest possible line for each one it does not
+// know. Only when that bound could pass the quota does it read what it has
+// not seen; a refusal is always counted exactly.
 
 import {
   type JsHandles,
-  lastOf,
+  nextOf,
   readSubject,
-  type StoredRecord,
-  subjectCount,
+  subjectCountAndBytes,
 } from "./_streams.ts";
 
-/** An inbox's count and newest message, read together. */
+/** An inbox's count and first sequence, read together. */
 export interface InboxState {
   /** Messages pending. */
   count: number;
-  /** The newest, or `null`. */
-  last: StoredRecord | null;
+  /** The oldest pending message's sequence (0 when none), once read. */
+  first?: number;
+  /**
+   * Bytes the whole inbox stream stores: every inbox's messages with their
+   * subjects and headers, so more than this inbox's lines.
+   */
+  streamBytes: number;
 }
 
 interface Sizes {
@@ -26,19 +33,19 @@ interface Sizes {
   seqs: number[];
   /** Sequence → bytes. */
   bytes: Map<number, number>;
-  /** Every message of the subject up to here is known. */
-  maxSeq: number;
+  /** Every message of the subject up to here has been read. */
+  readTo: number;
 }
 
 // Inboxes remembered at once; past this the memory starts over.
 const MAX_SUBJECTS = 256;
 
-/** Remembered message sizes of deep inboxes, per subject. */
+/** Remembered message sizes, per inbox subject. */
 export class InboxBytes {
   readonly #sizes = new Map<string, Sizes>();
 
   /**
-   * The count and newest message of an inbox, in parallel (one round trip).
+   * The count of an inbox and the bytes of its stream (one request).
    *
    * @param h JetStream handles.
    * @param stream The inbox stream.
@@ -50,65 +57,70 @@ export class InboxBytes {
     stream: string,
     subject: string,
   ): Promise<InboxState> {
-    const [count, last] = await Promise.all([
-      subjectCount(h.jsm, stream, subject),
-      lastOf(h.jsm, stream, subject),
-    ]);
-    return { count, last: count === 0 ? null : last };
+    return await subjectCountAndBytes(h.jsm, stream, subject);
   }
 
   /**
-   * Bytes pending, from remembered sizes plus whatever arrived unseen. Exact
-   * while messages leave by prefix (drains); one deleted from the middle
-   * (a push-channel drain) may still be counted, so never less than the
-   * truth: check a refusal with {@linkcode exact}.
+   * Reads where the inbox starts now (what {@linkcode bound} needs).
    *
    * @param h JetStream handles.
    * @param stream The inbox stream.
    * @param subject The inbox subject.
-   * @param state Its state, read just before.
-   * @returns Bytes, at least the pending ones.
+   * @param state Its state, completed in place.
    */
-  async estimate(
+  async locate(
     h: JsHandles,
     stream: string,
     subject: string,
     state: InboxState,
-  ): Promise<number> {
-    if (state.count === 0 || state.last === null) return 0;
+  ): Promise<void> {
+    state.first = (await nextOf(h.jsm, stream, subject, 1))?.seq ?? 0;
+  }
+
+  /**
+   * An upper bound of the bytes pending: known sizes, plus `largest` for
+   * each pending message whose size this process does not know.
+   *
+   * @param subject The inbox subject.
+   * @param state Its state, read just before.
+   * @param largest The largest line a message can take.
+   * @returns The bound.
+   */
+  bound(subject: string, state: InboxState, largest: number): number {
+    if (state.count === 0) return 0;
+    if (state.first === undefined) return state.streamBytes;
     const sizes = this.#of(subject);
-    const lastSeq = state.last.seq;
-    if (lastSeq > sizes.maxSeq) {
-      let known = 0;
-      for (let i = sizes.seqs.length - 1; i >= 0; i--) {
-        const s = sizes.seqs[i];
-        if (s <= sizes.maxSeq) break;
-        if (s <= lastSeq) known++;
-      }
-      // Every sequence since the last read is one this process published:
-      // nothing else can have landed in between.
-      if (known !== lastSeq - sizes.maxSeq) {
-        for await (
-          const rec of readSubject(h, stream, subject, sizes.maxSeq + 1)
-        ) {
-          if (rec.seq > lastSeq) break;
-          this.#add(sizes, rec.seq, rec.data.length + 1);
-          if (rec.seq === lastSeq) break;
-        }
-      }
-      sizes.maxSeq = lastSeq;
+    // What precedes the oldest pending message was claimed: forget it.
+    const gone = lowerBound(sizes.seqs, state.first);
+    for (const s of sizes.seqs.splice(0, gone)) sizes.bytes.delete(s);
+    let known = 0;
+    for (const s of sizes.seqs) known += sizes.bytes.get(s)!;
+    const unknown = Math.max(0, state.count - sizes.seqs.length);
+    // While all inboxes together hold less, nothing needs reading.
+    return Math.min(state.streamBytes, known + unknown * largest);
+  }
+
+  /**
+   * Reads the sizes of the messages queued since this process last read
+   * the inbox (all of it, the first time).
+   *
+   * @param h JetStream handles.
+   * @param stream The inbox stream.
+   * @param subject The inbox subject.
+   * @param state Its state.
+   */
+  async catchUp(
+    h: JsHandles,
+    stream: string,
+    subject: string,
+    state: InboxState,
+  ): Promise<void> {
+    const sizes = this.#of(subject);
+    const from = Math.max(sizes.readTo + 1, state.first ?? 1);
+    for await (const rec of readSubject(h, stream, subject, from)) {
+      add(sizes, rec.seq, rec.data.length + 1);
+      sizes.readTo = rec.seq;
     }
-    const end = upperBound(sizes.seqs, lastSeq);
-    const start = Math.max(0, end - state.count);
-    // What precedes the newest `count` was claimed: forget it.
-    if (start > 0) {
-      for (const s of sizes.seqs.splice(0, start)) sizes.bytes.delete(s);
-    }
-    let total = 0;
-    for (let i = 0; i < end - start; i++) {
-      total += sizes.bytes.get(sizes.seqs[i])!;
-    }
-    return total;
   }
 
   /**
@@ -120,11 +132,11 @@ export class InboxBytes {
    * @returns Bytes pending.
    */
   async exact(h: JsHandles, stream: string, subject: string): Promise<number> {
-    const sizes: Sizes = { seqs: [], bytes: new Map(), maxSeq: 0 };
+    const sizes: Sizes = { seqs: [], bytes: new Map(), readTo: 0 };
     let total = 0;
     for await (const rec of readSubject(h, stream, subject, 1)) {
-      this.#add(sizes, rec.seq, rec.data.length + 1);
-      sizes.maxSeq = rec.seq;
+      add(sizes, rec.seq, rec.data.length + 1);
+      sizes.readTo = rec.seq;
       total += rec.data.length + 1;
     }
     this.#remember(subject, sizes);
@@ -132,21 +144,20 @@ export class InboxBytes {
   }
 
   /**
-   * Remembers a message this process just published.
+   * Remembers a message this process just queued.
    *
    * @param subject The inbox subject.
    * @param seq Its sequence (from the acknowledgement).
    * @param bytes Its JSON line's bytes.
    */
   published(subject: string, seq: number, bytes: number): void {
-    const sizes = this.#sizes.get(subject);
-    if (sizes) this.#add(sizes, seq, bytes);
+    add(this.#of(subject), seq, bytes);
   }
 
   #of(subject: string): Sizes {
     let sizes = this.#sizes.get(subject);
     if (!sizes) {
-      sizes = { seqs: [], bytes: new Map(), maxSeq: 0 };
+      sizes = { seqs: [], bytes: new Map(), readTo: 0 };
       this.#remember(subject, sizes);
     }
     return sizes;
@@ -158,22 +169,22 @@ export class InboxBytes {
     }
     this.#sizes.set(subject, sizes);
   }
-
-  #add(sizes: Sizes, seq: number, bytes: number): void {
-    if (sizes.bytes.has(seq)) return;
-    sizes.bytes.set(seq, bytes);
-    const at = upperBound(sizes.seqs, seq);
-    sizes.seqs.splice(at, 0, seq);
-  }
 }
 
-/** Index of the first element greater than `value` in ascending `list`. */
-function upperBound(list: readonly number[], value: number): number {
+function add(sizes: Sizes, seq: number, bytes: number): void {
+  if (sizes.bytes.has(seq)) return;
+  sizes.bytes.set(seq, bytes);
+  const at = lowerBound(sizes.seqs, seq);
+  sizes.seqs.splice(at, 0, seq);
+}
+
+/** Index of the first element ≥ `value` in ascending `list`. */
+function lowerBound(list: readonly number[], value: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (list[mid] <= value) lo = mid + 1;
+    if (list[mid] < value) lo = mid + 1;
     else hi = mid;
   }
   return lo;

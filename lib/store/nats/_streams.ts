@@ -63,6 +63,27 @@ export async function subjectCount(
 }
 
 /**
+ * How many messages a subject holds, and how many bytes the whole stream
+ * stores (an upper bound of the subject's), in one request.
+ *
+ * @param jsm The manager.
+ * @param stream The stream.
+ * @param subject A subject (no wildcard).
+ * @returns The subject's count and the stream's bytes.
+ */
+export async function subjectCountAndBytes(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+): Promise<{ count: number; streamBytes: number }> {
+  const info = await jsm.streams.info(stream, { subjects_filter: subject });
+  return {
+    count: info.state.subjects?.[subject] ?? 0,
+    streamBytes: info.state.bytes,
+  };
+}
+
+/**
  * Counts per subject under a wildcard filter.
  *
  * @param jsm The manager.

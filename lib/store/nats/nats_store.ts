@@ -1382,12 +1382,13 @@ export class NatsStore implements Store {
         headers: h,
       });
     }
-    const acks = await this.#publishAll(ctx, subject, items);
-    acks.forEach((seq, i) =>
+    const seqs = await this.#publishAll(ctx, subject, items);
+    seqs.forEach((seq, i) =>
       this.#inboxBytes.published(subject, seq, items[i].data.length + 1)
     );
   }
 
+  /** How many messages wait in an alias's inbox, and from where. */
   #inboxState(ctx: Context, alias: string): Promise<InboxState> {
     return this.#stream(ctx, "inbox").then(() =>
       this.#retry(() =>
@@ -1402,10 +1403,11 @@ export class NatsStore implements Store {
 
   /**
    * Refuses a send that would take an inbox past `quota` bytes of JSON
-   * lines, as the file store counts them. Cheap while the inbox is short
-   * (its message count times the largest line cannot pass the quota); past
-   * that, remembered message sizes ({@linkcode InboxBytes}), and a full
-   * read only to confirm a refusal.
+   * lines, as the file store counts them. Free while the inbox is short
+   * (its count times the largest line cannot pass the quota); past that an
+   * upper bound from the sizes this process knows ({@linkcode InboxBytes}),
+   * then the sizes of what it has not seen, and an exact count before any
+   * refusal.
    */
   async #checkQuota(
     ctx: Context,
@@ -1415,21 +1417,23 @@ export class NatsStore implements Store {
     adding: number,
     quota: number,
   ): Promise<void> {
-    const stream = this.names.streams.inbox;
     if (state.count === 0) {
       if (adding > quota) throw new InboxFullError(alias, 0, quota);
       return;
     }
-    const { max_message_bytes } = await this.config();
-    // A JSON line of a message at the size limit, every character escaped.
-    const largest = 6 * max_message_bytes + 2048;
+    const largest = largestLine(await this.config());
     if (state.count * largest + adding <= quota) return;
-    let pending = await this.#inboxBytes.estimate(ctx, stream, subject, state);
+    const sizes = this.#inboxBytes;
+    const stream = this.names.streams.inbox;
+    // Every inbox together is below the quota: nothing to read.
+    if (state.streamBytes + adding <= quota) return;
+    await this.#retry(() => sizes.locate(ctx, stream, subject, state));
+    if (sizes.bound(subject, state, largest) + adding <= quota) return;
+    await sizes.catchUp(ctx, stream, subject, state);
+    if (sizes.bound(subject, state, largest) + adding <= quota) return;
+    const pending = await sizes.exact(ctx, stream, subject);
     if (pending + adding > quota) {
-      pending = await this.#inboxBytes.exact(ctx, stream, subject);
-      if (pending + adding > quota) {
-        throw new InboxFullError(alias, pending, quota);
-      }
+      throw new InboxFullError(alias, pending, quota);
     }
   }
 
@@ -2331,6 +2335,11 @@ export class NatsStore implements Store {
       lock.close();
     }
   }
+}
+
+/** A JSON line of a message at the size limit, every character escaped. */
+function largestLine(config: BrokerConfig): number {
+  return 6 * config.max_message_bytes + 2048;
 }
 
 function listDir(dir: string): string[] {
