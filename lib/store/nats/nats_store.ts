@@ -304,6 +304,7 @@ export class NatsStore implements Store {
     reject: (e: unknown) => void;
   }[] = [];
   #orphanAliases = new Map<string, string>();
+  /** Audit publishes and signal rewrites still on their way. */
   readonly #auditing = new Set<Promise<void>>();
   #closed = false;
 
@@ -987,7 +988,7 @@ export class NatsStore implements Store {
             effect.to.session_id,
           );
         }
-        this.#refreshSignal(ctx, effect.to).catch(() => {});
+        this.#signalLater(ctx, effect.to);
         return;
       }
       case "rename":
@@ -999,7 +1000,7 @@ export class NatsStore implements Store {
           effect.to.alias,
           effect.to.session_id,
         );
-        this.#refreshSignal(ctx, effect.to).catch(() => {});
+        this.#signalLater(ctx, effect.to);
         return;
       case "forget_lease":
         return; // liveness reads `leased` from the registration itself
@@ -1158,7 +1159,7 @@ export class NatsStore implements Store {
     await Promise.all(
       back.map(({ rec }) => this.#deleteSeq(ctx, n.streams.dead, rec.seq)),
     );
-    this.#refreshSignal(ctx, to).catch(() => {});
+    this.#signalLater(ctx, to);
     return back.length;
   }
 
@@ -1516,7 +1517,15 @@ export class NatsStore implements Store {
         : await this.#retry(() =>
           subjectCount(ctx.jsm, n.streams.inbox, subject)
         );
-      if (k === 0) return { messages: [], remaining: total };
+      if (k === 0) {
+        // A signal left standing by a drain elsewhere is put right.
+        if (
+          (readTextOrNull(this.paths.signal(owner.session_id)) ?? "") !== ""
+        ) {
+          this.#signalLater(ctx, owner);
+        }
+        return { messages: [], remaining: total };
+      }
       await this.#publishAll(
         ctx,
         n.archive(owner.session_id),
@@ -1564,7 +1573,7 @@ export class NatsStore implements Store {
         messages.some((m) => m.id === id)
       );
       if (truncated && truncated.length > 0) result.truncated = truncated;
-      await this.#refreshSignal(ctx, owner).catch(() => {});
+      this.#signalLater(ctx, owner);
       return result;
     });
   }
@@ -1660,7 +1669,7 @@ export class NatsStore implements Store {
           })
         );
       }
-      await this.#refreshSignal(ctx, { ...owner, alias }).catch(() => {});
+      this.#signalLater(ctx, { ...owner, alias });
       return messages.length;
     });
   }
@@ -2307,6 +2316,16 @@ export class NatsStore implements Store {
       }
     })();
     return watch;
+  }
+
+  /**
+   * {@linkcode #refreshSignal} after the operation has answered; close()
+   * waits for it.
+   */
+  #signalLater(ctx: Context, owner: InboxOwner): void {
+    const done = this.#refreshSignal(ctx, owner).catch(() => {});
+    this.#auditing.add(done);
+    done.then(() => this.#auditing.delete(done));
   }
 
   /**
