@@ -141,17 +141,23 @@ export async function lastOf(
  * @param stream The stream.
  * @param subject A subject or a filter.
  * @param fromSeq First sequence to consider.
+ * @param count The subject's count, when the caller asked for it: reading
+ * from the start stops after that many.
  */
 export async function* readSubject(
   h: JsHandles,
   stream: string,
   subject: string,
   fromSeq = 1,
+  count?: Promise<number>,
 ): AsyncGenerator<StoredRecord> {
   const retry = h.retry ?? once;
   let seq = fromSeq;
   if (!/[*>]/.test(subject)) {
     for (let i = 0; i < DIRECT_READS; i++) {
+      // With the subject's count (asked for at the same time), a read that
+      // has them all needs no last request to find nothing more.
+      if (count !== undefined && i > 0 && i >= await count) return;
       const m = await retry(() => nextOf(h.jsm, stream, subject, seq));
       if (!m) return;
       yield m;

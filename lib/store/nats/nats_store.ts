@@ -1287,13 +1287,21 @@ export class NatsStore implements Store {
   /** An inbox's verified messages, oldest first. */
   async #readInbox(ctx: Context, subject: string): Promise<Pending[]> {
     const out: Pending[] = [];
-    for await (const p of this.#inboxReader(ctx, subject)) out.push(p);
+    const count = this.#retry(() =>
+      subjectCount(ctx.jsm, this.names.streams.inbox, subject)
+    );
+    count.catch(() => {});
+    for await (const p of this.#inboxReader(ctx, subject, count)) out.push(p);
     return out;
   }
 
-  async *#inboxReader(ctx: Context, subject: string): AsyncGenerator<Pending> {
+  async *#inboxReader(
+    ctx: Context,
+    subject: string,
+    count?: Promise<number>,
+  ): AsyncGenerator<Pending> {
     const stream = this.names.streams.inbox;
-    for await (const rec of readSubject(ctx, stream, subject)) {
+    for await (const rec of readSubject(ctx, stream, subject, 1, count)) {
       const message = await this.#checkMessage(ctx, stream, rec);
       if (message) yield { seq: rec.seq, message, headers: rec.headers };
     }
@@ -1497,7 +1505,11 @@ export class NatsStore implements Store {
       const subject = n.inbox(owner.alias);
       const read: Pending[] = [];
       let exhausted = true;
-      for await (const p of this.#inboxReader(ctx, subject)) {
+      const count = this.#retry(() =>
+        subjectCount(ctx.jsm, n.streams.inbox, subject)
+      );
+      count.catch(() => {});
+      for await (const p of this.#inboxReader(ctx, subject, count)) {
         read.push(p);
         if (!selection.only && read.length % DRAIN_CHUNK === 0) {
           const sel = selectMessages(read.map((r) => r.message), selection);
@@ -1512,11 +1524,7 @@ export class NatsStore implements Store {
       const taken = selection.only
         ? read.filter((r) => selection.only!.has(r.message.id)).slice(0, k)
         : read.slice(0, k);
-      const total = exhausted
-        ? read.length
-        : await this.#retry(() =>
-          subjectCount(ctx.jsm, n.streams.inbox, subject)
-        );
+      const total = exhausted ? read.length : await count;
       if (k === 0) {
         // A signal left standing by a drain elsewhere is put right.
         if (
