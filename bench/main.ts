@@ -43,6 +43,7 @@ import { hookGroup } from "./hook_bench.ts";
 import { nativeWakeGroup } from "./native_wake_bench.ts";
 import { claimsGroup } from "./claims_bench.ts";
 import { uiGroup } from "./ui_bench.ts";
+import { natsGroup } from "./nats_bench.ts";
 
 /** Every benchmark group, in the order a full run goes through them. */
 export const GROUPS: readonly BenchGroup[] = [
@@ -60,6 +61,7 @@ export const GROUPS: readonly BenchGroup[] = [
   nativeWakeGroup,
   claimsGroup,
   uiGroup,
+  natsGroup,
 ];
 
 /** Where the report goes unless `--out` says otherwise. */
