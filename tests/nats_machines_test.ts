@@ -400,3 +400,26 @@ Deno.test("a message published straight into NATS with a forged sender is not de
   ]);
   assert.ok(!JSON.stringify(log).includes("signature"));
 });
+
+Deno.test("a session frozen on machine B (SIGSTOP: connected, silent) reads dead on machine A, and alive again when it resumes", async () => {
+  await using server = await startNats();
+  const shared = { url: server.url, namespace: "frozen" };
+  await using a = await machine("a", shared);
+  await using b = await machine("b", shared);
+  const alpha = await a.server("s-alpha", "alpha");
+  const bravo = await b.server("s-bravo", "bravo");
+  await alpha.ok("register", { alias: "alpha" });
+  await bravo.ok("register", { alias: "bravo" });
+  const alive = async () =>
+    (await alpha.ok<{ peers: { alias: string; alive: boolean }[] }>("list"))
+      .peers.find((p) => p.alias === "bravo")?.alive;
+  assert.equal(await alive(), true);
+  Deno.kill(bravo.pid, "SIGSTOP");
+  try {
+    // A probe waits 1 s for an answer: silence is not alive.
+    await waitFor(async () => await alive() === false, 10_000, "bravo dead");
+  } finally {
+    Deno.kill(bravo.pid, "SIGCONT");
+  }
+  await waitFor(async () => await alive() === true, 10_000, "bravo back");
+});
