@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { headers } from "@nats-io/nats-core";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Broker } from "../lib/broker.ts";
 import { C2cError } from "../lib/errors.ts";
@@ -318,6 +318,19 @@ Deno.test("NatsStore on a 3-node cluster: sends during a node's SIGKILL and rest
   }
   assert.equal(got.length, total);
   assert.deepEqual(got, ids, "all, once, in order");
+  // Made with three replicas, since the server is in a cluster.
+  const nc = await connect({ servers: hostPorts(cluster.url) });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names = natsNames(space);
+    for (
+      const stream of [names.streams.inbox, `KV_${names.buckets.registry}`]
+    ) {
+      assert.equal((await jsm.streams.info(stream)).config.num_replicas, 3);
+    }
+  } finally {
+    await nc.close();
+  }
 });
 
 Deno.test("NatsStore.registrations() ignores and quarantines bad registry entries, and keeps a session's newer entry", async () => {

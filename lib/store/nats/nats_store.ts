@@ -368,7 +368,7 @@ export class NatsStore implements Store {
     this.#context = (async () => {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
       const js = jetstream(nc);
-      const replicas = this.#replicas ?? (nc.info?.cluster ? 3 : 1);
+      const replicas = this.#replicas ?? clusterReplicas(nc);
       return {
         nc,
         js,
@@ -2362,6 +2362,17 @@ export class NatsStore implements Store {
       lock.close();
     }
   }
+}
+
+/**
+ * Replicas for what the store creates: 3 in a cluster (2 if it has only
+ * two servers), else 1. The servers a cluster member announces are its
+ * peers' client URLs and its own.
+ */
+function clusterReplicas(nc: NatsConnection): number {
+  if (!nc.info?.cluster) return 1;
+  const servers = nc.info.connect_urls?.length ?? 0;
+  return servers === 0 ? 3 : Math.max(1, Math.min(3, servers));
 }
 
 /** A JSON line of a message at the size limit, every character escaped. */
