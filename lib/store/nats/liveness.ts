@@ -80,20 +80,26 @@ function classify(e: unknown): ProbeAnswer {
 }
 
 /**
- * Every session that answers on the presence subject within a short
- * window: one request instead of one per session (`list` with 1,000
- * sessions: ~10 ms, NOTES §2). A session missing from the answer may just
- * have been slow: callers probe those one by one.
+ * Every session that answers on the presence subject: one request instead
+ * of one per session (`list` with 1,000 sessions: ~10 ms, NOTES §2). It
+ * ends once every session in `wanted` has answered, or
+ * {@linkcode PRESENCE_STALL_MS} after the last answer. A session missing
+ * from the answer may just have been slow: callers probe those one by one.
+ *
+ * Requires `--allow-net` to the NATS servers.
  *
  * @param nc The connection.
  * @param subject The namespace's presence subject.
+ * @param wanted The sessions asked about (default: listen until the stall).
  * @returns The session ids that answered.
  */
 export async function presence(
   nc: NatsConnection,
   subject: string,
+  wanted?: ReadonlySet<string>,
 ): Promise<Set<string>> {
   const seen = new Set<string>();
+  let missing = wanted?.size ?? Infinity;
   try {
     const replies = await nc.requestMany(
       subject,
@@ -104,7 +110,12 @@ export async function presence(
         maxWait: PRESENCE_MAX_WAIT_MS,
       } as Parameters<NatsConnection["requestMany"]>[2],
     );
-    for await (const reply of replies) seen.add(reply.string());
+    for await (const reply of replies) {
+      const id = reply.string();
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (wanted?.has(id) && --missing === 0) break;
+    }
   } catch (e) {
     if (classify(e) === "absent") return seen;
   }

@@ -594,7 +594,17 @@ export class NatsStore implements Store {
       const answers = await this.#op(async (ctx) => {
         let present: Set<string> | undefined;
         if (batch.length >= BULK_LIVENESS) {
-          present = await presence(ctx.nc, this.names.presence);
+          present = await presence(
+            ctx.nc,
+            this.names.presence,
+            // Shell registrations never answer: waiting for them would
+            // only add the stall.
+            new Set(
+              batch.filter((b) =>
+                (b.row as Partial<Registration>).leased !== false
+              ).map((b) => b.row.session_id),
+            ),
+          );
         }
         return Promise.all(batch.map(({ row }) => {
           if (present?.has(row.session_id)) return true;
