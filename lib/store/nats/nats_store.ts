@@ -1373,6 +1373,23 @@ export class NatsStore implements Store {
     if (messages.length === 0) return;
     await this.#stream(ctx, "inbox");
     const subject = this.names.inbox(to.alias);
+    // Signed while the quota is checked: neither waits for the other.
+    const signing = Promise.all(
+      messages.map(async (m): Promise<PublishItem> => {
+        const { session, key } = await this.#signerKey(snap.rows, m.from_alias);
+        const h = makeHeaders();
+        h.set(SIG_HEADER, await signRecord(key.privateKey, toMessage(m)));
+        h.set(SIGNER_HEADER, session);
+        h.set(OWNER_HEADER, to.session_id);
+        return {
+          data: encoder.encode(JSON.stringify(m)),
+          // Room copies share their id: the recipient makes each one unique.
+          msgID: `${m.id}@${encodeName(to.alias)}`,
+          headers: h,
+        };
+      }),
+    );
+    signing.catch(() => {});
     if (quota !== undefined) {
       let adding = 0;
       for (const m of messages) {
@@ -1387,20 +1404,7 @@ export class NatsStore implements Store {
         quota,
       );
     }
-    const items: PublishItem[] = [];
-    for (const m of messages) {
-      const { session, key } = await this.#signerKey(snap.rows, m.from_alias);
-      const h = makeHeaders();
-      h.set(SIG_HEADER, await signRecord(key.privateKey, toMessage(m)));
-      h.set(SIGNER_HEADER, session);
-      h.set(OWNER_HEADER, to.session_id);
-      items.push({
-        data: encoder.encode(JSON.stringify(m)),
-        // Room copies share their id: the recipient makes each one unique.
-        msgID: `${m.id}@${encodeName(to.alias)}`,
-        headers: h,
-      });
-    }
+    const items = await signing;
     const seqs = await this.#publishAll(ctx, subject, items);
     seqs.forEach((seq, i) =>
       this.#inboxBytes.published(subject, seq, items[i].data.length + 1)
