@@ -1,9 +1,9 @@
 /**
  * The closing summary of `docs/benchmarks.md`: every speed target the issues
- * set (3, 4, 5, 6 and 8), the figure this run measured for it, whether it was
- * met, and the original product's figure where one is quoted. The figures are
- * read back from the groups' own tables (the single source of each number),
- * so a group that did not run shows as such.
+ * set (3, 4, 5, 6, 8 and 13), the figure this run measured for it, whether it
+ * was met, and the original product's figure where one is quoted. The
+ * figures are read back from the groups' own tables (the single source of
+ * each number), so a group that did not run shows as such.
  *
  * @module
  */
@@ -14,6 +14,12 @@ import { FLAT_RATIO_TARGET, SEND_P50_TARGET_MS } from "./send_bench.ts";
 import { COLD_START_TARGET_MS, ECHO_RATIO_TARGET } from "./mcp_bench.ts";
 import { IDLE_CPU_TARGET_PCT, WAKE_P50_TARGET_MS } from "./wake_bench.ts";
 import { CLI_RATIO_TARGET, CLI_TABLE_TITLE } from "./cli_bench.ts";
+import {
+  NATS_FLAT_TARGET,
+  NATS_SEND_RATIO_TARGET,
+  NATS_THROUGHPUT_TARGET,
+  NATS_VISIBLE_TARGET_MS,
+} from "./nats_bench.ts";
 import {
   HOOK_EMPTY_RATIO_TARGET,
   HOOK_MESSAGE_TARGET_MS,
@@ -117,7 +123,7 @@ function cliTarget(label: string, original: string): Target {
   };
 }
 
-/** Every speed target of issues 3, 4, 5, 6 and 8, in issue order. */
+/** Every speed target of issues 3, 4, 5, 6, 8 and 13, in issue order. */
 const TARGETS: Target[] = [
   {
     issue: 3,
@@ -288,6 +294,71 @@ const TARGETS: Target[] = [
       return {
         figure: `${lost} lost, ${dup} duplicated`,
         met: lost === 0 && dup === 0,
+      };
+    },
+  },
+  {
+    issue: 13,
+    what: "NATS store (1 node): `send` through one persistent MCP server",
+    target: `p50 ≤ ${NATS_SEND_RATIO_TARGET}× the file store's`,
+    original: "—",
+    measure(find) {
+      const t = find("nats", "`send` through one persistent server");
+      const row = first("`send`, NATS, 1 node");
+      const ratio = t?.cell(row, "p50 / file");
+      if (num(ratio) === undefined) return undefined;
+      return {
+        figure: `${ratio} (p50 ${t!.cell(row, "p50")} vs. ${
+          t!.cell(first("`send`, file store"), "p50")
+        })`,
+        met: num(ratio)! <= NATS_SEND_RATIO_TARGET,
+      };
+    },
+  },
+  {
+    issue: 13,
+    what: "NATS store (1 node): send → visible to the recipient's poll",
+    target: `p50 ≤ ${NATS_VISIBLE_TARGET_MS} ms`,
+    original: "—",
+    measure(find) {
+      const t = find("nats", "send → visible");
+      const p50 = t?.cell((c) => c[0].endsWith("NATS, 1 node"), "p50");
+      if (num(p50) === undefined) return undefined;
+      return { figure: p50!, met: num(p50)! <= NATS_VISIBLE_TARGET_MS };
+    },
+  },
+  {
+    issue: 13,
+    what:
+      "NATS store (1 node): `send` into an inbox of 10,000 vs. an empty one",
+    target: `flat: p50 ≤ ${NATS_FLAT_TARGET}× empty`,
+    original: "—",
+    measure(find) {
+      const t = find("nats", "`send` into an inbox");
+      const ratio = t?.cell(first("10,000"), "p50 / empty");
+      if (num(ratio) === undefined) return undefined;
+      return { figure: ratio!, met: num(ratio)! <= NATS_FLAT_TARGET };
+    },
+  },
+  {
+    issue: 13,
+    what: "NATS store (1 node): 10 senders at once",
+    target: `≥ ${NATS_THROUGHPUT_TARGET} msgs/s, nothing lost`,
+    original: "—",
+    measure(find) {
+      const t = find("nats", "10 sender servers");
+      const rate = t?.cell(first("NATS, 1 node, library"), "msgs/s");
+      if (num(rate) === undefined) return undefined;
+      const lost = t!.column("lost").reduce((n, c) => n + (num(c) ?? 0), 0);
+      const dup = t!.column("duplicated").reduce(
+        (n, c) => n + (num(c) ?? 0),
+        0,
+      );
+      return {
+        figure: `${rate} msgs/s (10 MCP servers: ${
+          t!.cell(first("NATS, 1 node, MCP"), "msgs/s")
+        }); ${lost} lost, ${dup} duplicated in every row`,
+        met: num(rate)! >= NATS_THROUGHPUT_TARGET && lost === 0 && dup === 0,
       };
     },
   },
