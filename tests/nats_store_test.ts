@@ -414,3 +414,50 @@ Deno.test("NatsStore.close() lets the audit entries of a short-lived process rea
   );
   assert.deepEqual(tools, ["register", "register", "register", "register"]);
 });
+
+Deno.test("NatsStore.watchChanges() hints at registrations, inboxes, archives, rooms and sessions coming and going", async () => {
+  await using server = await startNats();
+  const space = ns();
+  await using a = await machine(server.url, space);
+  await using b = await machine(server.url, space);
+  await using viewer = await machine(server.url, space);
+  const seen: string[] = [];
+  const has = (hint: string) => () => seen.includes(hint);
+  using _feed = (viewer.store as NatsStore).watchChanges(
+    (changes) => {
+      for (const c of changes) {
+        seen.push(
+          JSON.stringify(c, ["kind", "alias", "session_id", "room_id"]),
+        );
+      }
+    },
+    (e) => seen.push(`error ${e}`),
+  );
+  const la = await a.acquireLease("s-a");
+  using _lb = await b.acquireLease("s-b");
+  await a.register("s-a", { alias: "alpha", leased: true });
+  await b.register("s-b", { alias: "bravo", leased: true });
+  await waitFor(has('{"kind":"registry"}'), 5000, "a registry hint");
+  await a.send("s-a", { to_alias: "bravo", content: "hi" });
+  await waitFor(has('{"kind":"inbox","alias":"bravo"}'), 5000, "inbox hint");
+  await b.pollInbox("s-b");
+  await waitFor(
+    has('{"kind":"archive","session_id":"s-b"}'),
+    5000,
+    "archive hint",
+  );
+  await a.joinRoom("s-a", { room_id: "lounge" });
+  await waitFor(has('{"kind":"room","room_id":"lounge"}'), 5000, "room hint");
+  await waitFor(has('{"kind":"lease","session_id":"s-a"}'), 5000, "came");
+  const before = seen.filter((h) => h.includes('"lease","session_id":"s-a"'))
+    .length;
+  la.release();
+  await waitFor(
+    () =>
+      seen.filter((h) => h.includes('"lease","session_id":"s-a"')).length >
+        before,
+    5000,
+    "went",
+  );
+  assert.ok(!seen.some((h) => h.startsWith("error")), seen.join("\n"));
+});

@@ -1,7 +1,8 @@
 // The model behind `c2c ui`: lib/broker_watch.ts (what changed) and
 // ui/live_view.ts (what the page shows), over the file store with real
-// processes holding leases, and over the NATS store (no change feed: time
-// is the trigger). Waits on the view's own events, never on sleeps.
+// processes holding leases, and over the NATS store (its own change feed:
+// published subjects, KV watches, presence). Waits on the view's own
+// events, never on sleeps.
 
 import assert from "node:assert/strict";
 import { Broker } from "../lib/broker.ts";
@@ -236,7 +237,7 @@ setInterval(() => lease.held, 1000);`,
   }
 });
 
-Deno.test("LiveView over the NATS store (no change feed) shows agents and a DM sent from another machine", async () => {
+Deno.test("LiveView over the NATS store (its change feed) shows agents and a DM sent from another machine", async () => {
   await using server = await startNats();
   const namespace = `ui-${crypto.randomUUID().slice(0, 8)}`;
   const machine = async () => {
@@ -264,7 +265,7 @@ Deno.test("LiveView over the NATS store (no change feed) shows agents and a DM s
   using view = new LiveView(here.broker);
   const events = recorder(view);
   await view.start();
-  assert.equal(view.live, false, "time is the trigger");
+  assert.equal(view.live, true, "the store's own feed is the trigger");
   assert.deepEqual(
     view.agents().map((a) => [a.alias, a.alive]),
     [["alpha", true], ["bravo", true]],

@@ -61,6 +61,7 @@ import {
 } from "../../_fs.ts";
 import { joinPath } from "../../_path.ts";
 import type { AuditEntry } from "../../audit.ts";
+import type { BrokerChange } from "../../broker_watch.ts";
 import {
   type BrokerConfig,
   DEFAULT_CONFIG,
@@ -173,6 +174,8 @@ export const MAX_REGISTRY_ATTEMPTS = 50;
  * NATS node went down is gone until it has reconnected to another one.
  */
 export const LIVENESS_GRACE_MS = 1500;
+// How often watchChanges compares who answers on the presence subject.
+const PRESENCE_EVERY_MS = 1000;
 // Longest close() waits for audit entries still on their way.
 const CLOSE_WAIT_MS = 1000;
 // A bulk presence probe pays off from this many sessions on.
@@ -2227,6 +2230,142 @@ export class NatsStore implements Store {
       }
     }
     return Promise.resolve(count);
+  }
+
+  /**
+   * Reports what may have changed, as hints (`lib/broker_watch.ts`): the
+   * subjects of inboxes, archives, dead letters and rooms as messages are
+   * published there (a drain shows as its archive copies; a rescue as its
+   * dead letters), the registry and room buckets through their mirrors, and
+   * sessions coming and going through a presence probe each second (a
+   * killed process publishes nothing). Hints may repeat; readers re-read.
+   *
+   * Requires `--allow-net` to the NATS servers.
+   *
+   * @param onChange Gets each batch of hints.
+   * @param onError Gets the error when the feed stops working.
+   * @returns Stops the feed.
+   */
+  watchChanges(
+    onChange: (changes: readonly BrokerChange[]) => void,
+    onError: (error: unknown) => void,
+  ): Disposable {
+    let stopped = false;
+    const stops: (() => void)[] = [];
+    const drain = () => {
+      for (const s of stops.splice(0)) s();
+    };
+    const stop = () => {
+      stopped = true;
+      drain();
+    };
+    const n = this.names;
+    const token = (subject: string, part: string) => {
+      const rest = subject.slice(`${n.prefix}.${part}.`.length).split(".")[0];
+      try {
+        return decodeName(rest);
+      } catch {
+        return undefined;
+      }
+    };
+    (async () => {
+      const ctx = await this.#ctx();
+      const subs = [
+        ctx.nc.subscribe(n.inboxes, {
+          callback: (_e, m) => {
+            const alias = token(m.subject, "inbox");
+            if (alias) onChange([{ kind: "inbox", alias }]);
+          },
+        }),
+        ctx.nc.subscribe(`${n.prefix}.archive.>`, {
+          callback: (_e, m) => {
+            const session_id = token(m.subject, "archive");
+            if (session_id) {
+              onChange([{ kind: "archive", session_id }, {
+                kind: "inbox",
+                session_id,
+              }]);
+            }
+          },
+        }),
+        ctx.nc.subscribe(n.deadAll, {
+          callback: (_e, m) => {
+            const alias = token(m.subject, "dead");
+            if (alias) onChange([{ kind: "inbox", alias }]);
+          },
+        }),
+        ctx.nc.subscribe(`${n.prefix}.room.>`, {
+          callback: (_e, m) => {
+            const room_id = token(m.subject, "room");
+            if (room_id) onChange([{ kind: "room", room_id }]);
+          },
+        }),
+      ];
+      stops.push(() => subs.forEach((sub) => sub.unsubscribe()));
+      const registry = await this.#mirror(ctx, "registry");
+      stops.push(registry.onChange(() => onChange([{ kind: "registry" }])));
+      for (const role of ["rooms", "members"] as const) {
+        const mirror = await this.#mirror(ctx, role);
+        let seen = mirror.lastSeq;
+        stops.push(mirror.onChange(() => {
+          const changed = new Set<string>();
+          for (const e of mirror.entries()) {
+            if (e.revision <= seen) continue;
+            const room = e.key.split(".")[0];
+            try {
+              changed.add(decodeName(room));
+            } catch {
+              // not a key c2c wrote
+            }
+          }
+          seen = mirror.lastSeq;
+          // A member who left is a deleted key: no entry says which room.
+          onChange(
+            changed.size > 0
+              ? [...changed].map((room_id) => ({ kind: "room", room_id }))
+              : [{ kind: "unknown" }],
+          );
+        }));
+      }
+      // Presence, compared each second: who came, who went.
+      let present = new Set<string>();
+      const tick = async () => {
+        if (stopped) return;
+        try {
+          const now = await presence(ctx.nc, n.presence);
+          const changes: BrokerChange[] = [];
+          for (const id of now) {
+            if (!present.has(id)) {
+              changes.push({ kind: "lease", session_id: id });
+            }
+          }
+          for (const id of present) {
+            if (!now.has(id)) changes.push({ kind: "lease", session_id: id });
+          }
+          present = now;
+          if (changes.length > 0 && !stopped) onChange(changes);
+        } catch (e) {
+          if (!stopped) onError(e);
+          stop();
+          return;
+        }
+        if (!stopped) timer = setTimeout(tick, PRESENCE_EVERY_MS);
+      };
+      let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(
+        tick,
+        0,
+      );
+      stops.push(() => clearTimeout(timer));
+      ctx.nc.closed().then(() => {
+        if (!stopped) onError(new Error("the NATS connection closed"));
+        stop();
+      });
+      if (stopped) drain(); // stopped while the feed was being set up
+    })().catch((e) => {
+      if (!stopped) onError(mapNatsError(e, this.#config));
+      stop();
+    });
+    return { [Symbol.dispose]: stop };
   }
 
   /**
