@@ -461,3 +461,22 @@ Deno.test("NatsStore.watchChanges() hints at registrations, inboxes, archives, r
   );
   assert.ok(!seen.some((h) => h.startsWith("error")), seen.join("\n"));
 });
+
+Deno.test("NatsStore.withRoom(): a member who joined on another machine meanwhile stays when this one leaves", async () => {
+  await using server = await startNats();
+  const space = ns();
+  await using a = await machine(server.url, space);
+  await using b = await machine(server.url, space);
+  await a.register("s-a", { alias: "alpha", leased: false });
+  await b.register("s-b", { alias: "bravo", leased: false });
+  await a.joinRoom("s-a", { room_id: "lounge" });
+  await a.store.withRoom("lounge", async (room) => {
+    const members = await room.members();
+    // Bravo joins on machine B while this scope holds what it read.
+    await b.joinRoom("s-b", { room_id: "lounge" });
+    await room.setMembers(members.filter((m) => m.alias !== "alpha"));
+  });
+  assert.deepEqual((await a.store.members("lounge")).map((m) => m.alias), [
+    "bravo",
+  ]);
+});

@@ -1912,12 +1912,19 @@ export class NatsStore implements Store {
   #inRoom<T>(roomId: string, fn: (room: RoomScope) => Promise<T>): Promise<T> {
     // Who joined or left last: signs the system line that says so.
     let actor: string | undefined;
+    // The members this scope read: a change is applied as the difference
+    // from them, so a member another machine added meanwhile stays.
+    let read: RoomMember[] | undefined;
     const scope: RoomScope = {
       roomId,
-      members: () => this.members(roomId),
+      members: async () => {
+        read = await this.members(roomId);
+        return read.map((m) => ({ ...m }));
+      },
       setMembers: (members) =>
         this.#op(async (ctx) => {
-          actor = await this.#setMembers(ctx, roomId, members) ?? actor;
+          actor = await this.#setMembers(ctx, roomId, members, read) ?? actor;
+          read = members.map((m) => ({ ...m }));
         }),
       append: (messages) =>
         this.#op((ctx) => this.#append(ctx, roomId, messages, actor)),
@@ -1949,10 +1956,11 @@ export class NatsStore implements Store {
     ctx: Context,
     roomId: string,
     members: readonly RoomMember[],
+    read: readonly RoomMember[] | undefined,
   ): Promise<string | undefined> {
     await this.#ensureRoom(ctx, roomId);
     const kv = await this.#bucket(ctx, "members");
-    const current = await this.#members(ctx, roomId);
+    const current = read ?? await this.#members(ctx, roomId);
     const room = encodeName(roomId);
     const keyOf = (m: RoomMember) => `${room}.${encodeName(m.alias)}`;
     const wanted = new Map(members.map((m) => [keyOf(m), m]));
