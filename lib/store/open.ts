@@ -14,6 +14,8 @@ import { FileStore } from "./file/file_store.ts";
 /** Reads one environment variable (`Deno.env` fits, so does a `Map`). */
 export interface StoreEnv {
   /**
+   * Reads one variable.
+   *
    * @param name Variable name.
    * @returns Its value, or `undefined`.
    */

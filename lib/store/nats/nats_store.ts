@@ -333,7 +333,11 @@ export class NatsStore implements Store {
     });
   }
 
-  /** @returns `NATS <url> namespace '<ns>'`. */
+  /**
+   * One line for people: where the broker is.
+   *
+   * @returns `NATS at <url>, namespace '<ns>'`.
+   */
   describe(): string {
     return `NATS at ${this.#config.display}, namespace '${this.names.namespace}'`;
   }
@@ -708,12 +712,20 @@ export class NatsStore implements Store {
     return snapshot;
   }
 
-  /** @returns Every usable registration, in registration order. */
+  /**
+   * The registrations, from this process's mirror of the registry.
+   *
+   * @returns Every usable registration, in registration order.
+   */
   registrations(): Promise<readonly Registration[]> {
     return this.#op(async (ctx) => (await this.#snapshot(ctx, false)).rows);
   }
 
-  /** @returns Registry rows no operation can use. */
+  /**
+   * Registry entries that fail the registry's checks (for health, repair).
+   *
+   * @returns Registry rows no operation can use.
+   */
   quarantined(): Promise<QuarantinedRow[]> {
     return this.#op(async (ctx) => (await this.#snapshot(ctx)).quarantined);
   }
@@ -1464,6 +1476,8 @@ export class NatsStore implements Store {
   }
 
   /**
+   * Reads an inbox without taking anything (forged messages are removed).
+   *
    * @param owner Whose inbox.
    * @returns Its verified pending messages, oldest first.
    */
@@ -1477,6 +1491,8 @@ export class NatsStore implements Store {
   }
 
   /**
+   * Counts several inboxes at once (`list`).
+   *
    * @param owners Whose inboxes.
    * @returns How many messages wait in each (one request for all).
    */
@@ -1700,6 +1716,8 @@ export class NatsStore implements Store {
   }
 
   /**
+   * The newest drained messages of a session.
+   *
    * @param owner Whose archive.
    * @param limit How many of the newest.
    * @returns Drained messages, oldest first.
@@ -1806,7 +1824,11 @@ export class NatsStore implements Store {
 
   // ---- dead letters --------------------------------------------------------
 
-  /** @returns Every verified dead letter, oldest first. */
+  /**
+   * The dead letters, each checked like any message.
+   *
+   * @returns Every verified dead letter, oldest first.
+   */
   deadLetters(): Promise<DeadLetter[]> {
     return this.#op(async (ctx) => {
       await this.#stream(ctx, "dead");
@@ -1817,6 +1839,8 @@ export class NatsStore implements Store {
   }
 
   /**
+   * Deletes dead letters rescued before a time.
+   *
    * @param before Epoch ms.
    * @param dryRun Only count.
    * @returns How many dead letters were (or would be) deleted.
@@ -1840,7 +1864,11 @@ export class NatsStore implements Store {
 
   // ---- rooms ---------------------------------------------------------------
 
-  /** @returns Every room's id, sorted. */
+  /**
+   * The rooms (KV `rooms`).
+   *
+   * @returns Every room's id, sorted.
+   */
   roomIds(): Promise<string[]> {
     return this.#op(async (ctx) => {
       const mirror = await this.#mirror(ctx, "rooms");
@@ -1858,6 +1886,8 @@ export class NatsStore implements Store {
   }
 
   /**
+   * A room's members (KV `members`).
+   *
    * @param roomId The room.
    * @returns Its members, in the order they joined.
    */
@@ -2094,6 +2124,8 @@ export class NatsStore implements Store {
   }
 
   /**
+   * Reads a room's history, each post checked.
+   *
    * @param roomId The room.
    * @param range The newest `limit`, or `limit` from `offset`.
    * @returns Verified messages, oldest first.
@@ -2124,6 +2156,8 @@ export class NatsStore implements Store {
   }
 
   /**
+   * Counts a room's history (one request).
+   *
    * @param roomId The room.
    * @returns Messages in its history.
    */
@@ -2169,6 +2203,8 @@ export class NatsStore implements Store {
   }
 
   /**
+   * The audit log's newest entries.
+   *
    * @param limit How many.
    * @returns The newest entries, oldest first.
    */
