@@ -236,7 +236,7 @@ export async function runUiBench(
           `${drawn.agents} agents, ${drawn.rooms} rooms, ${drawn.stream} messages`,
         ]],
         notes: [
-          "From the navigation's start (the printed URL: its token-to-cookie redirect included) to the page's c2c-ready mark, set once the snapshot (agents, rooms, the newest 1,000 messages) is drawn; a fresh tab each load.",
+          "From the navigation's start (the printed URL: its token-to-cookie redirect included) to the page's c2c-ready mark, set once the first snapshot the page carries inline (every agent and room, the newest 200 messages; the rest of the newest 1,000 follow) is drawn and laid out: the agents, the rooms, the stream's first 60 messages (more as it scrolls). A fresh tab each load.",
         ],
       },
       {

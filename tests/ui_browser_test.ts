@@ -39,6 +39,11 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
       paths: ["lib/store/**"],
       reason: "splitting the store out",
     });
+    // In the page's first snapshot, which the page carries inline.
+    const early = await bob.ok<{ id: string }>("send_room", {
+      room_id: "lounge",
+      content: `</script><script>document.title="pwned"</script>`,
+    });
 
     await using ui = await startUiProcess(root.path);
     await using browser = await openBrowser();
@@ -54,6 +59,11 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
     assert.match(
       await page.locator('#agents [data-alias="alice"] .claims').innerText(),
       /lib\/store\/\*\*/,
+    );
+    assert.equal(
+      await page.locator(`#stream li[data-id="${early.id}"] .body`)
+        .textContent(),
+      `</script><script>document.title="pwned"</script>`,
     );
     // A mark that a reload would wipe.
     await page.evaluate(() => {
@@ -197,13 +207,15 @@ Deno.test("c2c ui --read-only in a narrow dark window: no composer, one column, 
   assert.ok(lum(bg) < 150 && lum(fg) > 500, `${bg} on ${fg}`);
 
   // The stream starts with each room's newest 200 posts (the room view
-  // has the rest); it draws its newest 150, then older ones as it is
-  // scrolled; the search box filters it.
+  // has the rest); it draws its newest 60, then 60 more each time it is
+  // scrolled to the end; the search box filters it.
   const stream = page.locator("#stream > li");
-  assert.equal(await stream.count(), 150);
-  await page.$eval("#stream", (e) => e.scrollTop = e.scrollHeight);
-  await stream.nth(199).waitFor({ state: "attached" });
-  assert.equal(await stream.count(), 200);
+  assert.equal(await stream.count(), 60);
+  for (const drawn of [120, 180, 200]) {
+    await page.$eval("#stream", (e) => e.scrollTop = e.scrollHeight);
+    await stream.nth(drawn - 1).waitFor({ state: "attached" });
+    assert.equal(await stream.count(), drawn);
+  }
   assert.equal(await stream.last().locator(".body").textContent(), "post 50");
   await page.fill("#search", "POST 24");
   await page.locator("#stream > li").nth(9).waitFor({ state: "attached" });

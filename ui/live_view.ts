@@ -97,8 +97,8 @@ export type LiveEvent =
   | { type: "agents"; agents: AgentView[] }
   /** The whole room list. */
   | { type: "rooms"; rooms: RoomView[] }
-  /** New messages, oldest first. */
-  | { type: "traffic"; items: TrafficItem[] };
+  /** New messages, oldest first; `seq` as in {@linkcode LiveSnapshot}. */
+  | { type: "traffic"; items: TrafficItem[]; seq: number };
 
 /** Everything at once (what a page gets when it connects). */
 export interface LiveSnapshot {
@@ -108,6 +108,11 @@ export interface LiveSnapshot {
   rooms: RoomView[];
   /** The newest messages, newest first. */
   traffic: TrafficItem[];
+  /**
+   * Every message found before this `seq` is accounted for: what a page
+   * that has this snapshot asks {@linkcode LiveView.since} for.
+   */
+  seq: number;
 }
 
 /** Options of {@linkcode LiveView}. */
@@ -210,6 +215,7 @@ export class LiveView implements Disposable {
   #traffic: TrafficItem[] = [];
   #seen = new Map<string, true>();
   #seq = 0;
+  #published = 0;
   #ownProbes = new Map<string, number[]>();
   #dirty = clean();
   #running: Promise<void> | null = null;
@@ -238,6 +244,11 @@ export class LiveView implements Disposable {
     };
     this.#onInbox = options.onInbox;
     this.#onError = options.onError ?? (() => {});
+  }
+
+  /** The `seq` of {@linkcode LiveView.snapshot}, without the copy. */
+  get seq(): number {
+    return this.#published;
   }
 
   /** Whether the view runs on change events (`false`: on a timer). */
@@ -294,7 +305,22 @@ export class LiveView implements Disposable {
       agents: this.agents(),
       rooms: this.rooms(),
       traffic: [...this.#traffic],
+      seq: this.#published,
     };
+  }
+
+  /**
+   * The messages a page that has the snapshot (or events) up to `seq` has
+   * not seen, oldest first; `null` when `seq` is not one of this view's.
+   *
+   * @param seq The page's `seq`.
+   * @returns The messages since, or `null`.
+   */
+  since(seq: number): TrafficItem[] | null {
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq > this.#published) {
+      return null;
+    }
+    return this.#traffic.filter((i) => i.seq >= seq).reverse();
   }
 
   /**
@@ -440,6 +466,7 @@ export class LiveView implements Disposable {
       this.#traffic = [];
       this.#remember(fresh);
       fresh.length = 0;
+      this.#published = this.#seq;
     }
   }
 
@@ -663,10 +690,12 @@ export class LiveView implements Disposable {
   }
 
   #publish(fresh: TrafficItem[]): void {
+    // Every message found so far is in the stream (or was pushed out of it).
+    this.#published = this.#seq;
     if (fresh.length > 0) {
       this.#remember(fresh);
       const items = [...fresh].sort(newestFirst).reverse();
-      this.#emit({ type: "traffic", items });
+      this.#emit({ type: "traffic", items, seq: this.#published });
     }
     const rooms = JSON.stringify(this.rooms());
     if (rooms !== this.#roomsSent) {

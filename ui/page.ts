@@ -12,7 +12,8 @@
  *
  * The page keeps marks for tests and the bench:
  * `document.documentElement.dataset.ready` is `"1"` once the first snapshot
- * is drawn (and the performance mark `c2c-ready` says when), and
+ * is drawn (and the performance mark `c2c-ready` says when: the page
+ * carries its first snapshot, so that is before the live feed connects), and
  * `window.c2cShownAt` maps a message id to the time (epoch ms) it was drawn.
  *
  * @module
@@ -82,6 +83,7 @@ const PAGE_TEMPLATE = `<!doctype html>
     <p id="read-only" class="read-only" hidden>Read-only: posting is off (<code>c2c ui --read-only</code>).</p>
   </main>
 </div>
+<script type="application/json" id="c2c-snapshot">@DATA@</script>
 <script>@JS@</script>
 </body>
 </html>
@@ -144,7 +146,10 @@ h1 .sub { font-weight: 400; color: var(--muted); }
 .count { font-weight: 400; }
 .empty { margin: 6px 16px; color: var(--muted); font-size: 13px; }
 ul.agents, ul.rooms { list-style: none; margin: 0; padding: 0; }
-.agent, .room { padding: 6px 16px; border-top: 1px solid var(--line); }
+.agent, .room {
+  padding: 6px 16px; border-top: 1px solid var(--line);
+  content-visibility: auto; contain-intrinsic-size: auto 48px;
+}
 .agent .line, .room .line { display: flex; align-items: center; gap: 8px; min-width: 0; }
 .dot { flex: none; width: 9px; height: 9px; border-radius: 50%; background: var(--unknown); }
 .agent[data-alive="true"] .dot { background: var(--ok); }
@@ -239,10 +244,12 @@ export const PAGE_JS = `"use strict";
     return e;
   }
   function epochNow() { return performance.timeOrigin + performance.now(); }
+  // One formatter: toLocaleTimeString with options builds a new one per call.
+  var timeFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   function clock(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return String(iso);
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    return timeFormat.format(d);
   }
   function ago(iso) {
     var s = (Date.now() - Date.parse(iso)) / 1000;
@@ -291,8 +298,8 @@ export const PAGE_JS = `"use strict";
     return li;
   }
   // The stream draws its newest messages first and older ones as it is
-  // scrolled: a page of 1,000 messages opens as fast as one of 150.
-  var STREAM_PAGE = 150;
+  // scrolled: a page of 1,000 messages opens as fast as one of 60.
+  var STREAM_PAGE = 60;
   function renderStream() {
     streamNodes.clear();
     $("stream").replaceChildren();
@@ -613,12 +620,18 @@ export const PAGE_JS = `"use strict";
     if (document.documentElement.dataset.ready !== "1") performance.mark("c2c-ready");
     document.documentElement.dataset.ready = "1";
   }
-  function connect() {
-    var es = new EventSource("/api/events");
-    es.addEventListener("snapshot", function (e) {
-      if (document.documentElement.dataset.ready !== "1") performance.mark("c2c-snapshot");
-      snapshot(JSON.parse(e.data));
-    });
+  function resume(d) {
+    S.agents = d.agents;
+    S.rooms = d.rooms;
+    renderAgents();
+    renderRooms();
+    addTraffic(d.traffic);
+  }
+  function connect(since) {
+    // Events carry ids: a reconnect resumes from the last one it got.
+    var es = new EventSource("/api/events" + (since === null ? "" : "?since=" + since));
+    es.addEventListener("snapshot", function (e) { snapshot(JSON.parse(e.data)); });
+    es.addEventListener("resume", function (e) { resume(JSON.parse(e.data)); });
     es.addEventListener("traffic", function (e) { addTraffic(JSON.parse(e.data)); });
     es.addEventListener("agents", function (e) { S.agents = JSON.parse(e.data); renderAgents(); });
     es.addEventListener("rooms", function (e) { S.rooms = JSON.parse(e.data); renderRooms(); });
@@ -651,23 +664,45 @@ export const PAGE_JS = `"use strict";
     setInterval(function () {
       document.querySelectorAll("time.ago").forEach(function (t) { t.textContent = ago(t.dataset.ts); });
     }, 15000);
-    connect();
+    // The page came with its first snapshot: draw it now, then follow.
+    var boot = $("c2c-snapshot");
+    var since = null;
+    if (boot !== null) {
+      var first = JSON.parse(boot.textContent);
+      boot.remove();
+      snapshot(first);
+      since = first.seq;
+      if (first.more) {
+        fetch("/api/traffic?skip=" + first.traffic.length)
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (older) { addTraffic(older); })
+          .catch(function () { /* the newest are there; the feed goes on */ });
+      }
+    }
+    connect(since);
   }
   start();
 })();
 `;
 
 /**
- * The whole page: HTML with its style and script inline.
+ * The whole page: HTML with its style, its script and its first snapshot
+ * inline — drawn as soon as the page is parsed, before the live feed
+ * connects (a data block: never run, so the policy needs no word on it).
  *
+ * @param snapshot What the page shows first (JSON-serialisable).
  * @returns The HTML.
  */
-export function pageHtml(): string {
-  // Function replacers: a `$` in the script is not a replacement pattern.
-  return PAGE_TEMPLATE.replace("@CSS@", () => PAGE_CSS).replace(
-    "@JS@",
-    () => PAGE_JS,
+export function pageHtml(snapshot: unknown): string {
+  // As JSON inside <script>: no `<` may end the block or open a comment.
+  const data = JSON.stringify(snapshot).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
+  // Function replacers: a `$` in the script is not a replacement pattern.
+  return PAGE_TEMPLATE.replace("@CSS@", () => PAGE_CSS)
+    .replace("@DATA@", () => data)
+    .replace("@JS@", () => PAGE_JS);
 }
 
 /**

@@ -5,11 +5,16 @@
  * page.
  *
  * Routes (all behind the gate):
- * - `GET /` the page (with `?token=`: sets the cookie, then redirects to
- *   `/`, so the token leaves the address bar and the history);
- * - `GET /api/events` the live feed: a `snapshot` event, then `agents`,
- *   `rooms` and `traffic` events as things change;
+ * - `GET /` the page, carrying its first snapshot (with `?token=`: sets the
+ *   cookie, then redirects to `/`, so the token leaves the address bar and
+ *   the history);
+ * - `GET /api/events` the live feed: a `snapshot` event (or, for a page
+ *   that has one — `?since=<seq>`, or `Last-Event-ID` on a reconnect — a
+ *   `resume` event with what it missed), then `agents`, `rooms` and
+ *   `traffic` events as things change;
  * - `GET /api/state` the snapshot as JSON;
+ * - `GET /api/traffic?skip=N` the stream's messages after its newest `N`
+ *   (the page carries the newest 200 and fetches the rest after drawing);
  * - `GET /api/rooms/<room>/history?before=N&limit=M` a page of a room's
  *   history (the `limit` messages before offset `N`; without `before`, the
  *   newest);
@@ -41,6 +46,8 @@ export const MAX_FEEDS = 32;
 const FEED_BACKLOG = 8 * 1024 * 1024;
 /** How often an idle feed says it is still there. */
 const PING_MS = 15_000;
+/** Messages the page carries inline (the stream draws 60 at first). */
+const FIRST_TRAFFIC = 200;
 /** Most messages one page of a room's history holds. */
 const MAX_HISTORY_PAGE = 500;
 
@@ -99,14 +106,14 @@ export interface UiServer extends AsyncDisposable {
 
 const encoder = new TextEncoder();
 
-const PAGE = pageHtml();
-
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy": pagePolicy(),
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
-  "cross-origin-opener-policy": "same-origin",
+  // No Cross-Origin-Opener-Policy: it makes Chromium move the page to a
+  // new process on every open (about 100 ms here), and no other page can
+  // read this one's data without it (no CORS, cookie-bound, same-origin).
   "cross-origin-resource-policy": "same-origin",
   "cache-control": "no-store",
 };
@@ -245,19 +252,44 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
       });
     }
     switch (path) {
-      case "/":
-        return respond(PAGE, 200, "text/html; charset=utf-8");
+      case "/": {
+        // The first screen's worth inline; the rest of the stream follows
+        // (`/api/traffic`) once the page is drawn.
+        const snapshot = view.snapshot();
+        return respond(
+          pageHtml({
+            ...meta(),
+            ...snapshot,
+            traffic: snapshot.traffic.slice(0, FIRST_TRAFFIC),
+            more: snapshot.traffic.length > FIRST_TRAFFIC,
+          }),
+          200,
+          "text/html; charset=utf-8",
+        );
+      }
+      case "/api/traffic": {
+        const skip = Number(url.searchParams.get("skip") ?? 0);
+        return json(
+          view.snapshot().traffic.slice(Number.isSafeInteger(skip) ? skip : 0),
+        );
+      }
       case "/api/state":
         return json({ ...meta(), ...view.snapshot() });
       case "/api/events":
-        return openFeed();
+        return openFeed(
+          request.headers.get("last-event-id") ?? url.searchParams.get("since"),
+        );
     }
     const room = /^\/api\/rooms\/([^/]+)\/history$/.exec(path);
     if (room) return await history(decodeURIComponent(room[1]), url);
     return failure(404, "not_found", `no such page: ${path}`);
   }
 
-  function openFeed(): Response {
+  /**
+   * A page's live feed. A page that has a snapshot (its own, or the events
+   * up to an id) gets what it has not seen; any other, the snapshot.
+   */
+  function openFeed(since: string | null): Response {
     if (feeds.size >= MAX_FEEDS) {
       return failure(
         503,
@@ -267,7 +299,19 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
     }
     const feed = new Feed(() => feeds.delete(feed));
     feeds.add(feed);
-    feed.send("snapshot", { ...meta(), ...view.snapshot() });
+    const missed = since !== null && /^\d{1,15}$/.test(since)
+      ? view.since(Number(since))
+      : null;
+    if (missed === null) {
+      const snapshot = view.snapshot();
+      feed.send("snapshot", { ...meta(), ...snapshot }, snapshot.seq);
+    } else {
+      feed.send("resume", {
+        agents: view.agents(),
+        rooms: view.rooms(),
+        traffic: missed,
+      }, view.seq);
+    }
     feed.follow(view);
     return respond(feed.body, 200, "text/event-stream; charset=utf-8");
   }
@@ -425,7 +469,7 @@ class Feed {
     this.#unsubscribe = view.subscribe((e: LiveEvent) => {
       switch (e.type) {
         case "traffic":
-          return this.send("traffic", e.items);
+          return this.send("traffic", e.items, e.seq);
         case "agents":
           return this.send("agents", e.agents);
         case "rooms":
@@ -434,9 +478,17 @@ class Feed {
     });
   }
 
-  send(event: string, data: unknown): void {
+  /**
+   * Sends one event; `id` (a `seq`) comes back as `Last-Event-ID` when the
+   * page reconnects.
+   */
+  send(event: string, data: unknown, id?: number): void {
     // JSON has no raw newline: one `data:` line, whatever the content.
-    this.#write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.#write(
+      `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${
+        JSON.stringify(data)
+      }\n\n`,
+    );
   }
 
   #write(text: string): void {
