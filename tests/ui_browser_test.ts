@@ -17,6 +17,10 @@ import { openBrowser, SCREENSHOT, startUiProcess } from "./ui_harness.ts";
  */
 const PUSH_BOUND_MS = 5_000;
 
+/** A body that would end the page's inline data and run, if not escaped. */
+const HOSTILE_POST =
+  `Does the page keep </script><script>document.title="pwned"</script> as text?`;
+
 Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a death without a reload, and the human's posts reach an agent", async () => {
   await using root = await tempDir("c2c-ui-");
   const agent = (alias: string) =>
@@ -42,7 +46,7 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
     // In the page's first snapshot, which the page carries inline.
     const early = await bob.ok<{ id: string }>("send_room", {
       room_id: "lounge",
-      content: `</script><script>document.title="pwned"</script>`,
+      content: HOSTILE_POST,
     });
 
     await using ui = await startUiProcess(root.path);
@@ -63,7 +67,7 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
     assert.equal(
       await page.locator(`#stream li[data-id="${early.id}"] .body`)
         .textContent(),
-      `</script><script>document.title="pwned"</script>`,
+      HOSTILE_POST,
     );
     // A mark that a reload would wipe.
     await page.evaluate(() => {
@@ -71,9 +75,8 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
     });
 
     // A DM between two agents is pushed into the stream.
-    const body = `Review please <img src=x onerror="document.title='pwned'"> ${
-      crypto.randomUUID().slice(0, 8)
-    }`;
+    const body =
+      `Review please: the parser change, and that <img src=x onerror="document.title='pwned'"> stays text.`;
     const t0 = performance.now();
     const receipt = await alice.ok<{ id: string }>("send", {
       to_alias: "bob",
