@@ -25,6 +25,7 @@ import {
   HOOK_MESSAGE_TARGET_MS,
   HOOK_TABLE_TITLE,
 } from "./hook_bench.ts";
+import { SHOWN_P50_TARGET_MS } from "./ui_bench.ts";
 
 /** Reads cells of one table found by group name and title. */
 interface TableReader {
@@ -123,7 +124,7 @@ function cliTarget(label: string, original: string): Target {
   };
 }
 
-/** Every speed target of issues 3, 4, 5, 6, 8 and 13, in issue order. */
+/** Every speed target of issues 3, 4, 5, 6, 8, 13 and 16, in issue order. */
 const TARGETS: Target[] = [
   {
     issue: 3,
@@ -359,6 +360,22 @@ const TARGETS: Target[] = [
           t!.cell(first("NATS, 1 node, MCP"), "msgs/s")
         }); ${lost} lost, ${dup} duplicated in every row`,
         met: num(rate)! >= NATS_THROUGHPUT_TARGET && lost === 0 && dup === 0,
+      };
+    },
+  },
+  {
+    issue: 16,
+    what:
+      "live view: send → shown in the open page (100 agents, 10,000 messages)",
+    target: `p50 ≤ ${SHOWN_P50_TARGET_MS} ms`,
+    original: "—",
+    measure(find) {
+      const t = find("ui", "Send → shown");
+      const p50 = t?.cell(() => true, "p50");
+      if (num(p50) === undefined) return undefined;
+      return {
+        figure: `p50 ${p50}, p95 ${t!.cell(() => true, "p95")}`,
+        met: num(p50)! <= SHOWN_P50_TARGET_MS,
       };
     },
   },
