@@ -74,6 +74,8 @@ export type {
   Store,
 } from "./lib/store/store.ts";
 export { FileStore } from "./lib/store/file/file_store.ts";
+export type { InboxSelection, Selected } from "./lib/inbox.ts";
+export type { QuarantinedRow } from "./lib/registry.ts";
 export { RewakeLock } from "./lib/rewake_lock.ts";
 export {
   type BrokerPaths,

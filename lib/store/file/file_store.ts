@@ -115,7 +115,11 @@ export class FileStore implements Store {
     ensureDir(root, true); // the root itself may be a symlink by choice
   }
 
-  /** @returns `file store at <root>`. */
+  /**
+   * Where the broker is, for people.
+   *
+   * @returns `file store at <root>`.
+   */
   describe(): string {
     return `file store at ${this.paths.root}`;
   }
@@ -125,12 +129,18 @@ export class FileStore implements Store {
     return Promise.resolve();
   }
 
-  /** @returns The settings in `config.json`, or the defaults. */
+  /**
+   * The broker's settings.
+   *
+   * @returns The settings in `config.json`, or the defaults.
+   */
   config(): Promise<BrokerConfig> {
     return Promise.resolve(readConfig(this.paths));
   }
 
   /**
+   * Takes the lease that makes a session read alive.
+   *
    * @param sessionId The session.
    * @returns Its held lease (`leases/<session>.lock`).
    */
@@ -139,6 +149,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * Whether a session is alive.
+   *
    * @param row The registration.
    * @returns Whether its lease is held.
    */
@@ -146,12 +158,20 @@ export class FileStore implements Store {
     return Promise.resolve(probeLease(this.paths, row.session_id));
   }
 
-  /** @returns The usable rows of `registry.json`. */
+  /**
+   * Every usable registration.
+   *
+   * @returns The usable rows of `registry.json`.
+   */
   registrations(): Promise<readonly Registration[]> {
     return Promise.resolve(readRegistry(this.paths));
   }
 
-  /** @returns The rows of `registry.json` no operation uses. */
+  /**
+   * Registry rows no operation uses.
+   *
+   * @returns The rows of `registry.json` no operation uses.
+   */
   quarantined(): Promise<QuarantinedRow[]> {
     return Promise.resolve(quarantinedRows(this.paths));
   }
@@ -371,6 +391,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * A session's pending messages.
+   *
    * @param owner Whose inbox.
    * @returns Its pending messages, oldest first.
    */
@@ -381,6 +403,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * A bounded look at a session's pending messages.
+   *
    * @param owner Whose inbox.
    * @param selection Count and size bounds.
    * @returns The oldest messages within them, reading only that far.
@@ -392,6 +416,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * How many messages wait in each inbox.
+   *
    * @param owners Whose inboxes.
    * @returns How many messages wait in each, by counting lines.
    */
@@ -425,6 +451,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * Puts drained messages back at the head of the inbox.
+   *
    * @param owner Whose inbox.
    * @param messages What a failed delivery took.
    * @returns How many were put back.
@@ -441,6 +469,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * The newest drained messages of a session.
+   *
    * @param owner Whose archive.
    * @param limit How many of the newest.
    * @returns Drained messages, oldest first.
@@ -449,7 +479,11 @@ export class FileStore implements Store {
     return Promise.resolve(readArchive(this.paths, owner.session_id, limit));
   }
 
-  /** @returns Every line of `dead-letter.jsonl`. */
+  /**
+   * Every dead letter.
+   *
+   * @returns Every line of `dead-letter.jsonl`.
+   */
   deadLetters(): Promise<DeadLetter[]> {
     return Promise.resolve(
       readJsonl<DeadLetter>(this.paths.deadLetter, deadLetterProblem).records,
@@ -457,6 +491,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * Deletes dead letters older than a time.
+   *
    * @param before Epoch ms.
    * @param dryRun Only count.
    * @returns How many dead letters were (or would be) deleted.
@@ -477,12 +513,18 @@ export class FileStore implements Store {
     }));
   }
 
-  /** @returns Room ids (directories under `rooms/`). */
+  /**
+   * Every room's id.
+   *
+   * @returns Room ids (directories under `rooms/`).
+   */
   roomIds(): Promise<string[]> {
     return Promise.resolve(listRoomIds(this.paths));
   }
 
   /**
+   * A room's members.
+   *
    * @param roomId The room.
    * @returns Its members.
    */
@@ -527,6 +569,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * Reads a room's history.
+   *
    * @param roomId The room.
    * @param range The newest `limit`, or `limit` from `offset`.
    * @returns Messages, oldest first.
@@ -546,6 +590,8 @@ export class FileStore implements Store {
   }
 
   /**
+   * How many messages a room's history holds.
+   *
    * @param roomId The room.
    * @returns Lines in its history.
    */
@@ -553,12 +599,18 @@ export class FileStore implements Store {
     return Promise.resolve(countHistory(this.paths, roomId));
   }
 
-  /** @param entry Appended to `broker.log` (never content). */
+  /**
+   * Records an operation in `broker.log`.
+   *
+   * @param entry Appended to `broker.log` (never content).
+   */
   audit(entry: AuditEntry): void {
     appendAudit(this.paths, entry);
   }
 
   /**
+   * The newest audit entries.
+   *
    * @param limit How many.
    * @returns The newest entries of `broker.log`, oldest first.
    */
