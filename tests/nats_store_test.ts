@@ -480,3 +480,24 @@ Deno.test("NatsStore.withRoom(): a member who joined on another machine meanwhil
     "bravo",
   ]);
 });
+
+Deno.test("NatsStore: processes that make a namespace's streams and buckets at the same moment all get on with it", async () => {
+  await using server = await startNats();
+  for (let round = 0; round < 5; round++) {
+    const space = ns();
+    const machines = await Promise.all(
+      Array.from({ length: 8 }, () => machine(server.url, space)),
+    );
+    try {
+      const results = await Promise.allSettled(
+        machines.map((m, i) =>
+          m.register(`s-${i}`, { alias: `peer-${i}`, leased: false })
+        ),
+      );
+      const failed = results.filter((r) => r.status === "rejected");
+      assert.deepEqual(failed, [], `round ${round}`);
+    } finally {
+      for (const m of machines) await m[Symbol.asyncDispose]();
+    }
+  }
+});

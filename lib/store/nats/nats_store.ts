@@ -445,9 +445,10 @@ export class NatsStore implements Store {
         try {
           return await ctx.jsm.streams.add(config);
         } catch (e) {
-          // Same name, other settings (another version, other replicas):
-          // the stream is there, which is what matters.
-          if (apiCode(e) === 10058) return;
+          // Same name, other settings (another version, other replicas),
+          // or another process made it at the same moment: the stream is
+          // there, which is what matters.
+          if (await madeMeanwhile(ctx, name, e)) return;
           throw e;
         }
       });
@@ -492,16 +493,26 @@ export class NatsStore implements Store {
     const name = this.names.buckets[role];
     let ready = ctx.ready.get(name) as Promise<KV> | undefined;
     if (!ready) {
-      ready = this.#retry(() =>
-        new Kvm(ctx.js).create(name, {
-          history: 1,
-          replicas: ctx.replicas,
-          storage: StorageType.File,
-          // Read-modify-write buckets read from the leader: a lagging
-          // replica's answer would make every compare-and-set fail (§3).
-          allow_direct: false,
-        })
-      );
+      const options = {
+        history: 1,
+        replicas: ctx.replicas,
+        storage: StorageType.File,
+        // Read-modify-write buckets read from the leader: a lagging
+        // replica's answer would make every compare-and-set fail (§3).
+        allow_direct: false,
+      };
+      ready = this.#retry(async () => {
+        try {
+          return await new Kvm(ctx.js).create(name, options);
+        } catch (e) {
+          // Made by another process at the same moment ("subjects
+          // overlap", "name already in use"): use it.
+          if (await madeMeanwhile(ctx, `KV_${name}`, e)) {
+            return await new Kvm(ctx.js).open(name, options);
+          }
+          throw e;
+        }
+      });
       ready.catch(() => ctx.ready.delete(name));
       ctx.ready.set(name, ready);
     }
@@ -2635,6 +2646,26 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 function apiCode(e: unknown): number | undefined {
   const code = (e as { code?: unknown })?.code;
   return typeof code === "number" ? code : undefined;
+}
+
+/**
+ * Whether creating stream `name` failed only because it exists: another
+ * process made it at the same moment ("subjects overlap", 10065) or with
+ * other settings ("name already in use", 10058).
+ */
+async function madeMeanwhile(
+  ctx: Context,
+  name: string,
+  e: unknown,
+): Promise<boolean> {
+  const code = apiCode(e);
+  if (code !== 10058 && code !== 10065) return false;
+  try {
+    await ctx.jsm.streams.info(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isWrongSequence(e: unknown): boolean {
