@@ -301,7 +301,7 @@ function usableRoot(root: string): string {
 /**
  * Runs the server on stdin/stdout until the client closes stdin or the
  * process is told to stop. Configuration comes from the environment
- * (DESIGN §8).
+ * (docs/design.md#mcp-server).
  *
  * @param env Environment reader (default: the process environment).
  */

@@ -95,7 +95,7 @@ export const roomHistoryGroup: BenchGroup = {
         ],
         rows,
         notes: [
-          `Pre-filled posts are an hour old (outside the 60 s dedupe window), as most history is. Rooms are posted to in turn; each history is cut back to its starting length every ${HISTORY_RESET_EVERY} posts (untimed). The issues set no target here; DESIGN §3 asks that a send cost the same whatever the inbox holds, and a room post is the one send whose cost grows with stored data.`,
+          `Pre-filled posts are an hour old (outside the 60 s dedupe window), as most history is. Rooms are posted to in turn; each history is cut back to its starting length every ${HISTORY_RESET_EVERY} posts (untimed). The issues set no target here; docs/design.md#files asks that a send cost the same whatever the inbox holds, and a room post is the one send whose cost grows with stored data.`,
         ],
       };
       return [table];

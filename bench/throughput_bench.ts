@@ -56,7 +56,7 @@ async function nextLine(
 /**
  * One run: `writers` processes, `perWriter` sends each, into one inbox. With
  * `scoped`, the writers get read/write on the broker root only (as the MCP
- * server does, DESIGN §10); otherwise `--allow-all`.
+ * server does, docs/design.md#permissions); otherwise `--allow-all`.
  */
 function runOnce(
   writers: number,

@@ -492,7 +492,7 @@ export const HANDLERS: Record<string, Handler> = {
     let sessionId = ctx.positionals[0] ?? fromEnv?.sessionId;
     if (!sessionId && alias) {
       // No session id anywhere: the alias names the session, as
-      // C2C_MCP_AUTO_REGISTER_ALIAS does for the server (DESIGN §5).
+      // C2C_MCP_AUTO_REGISTER_ALIAS does for the server (docs/design.md#identity).
       sessionId = (await broker.registrationByAlias(alias))?.session_id ??
         alias;
       source = "alias";

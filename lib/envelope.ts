@@ -1,5 +1,5 @@
 /**
- * The envelope an agent reads (DESIGN §7):
+ * The envelope an agent reads (docs/design.md#envelope):
  *
  * ```text
  * <c2c event="message" from="storm-beacon" alias="tide-runner" id="…" ts="…">body</c2c>

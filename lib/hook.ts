@@ -1,5 +1,5 @@
 /**
- * What `c2c hook <client>` answers a client's hook with (DESIGN §9). Plain
+ * What `c2c hook <client>` answers a client's hook with (docs/design.md#delivery). Plain
  * hook stdout is not shown to the model; these JSON shapes are:
  *
  * - after a tool call (Claude Code / Codex `PostToolUse`, Gemini

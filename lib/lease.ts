@@ -1,5 +1,5 @@
 /**
- * Session leases: how the broker knows whether a session is alive (DESIGN §5).
+ * Session leases: how the broker knows whether a session is alive (docs/design.md#liveness).
  *
  * The long-lived process of a session (its MCP server, or the `c2c run`
  * harness) holds an exclusive lock on `leases/<session>.lock` for its whole

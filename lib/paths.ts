@@ -1,5 +1,5 @@
 /**
- * The broker's file layout (DESIGN §3), and validation of the ids that become
+ * The broker's file layout (docs/design.md#files), and validation of the ids that become
  * path components. Nothing here touches the disk.
  *
  * @module

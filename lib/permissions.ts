@@ -1,5 +1,5 @@
 /**
- * The Deno permission flags each c2c entry point runs with (DESIGN §10).
+ * The Deno permission flags each c2c entry point runs with (docs/design.md#permissions).
  *
  * c2c is secure by permission: the MCP server and the CLI may read and write
  * the broker root and nothing else, read only the environment variables they

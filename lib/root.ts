@@ -1,5 +1,5 @@
 /**
- * Broker root resolution (DESIGN §3): `C2C_MCP_BROKER_ROOT`, else
+ * Broker root resolution (docs/design.md#root): `C2C_MCP_BROKER_ROOT`, else
  * `<git common dir>/c2c/mcp` so that every worktree of a repository shares one
  * broker, else a clear error.
  *

@@ -1,5 +1,5 @@
 /**
- * Which session a process speaks for (DESIGN §5). The MCP server and the CLI
+ * Which session a process speaks for (docs/design.md#identity). The MCP server and the CLI
  * resolve it the same way, from explicit input first, then from the ids the
  * client itself exports.
  *

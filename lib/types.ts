@@ -1,5 +1,5 @@
 /**
- * Result types of the broker's operations (DESIGN §6). These are the stable
+ * Result types of the broker's operations (docs/design.md#operations). These are the stable
  * JSON shapes the MCP tools return as `structuredContent` and the CLI prints
  * with `--json`. Every result is an object (MCP requires it), so lists are
  * wrapped: `{peers: […]}`, `{messages: […]}`, `{rooms: […]}`.

@@ -3,7 +3,7 @@
  * entry (command, args, env), the hook command, and the default alias.
  *
  * Two ways to start the server, both with permissions scoped to the broker
- * root (DESIGN §10):
+ * root (docs/design.md#permissions):
  * - through `bin/c2c-mcp`, which finds the root of whatever repository the
  *   client runs in (user-wide configs: one entry serves every project);
  * - directly with the root resolved now, for project configs (`--target-dir`)

@@ -1,5 +1,5 @@
 /**
- * The Deno permission flags each wake entry point needs (DESIGN §10), for
+ * The Deno permission flags each wake entry point needs (docs/design.md#permissions), for
  * `wake/main.ts`, the tests, and whoever wires these commands into `c2c`.
  *
  * - `run` (the harness): the broker root and `--allow-ffi` for the
