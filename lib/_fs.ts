@@ -14,7 +14,7 @@
 // root and a file are checked the same way. What remains is a race in which
 // another process of the same user swaps a directory for a link between our
 // check and our open; that user can write the files directly anyway
-// (docs/design.md, "Threat model").
+// (docs/design.md#symlinks, #threat-model).
 
 import { dirPath } from "./_path.ts";
 import { SymlinkRefusedError } from "./errors.ts";

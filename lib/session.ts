@@ -126,7 +126,7 @@ const OWN_SESSION_SOURCES: ReadonlySet<SessionSource> = new Set([
  *
  * This guards against careless and casual borrowing; a process of the same
  * OS user can still set those variables or read the broker's files (the
- * threat model in docs/design.md).
+ * threat model in docs/design.md#acting-as).
  *
  * @param source Where the caller's session id came from (`alias` when it was
  * looked up from `--alias` / `C2C_ALIAS`).
