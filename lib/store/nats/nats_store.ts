@@ -353,14 +353,16 @@ export class NatsStore implements Store {
     this.#closed = true;
     for (const lease of [...this.#leases.values()]) lease.release();
     for (const watch of [...this.#watches]) watch.stop();
+    // Entries on their way, then a flush (the last publishes leave before
+    // the connection closes) — bounded: NATS may be gone, and a flush
+    // waits for a reconnection.
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const nc = this.#link.state === "connected" ? this.#contextNc : undefined;
     await Promise.race([
-      Promise.all([...this.#auditing]),
+      Promise.all([...this.#auditing]).then(() => nc?.flush()).catch(() => {}),
       new Promise((r) => timer = setTimeout(r, CLOSE_WAIT_MS)),
     ]);
     clearTimeout(timer);
-    // The last publishes leave with a flush before the connection closes.
-    await this.#contextNc?.flush().catch(() => {});
     await this.#dropContext();
     await this.#link.close();
   }
