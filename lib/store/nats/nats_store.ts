@@ -117,6 +117,7 @@ import type {
 import {
   FAILOVER_BUDGET_MS,
   isTransientNatsError,
+  JS_REQUEST_TIMEOUT_MS,
   mapNatsError,
   withFailover,
 } from "./connect.ts";
@@ -375,8 +376,11 @@ export class NatsStore implements Store {
     await this.#dropContext();
     this.#contextNc = nc;
     this.#context = (async () => {
-      const jsm = await jetstreamManager(nc, { checkAPI: false });
-      const js = jetstream(nc);
+      const jsm = await jetstreamManager(nc, {
+        checkAPI: false,
+        timeout: JS_REQUEST_TIMEOUT_MS,
+      });
+      const js = jetstream(nc, { timeout: JS_REQUEST_TIMEOUT_MS });
       const replicas = this.#replicas ?? clusterReplicas(nc);
       return {
         nc,
