@@ -2,8 +2,8 @@
  * Which store an entry point opens: the file store at the broker root when
  * `C2C_BROKER_URL` is unset (or empty), else the NATS store it names, with
  * the root as this machine's local directory. The NATS code is imported
- * only then, so a file-store process never loads it (nats-spike NOTES §1:
- * importing the client costs 70–130 ms).
+ * only then, so a file-store process never loads it (importing the client
+ * costs 70–130 ms: docs/design.md#nats-facts 1).
  *
  * @module
  */

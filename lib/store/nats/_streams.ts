@@ -1,7 +1,8 @@
 // Reading one subject of a JetStream stream: counting it, walking it
 // forward (a few direct gets for a short subject, an ordered consumer for a
 // long one), and finding where its last N messages start (2.9 cannot read
-// backwards: a binary search over start sequences, NOTES §4).
+// backwards: a binary search over start sequences;
+// docs/design.md#nats-facts 4).
 
 import type { MsgHdrs } from "@nats-io/nats-core";
 import {
@@ -38,7 +39,7 @@ export interface JsHandles {
 const once = <T>(step: () => Promise<T>) => step();
 
 // Direct gets before an ordered consumer takes over: a get costs one round
-// trip, a consumer two plus one per batch (NOTES §4).
+// trip, a consumer two plus one per batch (docs/design.md#nats-facts 4).
 const DIRECT_READS = 4;
 const BATCH = 256;
 const FETCH_EXPIRES_MS = 2000;

@@ -1,8 +1,8 @@
 /**
  * Opening a NATS connection for c2c, checking that JetStream answers, and
  * turning every failure the client can raise into one typed error whose
- * one-line message names the (masked) URL and the fix (nats-spike NOTES
- * §7). Also {@linkcode withFailover}, which rides out a cluster's leader
+ * one-line message names the (masked) URL and the fix
+ * (docs/design.md#nats-facts 7). Also {@linkcode withFailover}, which rides out a cluster's leader
  * election under the caller's idempotent operation.
  *
  * @module
@@ -38,7 +38,10 @@ import {
   redact,
 } from "./url.ts";
 
-/** Client-side ping: a cut-off connection is noticed in ~6 s (NOTES §2). */
+/**
+ * Client-side ping: a cut-off connection is noticed in ~6 s
+ * (docs/design.md#nats-facts 2).
+ */
 export const PING_INTERVAL_MS = 2000;
 /**
  * Bound of one JetStream request (a publish's ack, an API call); the
@@ -55,7 +58,8 @@ export const CONNECT_TIMEOUT_MS = 2000;
 export const RECONNECT_WAIT_MS = 250;
 /**
  * How long {@linkcode connectNats} waits for JetStream to answer: a fresh
- * cluster elects its meta leader 1–2 s after start (NOTES §6).
+ * cluster elects its meta leader 1–2 s after start
+ * (docs/design.md#nats-facts 6).
  */
 export const JETSTREAM_WAIT_MS = 5000;
 /**

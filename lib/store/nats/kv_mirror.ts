@@ -3,7 +3,8 @@
  * (the last value of every key, then each change as it is stored), so that
  * a long-lived process reads the registry, the aliases or the room members
  * without a round trip per key — and a short-lived one reads them in one
- * snapshot (nats-spike NOTES §3: 15–21 ms for 1,000 keys, vs. 1,000 gets).
+ * snapshot (15–21 ms for 1,000 keys, against 1,000 gets;
+ * docs/design.md#nats-facts 4).
  *
  * A read that must not miss a write made elsewhere first asks the stream
  * for its last sequence ({@linkcode KvMirror.fresh}, one round trip) and

@@ -6,7 +6,7 @@
  * {@linkcode LIVENESS_TIMEOUT_MS} means alive; "no responders" (the process
  * exited or lost its connection: the server drops its subscriptions at
  * once) or silence (frozen, or cut off from the network) means not alive
- * (nats-spike NOTES §2).
+ * (docs/design.md#nats-facts 2).
  *
  * @module
  */
@@ -81,7 +81,8 @@ function classify(e: unknown): ProbeAnswer {
 
 /**
  * Every session that answers on the presence subject: one request instead
- * of one per session (`list` with 1,000 sessions: ~10 ms, NOTES §2). It
+ * of one per session (`list` with 1,000 sessions: ~10 ms;
+ * docs/design.md#nats-facts 2). It
  * ends once every session in `wanted` has answered, or
  * {@linkcode PRESENCE_STALL_MS} after the last answer. A session missing
  * from the answer may just have been slow: callers probe those one by one.

@@ -11,7 +11,7 @@
  * kept, every other UTF-8 byte is written `=XX` (upper-case hex, `=` itself
  * too). It is injective (so `a.b` and `a=2Eb` stay apart), case-preserving,
  * never empty, and can add neither a `.` token separator nor a `*`/`>`
- * wildcard (nats-spike NOTES §4).
+ * wildcard (docs/design.md#nats-facts 4).
  *
  * @module
  */

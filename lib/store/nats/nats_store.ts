@@ -20,7 +20,8 @@
  *   Publishes carry a message id, so a retry through a cluster's failover
  *   stores a message once. A drain reads, archives, then claims a prefix
  *   with one `purge` (exactly once under concurrent pollers: only the
- *   poller whose purge removed a message delivers it, NOTES §4).
+ *   poller whose purge removed a message delivers it;
+ *   docs/design.md#nats-facts 4).
  * - **dead letters**, **rooms**, **audit** and **config** as streams and
  *   buckets of the namespace (`names.ts`).
  * - **provenance**: each message is signed by its sender's session key
@@ -889,7 +890,7 @@ export class NatsStore implements Store {
    * A compare-and-set of one key: `value` `null` deletes, `revision` 0
    * creates. An attempt whose outcome is unknown (a timeout through a
    * failover) is settled by reading the key back and recognising our own
-   * write (NOTES §3).
+   * write (docs/design.md#nats-facts 3).
    *
    * @throws {Conflict} When another process changed the key first.
    */
@@ -2434,8 +2435,8 @@ export class NatsStore implements Store {
    * session: for its long-lived process (the MCP server, with its lease).
    * It follows the session's alias (a rename moves the inbox), rewrites
    * the file from the inbox's count on every stored arrival (an ordered
-   * consumer delivers only stored messages, NOTES §5), and starts again on
-   * each new connection. Drains and restores by any process on this machine
+   * consumer delivers only stored messages: docs/design.md#nats-facts 5),
+   * and starts again on each new connection. Drains and restores by any process on this machine
    * rewrite it too.
    *
    * Requires `--allow-write` on `<root>/signals`.

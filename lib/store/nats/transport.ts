@@ -4,7 +4,8 @@
  * The official `@nats-io/transport-deno` is published on JSR only, and
  * `@nats-io/transport-node` resolves hostnames with `node:dns` (so
  * `--allow-net=host:port` is not enough) and can crash the process with an
- * unhandled socket error after an auth failure (nats-spike NOTES §1, §7).
+ * unhandled socket error after an auth failure (docs/design.md#nats-facts
+ * 1 and 7).
  * This one uses `Deno.connect` and `Deno.startTls` only: the permission a
  * process needs is exactly `--allow-net=<host:port>` as written in the URL,
  * plus `--allow-read` on a CA file when `tls.caFile` is used.
