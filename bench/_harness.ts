@@ -20,11 +20,25 @@ import { type Registration, writeRegistry } from "../lib/registry.ts";
 export const BODY =
   "Build is green on main; I am taking the flaky lease test next. Ping me if you touch lib/lease.ts meanwhile, please.";
 
+/**
+ * The settings of every bench broker: queue-depth rows fill an inbox with
+ * 100,000 messages (about 25 MiB), past the default inbox quota (16 MiB),
+ * to show that a send costs the same however much waits.
+ */
+export const BENCH_CONFIG = { max_inbox_bytes: 1024 ** 3 };
+
+/** A fresh temp broker root with {@linkcode BENCH_CONFIG}. */
+export async function makeBenchRoot(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "c2c-bench-" });
+  await Deno.writeTextFile(`${root}/config.json`, JSON.stringify(BENCH_CONFIG));
+  return root;
+}
+
 /** Runs `fn` on a broker over a fresh temp root, removed afterwards. */
 export async function withTempBroker<T>(
   fn: (broker: Broker) => Promise<T>,
 ): Promise<T> {
-  const root = await Deno.makeTempDir({ prefix: "c2c-bench-" });
+  const root = await makeBenchRoot();
   try {
     return await fn(new Broker({ root }));
   } finally {
@@ -40,7 +54,7 @@ export async function withTempBrokers<T>(
   const roots: string[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      roots.push(await Deno.makeTempDir({ prefix: "c2c-bench-" }));
+      roots.push(await makeBenchRoot());
     }
     return await fn(roots.map((root) => new Broker({ root })));
   } finally {

@@ -18,8 +18,11 @@ const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 export const DENO: string = Deno.execPath();
 /** `server.ts`, the MCP server. */
 export const SERVER: string = here("../server.ts");
-/** `launcher.ts`, what `c2c mcp` runs. */
-export const LAUNCHER: string = here("../launcher.ts");
+/**
+ * `bin/c2c`, the `c2c` command: a POSIX shell script that finds the root
+ * and execs Deno (`c2c mcp` execs `bin/c2c-mcp`, which execs the server).
+ */
+export const LAUNCHER: string = here("../bin/c2c");
 /** The trivial echo server, the floor under every MCP figure. */
 export const ECHO_SERVER: string = here("./_echo_server.ts");
 /** A script that only waits for the end of its standard input. */
@@ -61,16 +64,7 @@ export function serverCommand(root: string): Command {
  * (here from `C2C_MCP_BROKER_ROOT`) and starts the server with the same flags.
  */
 export function launcherCommand(): Command {
-  return {
-    command: DENO,
-    args: [
-      "run",
-      "--allow-env",
-      `--allow-run=git,${DENO}`,
-      LAUNCHER,
-      "mcp",
-    ],
-  };
+  return { command: LAUNCHER, args: ["mcp"] };
 }
 
 /** The echo server, with no permissions at all. */
@@ -179,16 +173,6 @@ export function readMemory(pid: number): Memory {
     return Number(m[1]);
   };
   return { rssKiB: field("VmRSS"), peakKiB: field("VmHWM") };
-}
-
-/** Child pids of a process (for the launcher's server). */
-export function childPids(pid: number): number[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim()
-      .split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 /**

@@ -450,7 +450,7 @@ async function coldStartRows(
       }]
       : []),
     {
-      name: "`c2c mcp` via launcher.ts (`whoami`)",
+      name: "`c2c mcp` via bin/c2c (`whoami`)",
       target: true,
       once: (i) =>
         coldMcp(
@@ -518,7 +518,7 @@ async function coldStartRows(
     ],
     rows,
     notes: [
-      `Each run spawns a fresh process through the SDK's \`StdioClientTransport\`, connects a \`Client\` (\`initialize\` + \`notifications/initialized\`) and calls one tool; the clock stops at the tool's reply. The c2c servers auto-register a new session each run (\`C2C_MCP_SESSION_ID\`, \`C2C_MCP_AUTO_REGISTER_ALIAS\`), as a client's first launch does; the launcher resolves the root from \`C2C_MCP_BROKER_ROOT\` and then starts the same server, so it pays for two Deno start-ups. ${warmup} untimed rounds first (warm module and code caches); then ${runs} rounds, the kinds in turn. The empty \`deno run\` row is Deno's own start-up and exit with no imports, the floor under every other row. For reference, the original OCaml broker answers a fresh process per call in 1.9 ms.`,
+      `Each run spawns a fresh process through the SDK's \`StdioClientTransport\`, connects a \`Client\` (\`initialize\` + \`notifications/initialized\`) and calls one tool; the clock stops at the tool's reply. The c2c servers auto-register a new session each run (\`C2C_MCP_SESSION_ID\`, \`C2C_MCP_AUTO_REGISTER_ALIAS\`), as a client's first launch does; \`bin/c2c\` (a POSIX shell script) takes the root from \`C2C_MCP_BROKER_ROOT\` and execs the same server: one Deno start-up, plus two shells. ${warmup} untimed rounds first (warm module and code caches); then ${runs} rounds, the kinds in turn. The empty \`deno run\` row is Deno's own start-up and exit with no imports, the floor under every other row. For reference, the original OCaml broker answers a fresh process per call in 1.9 ms.`,
       `${
         missed ? "**Why rows miss:** the" : "The"
       } floor is high: the echo server, which is nothing but the MCP SDK and zod, needs ${
@@ -527,7 +527,7 @@ async function coldStartRows(
         fmtMs(denoP50)
       }). Most of that is loading the module graph (\`server.ts\` and its imports are about 265 modules, among them ajv and ajv-formats, which the SDK's \`Server\` loads eagerly though zod-schema tools never use them). c2c adds ${
         fmtMs(serverP50 - echoP50)
-      } on top (its own modules, taking the lease, auto-registering); the launcher adds a second Deno start-up, ${
+      } on top (its own modules, taking the lease, auto-registering); \`bin/c2c\`'s two shells add ${
         fmtMs(launcherP50 - serverP50)
       }.`,
       bundleP50 === null
@@ -537,8 +537,10 @@ async function coldStartRows(
         : `The bundle row is \`server.ts\` bundled by \`deno bundle\` (esbuild, fetched from npm once, then offline) and run with the same flags: ${
           fmtMs(bundleP50)
         }, ${
-          fmtMs(serverP50 - bundleP50)
-        } less than the module graph, with the same code. The saving is module loading: some 280 files become one, among them the ~70 CommonJS files of ajv and its helpers, which Deno's CommonJS loader otherwise resolves, reads and wraps one by one. What stays is Deno itself, the Node layer that \`node:process\` starts (the SDK's stdio transport, \`server.ts\`; ~28 ms), and evaluating the SDK's zod schemas for the MCP types. c2c does not ship the bundle: it would have to be built at install time next to the sources it was made from and be what \`bin/c2c-mcp\` runs.`,
+          serverP50 >= bundleP50
+            ? `${fmtMs(serverP50 - bundleP50)} less`
+            : `${fmtMs(bundleP50 - serverP50)} more (a noisy run)`
+        } than the module graph, with the same code. The saving is module loading: some 280 files become one, among them the ~70 CommonJS files of ajv and its helpers, which Deno's CommonJS loader otherwise resolves, reads and wraps one by one. What stays is Deno itself, the Node layer that \`node:process\` starts (the SDK's stdio transport, \`server.ts\`; ~28 ms), and evaluating the SDK's zod schemas for the MCP types. c2c does not ship the bundle: it would have to be built at install time next to the sources it was made from and be what \`bin/c2c-mcp\` runs.`,
     ],
   };
 }

@@ -12,7 +12,6 @@ import { fileURLToPath } from "node:url";
 import type { BenchGroup } from "./group.ts";
 import { BODY, fillInbox, registerPeers, withTempBroker } from "./_harness.ts";
 import {
-  childPids,
   connectMcp,
   DENO,
   echoCommand,
@@ -33,7 +32,7 @@ import { wakePermissionFlags } from "../wake/flags.ts";
 /** How long a process is left alone after its calls before it is measured. */
 const SETTLE_MS = 500;
 
-/** One process (or pair, for the launcher) to measure. */
+/** One kind of process to measure. */
 interface Subject {
   /** Row label. */
   name: string;
@@ -65,11 +64,12 @@ const FAKE_TUI = fileURLToPath(
 async function idleHarness(
   broker: Broker,
   alias: string,
-  args: string[],
+  start: { command: string; args: string[] },
   pick: (pid: number) => number[],
 ): Promise<Memory[]> {
+  const { command, args } = start;
   const pty = Pty.spawn({
-    command: DENO,
+    command,
     args: [
       ...args,
       "generic",
@@ -198,7 +198,7 @@ function subjects(broker: Broker, peer: string): Subject[] {
       },
     },
     {
-      name: "`c2c mcp` via launcher.ts (launcher + server)",
+      name: "`c2c mcp` via bin/c2c (execs the server)",
       did: "initialize, whoami, list, 5 × send, peek, poll",
       measure: async (run) => {
         const session = `mem-launcher-${run}`;
@@ -207,11 +207,7 @@ function subjects(broker: Broker, peer: string): Subject[] {
         });
         await someCalls(p.call, peer);
         await settle();
-        const server = childPids(p.pid);
-        if (server.length !== 1) {
-          throw new Error(`launcher has ${server.length} children, not 1`);
-        }
-        return [readMemory(p.pid), readMemory(server[0])];
+        return [readMemory(p.pid)];
       },
     },
     {
@@ -221,25 +217,27 @@ function subjects(broker: Broker, peer: string): Subject[] {
         idleHarness(
           broker,
           `mem-harness-${run}`,
-          ["run", ...wakePermissionFlags("run", root), WAKE_MAIN, "run"],
+          {
+            command: DENO,
+            args: [
+              "run",
+              ...wakePermissionFlags("run", root),
+              WAKE_MAIN,
+              "run",
+            ],
+          },
           (pid) => [pid],
         ),
     },
     {
-      name: "`c2c run` via launcher.ts (launcher + harness)",
+      name: "`c2c run` via bin/c2c (execs the harness)",
       did: "started the fake TUI, registered, client idle at its prompt",
       measure: (run) =>
         idleHarness(
           broker,
           `mem-run-${run}`,
-          ["run", "--allow-env", `--allow-run=git,${DENO}`, LAUNCHER, "run"],
-          (pid) => {
-            const harness = childPids(pid);
-            if (harness.length !== 1) {
-              throw new Error(`launcher has ${harness.length} children, not 1`);
-            }
-            return [pid, harness[0]];
-          },
+          { command: LAUNCHER, args: ["run"] },
+          (pid) => [pid],
         ),
     },
   ];
@@ -272,7 +270,6 @@ export const memoryGroup: BenchGroup = {
       );
       const floor = rss[0];
       const echo = rss[1];
-      const launcher = readings[4].map((r) => r[0].rssKiB);
       const harness = rss[5];
       const rows = list.map((s, i) => [
         s.name,
@@ -296,13 +293,11 @@ export const memoryGroup: BenchGroup = {
         ],
         rows,
         notes: [
-          `\`VmRSS\` (RSS idle) and \`VmHWM\` (peak RSS) from \`/proc/<pid>/status\`, read ${SETTLE_MS} ms after the last call; the median of ${runs} fresh process(es) each, started round-robin. Servers are spawned and driven by the SDK \`StdioClientTransport\` and \`Client\`, with the same command lines as the \`mcp\` group; sends go to a live peer. The launcher row adds the launcher process (${
-            mib(median(launcher))
-          }), which stays alive for the server's whole life to pass signals on. The empty \`deno run\` is Deno itself with no imports; the echo server is the same MCP SDK and zod with one trivial tool, so \`RSS / echo\` is what c2c adds on top of the SDK. The harness rows run the harness in a pseudo-terminal this process owns, with the scripted TUI stand-in (\`tests/fixtures/fake_tui.ts\`, itself a Deno process) as the client, read once the client has drawn its prompt and the harness has registered its alias; the client's own memory is not counted (it is the agent's). **Idle harness: ${
+          `\`VmRSS\` (RSS idle) and \`VmHWM\` (peak RSS) from \`/proc/<pid>/status\`, read ${SETTLE_MS} ms after the last call; the median of ${runs} fresh process(es) each, started round-robin. Servers are spawned and driven by the SDK \`StdioClientTransport\` and \`Client\`, with the same command lines as the \`mcp\` group; sends go to a live peer. \`bin/c2c\` execs Deno, so \`c2c mcp\` and \`c2c run\` through it are one process each, like the server and harness rows. The empty \`deno run\` is Deno itself with no imports; the echo server is the same MCP SDK and zod with one trivial tool, so \`RSS / echo\` is what c2c adds on top of the SDK. The harness rows run the harness in a pseudo-terminal this process owns, with the scripted TUI stand-in (\`tests/fixtures/fake_tui.ts\`, itself a Deno process) as the client, read once the client has drawn its prompt and the harness has registered its alias; the client's own memory is not counted (it is the agent's). **Idle harness: ${
             mib(harness)
           }** (${
             fmtRatio(harness / floor)
-          } an empty \`deno run\`); \`c2c run\` through the launcher adds the launcher process, as for \`c2c mcp\`. No target in the issues.`,
+          } an empty \`deno run\`). No target in the issues.`,
         ],
       };
       return [table];

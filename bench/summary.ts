@@ -174,7 +174,7 @@ const TARGETS: Target[] = [
   },
   ...[
     ["c2c server, documented flags (`whoami`)", "server.ts, documented flags"],
-    ["`c2c mcp` via launcher.ts (`whoami`)", "`c2c mcp` through the launcher"],
+    ["`c2c mcp` via bin/c2c (`whoami`)", "`c2c mcp` through the launcher"],
   ].map(([row, label]): Target => ({
     issue: 3,
     what: `cold start to first tool response, ${label}`,
