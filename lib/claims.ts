@@ -24,14 +24,16 @@
  * claimant and path (the times told are kept in the same document, so two
  * processes cannot both decide to tell).
  *
- * Everything here goes through {@linkcode ClaimStore}, so that the NATS
- * store can keep the document in a KV bucket (compare-and-set) with the same
- * semantics; {@linkcode FileClaimStore} keeps it in the broker root.
+ * Everything here goes through {@linkcode ClaimStore}, which each store
+ * provides ({@linkcode Store.claims}): {@linkcode FileClaimStore} keeps the
+ * document in the broker root, the NATS store in a KV value changed by
+ * compare-and-set (`lib/store/nats/claim_store.ts`), with the same
+ * semantics (docs/design.md#claims).
  *
  * @module
  */
 
-import { appendAudit } from "./audit.ts";
+import type { AuditEntry } from "./audit.ts";
 import type { Broker } from "./broker.ts";
 import {
   type ClaimPattern,
@@ -386,11 +388,15 @@ class NoClaimStore implements ClaimStore {
   }
 }
 
-/** The claim store of a broker's store: `claims.json` for the file store. */
+/**
+ * The claim store of a broker's store: `claims.json` for the file store, a
+ * KV value for the NATS store.
+ */
 function defaultStore(broker: Broker): ClaimStore {
-  if (broker.store.kind === "file") return new FileClaimStore(broker.paths);
+  const store = broker.store.claims?.();
+  if (store) return store;
   return new NoClaimStore(
-    `file claims are not kept in the ${broker.store.kind} store yet (only in the file store); coordinate edits with messages meanwhile`,
+    `file claims are not kept in the ${broker.store.kind} store; coordinate edits with messages meanwhile`,
   );
 }
 
@@ -819,17 +825,16 @@ export class Claims {
   }> {
     const known = new Map<string, boolean>();
     if (state.claims.length > 0) {
-      const registered = new Set(
-        (await this.#broker.registrations()).map((r) => r.session_id),
+      const registered = new Map(
+        (await this.#broker.registrations()).map((r) => [r.session_id, r]),
       );
-      for (const c of state.claims) {
-        if (known.has(c.session_id)) continue;
-        known.set(c.session_id, false);
-        const liveness: Liveness = registered.has(c.session_id)
-          ? await this.#broker.liveness(c.session_id)
-          : false;
-        known.set(c.session_id, liveness !== false);
-      }
+      const holders = [...new Set(state.claims.map((c) => c.session_id))];
+      // Asked together: the NATS store answers them with one bulk probe.
+      const answers: Liveness[] = await Promise.all(holders.map((id) => {
+        const row = registered.get(id);
+        return row ? this.#broker.store.liveness(row) : false;
+      }));
+      holders.forEach((id, i) => known.set(id, answers[i] !== false));
     }
     return {
       alive: (c, nowMs) => {
@@ -900,14 +905,14 @@ export class Claims {
       code = e instanceof C2cError ? e.code : "internal";
       throw e;
     } finally {
-      const entry: Parameters<typeof appendAudit>[1] = {
+      const entry: AuditEntry = {
         ts: this.#now().toISOString(),
         tool,
         ok,
         ms: Math.round((performance.now() - start) * 1000) / 1000,
       };
       if (code) entry.error = code;
-      appendAudit(this.#broker.paths, entry);
+      this.#broker.store.audit(entry);
     }
   }
 }

@@ -22,6 +22,7 @@
  */
 
 import type { AuditEntry } from "../audit.ts";
+import type { ClaimStore } from "../claims.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { InboxSelection, Selected } from "../inbox.ts";
 import type { Liveness } from "../lease.ts";
@@ -335,6 +336,16 @@ export interface Store {
    * @returns The running watch; dispose of it with the lease.
    */
   watchSignal?(sessionId: string): Disposable;
+
+  /**
+   * Where the file claims are kept (docs/design.md#claims): one document,
+   * changed by an atomic read-modify-write — `claims.json` under its lock
+   * in the file store, a KV value changed by compare-and-set in the NATS
+   * store. A store without it answers every claim operation with an error.
+   *
+   * @returns The claim store.
+   */
+  claims?(): ClaimStore;
 
   /**
    * Removes files of sessions that are gone (lock sidecars and the like).
