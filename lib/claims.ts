@@ -46,7 +46,6 @@ import {
 import {
   C2cError,
   CorruptFileError,
-  InboxFullError,
   InvalidArgumentError,
   NotRegisteredError,
 } from "./errors.ts";
@@ -851,7 +850,9 @@ export class Claims {
    * holds: one message each in its inbox, envelope `event="claim"`, queued
    * through the store like any send (registry view → inbox, within the
    * broker's inbox quota). A holder whose inbox is full, or who went away
-   * meanwhile, is not told; that never fails the claim.
+   * meanwhile, is not told, nor is one when the notice cannot be signed
+   * here (NATS: the claimant registered on another machine); that never
+   * fails the claim.
    *
    * @returns The aliases told.
    */
@@ -886,7 +887,9 @@ export class Claims {
           await view.enqueue(row, [message], quota);
           told.add(row.alias);
         } catch (e) {
-          if (!(e instanceof InboxFullError)) throw e;
+          // A full inbox, or (NATS) a claimant whose signing key is on
+          // another machine: the holder is not told, the claim stands.
+          if (!(e instanceof C2cError)) throw e;
         }
       }
     });
