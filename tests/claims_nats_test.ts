@@ -1,0 +1,207 @@
+// File claims over the NATS store, where only it differs from the file
+// store (the shared cases are in claims_conformance_test.ts and
+// claims_race_test.ts): the claim document in KV (a damaged value is an
+// error naming the bucket, left untouched), and `c2c guard` with real git
+// commits while the claims are in NATS — a claim made on another machine
+// (its own MCP server and local root) reaches this machine's hook through
+// the cue this machine's server keeps, and is refused, released and
+// allowed; a committing shell without C2C_BROKER_URL is told why the commit
+// was not checked.
+
+import assert from "node:assert/strict";
+import { Kvm } from "@nats-io/kv";
+import { jetstream } from "@nats-io/jetstream";
+import { claimsOf } from "../lib/claims.ts";
+import { natsScope, permissionFlags } from "../lib/permissions.ts";
+import { natsNames } from "../lib/store/nats/names.ts";
+import { CLAIMS_KEY } from "../lib/store/nats/claim_store.ts";
+import { connect as natsConnect } from "../lib/store/nats/transport.ts";
+import type * as types from "../lib/types.ts";
+import { DENO, REPO, waitFor } from "./_helpers.ts";
+import { connect, type Connection } from "./_mcp.ts";
+import { baseEnv, exits, launch, tempDir, tempRepo } from "./_cli.ts";
+import { startNats } from "./_nats.ts";
+import { openWorld } from "./_stores.ts";
+
+const server = await startNats();
+globalThis.addEventListener("unload", () => {
+  server.stop("SIGKILL");
+});
+
+/** What selects the NATS store and the namespace. */
+function natsEnv(namespace: string): Record<string, string> {
+  return { C2C_BROKER_URL: server.url, C2C_BROKER_NAMESPACE: namespace };
+}
+
+/** An MCP server on NATS for session `<alias>-s`, local directory `root`. */
+function natsServer(
+  root: string,
+  alias: string,
+  namespace: string,
+): Promise<Connection> {
+  const env: Record<string, string> = {
+    ...natsEnv(namespace),
+    C2C_MCP_SESSION_ID: `${alias}-s`,
+    C2C_MCP_AUTO_REGISTER_ALIAS: alias,
+  };
+  const nats = natsScope((n) => env[n]);
+  return connect(root, env, {
+    args: [
+      "run",
+      ...permissionFlags("server", { root, net: nats.net, read: nats.read }),
+      `${REPO}/server.ts`,
+    ],
+  });
+}
+
+/** Git with no user or system configuration, and an identity. */
+function gitEnv(): Record<string, string> {
+  return {
+    ...baseEnv(),
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@example.com",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@example.com",
+    C2C_DENO: DENO,
+  };
+}
+
+async function git(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  const out = await new Deno.Command("git", {
+    args,
+    cwd,
+    clearEnv: true,
+    env: { ...gitEnv(), ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) +
+    new TextDecoder().decode(out.stderr);
+  return { code: out.code, out: text };
+}
+
+async function stage(repo: string, path: string, text: string): Promise<void> {
+  const file = `${repo}/${path}`;
+  await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(file, text);
+  assert.equal((await git(repo, ["add", path])).code, 0);
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("NATS claims: a damaged claim document is an error naming the bucket, left untouched", async () => {
+  await using world = await openWorld("nats", { url: server.url });
+  const broker = await world.broker();
+  const lease = await broker.acquireLease("alice-s");
+  try {
+    await broker.register("alice-s", { alias: "alice", leased: true });
+    const claims = claimsOf(broker);
+    await claims.claim("alice-s", { paths: ["a.ts"], reason: "r" });
+    const bucket = natsNames(world.where).buckets.claims;
+    const nc = await natsConnect({ servers: [server.hostPort] });
+    try {
+      const kv = await new Kvm(jetstream(nc)).open(bucket);
+      await kv.put(CLAIMS_KEY, '{"version":1,"claims":{}}');
+      for (
+        const op of [
+          claims.list(),
+          claims.claim("alice-s", { paths: ["b.ts"], reason: "r" }),
+        ]
+      ) {
+        await assert.rejects(op, (e: Error & { code?: string }) => {
+          assert.equal(e.code, "corrupt_file");
+          assert.match(e.message, new RegExp(`NATS KV ${bucket}`));
+          assert.match(e.message, /nats kv del/);
+          return true;
+        });
+      }
+      const left = await kv.get(CLAIMS_KEY);
+      assert.equal(left?.string(), '{"version":1,"claims":{}}');
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    lease.release();
+  }
+});
+
+Deno.test("c2c guard over NATS: a claim made on another machine refuses this machine's commit, until it is released", async () => {
+  await using repo = await tempRepo();
+  await using other = await tempDir("c2c-claims-machine-b-");
+  const r = repo.path;
+  const namespace = `guard-${crypto.randomUUID().slice(0, 8)}`;
+  const env = natsEnv(namespace);
+  const root = `${Deno.realPathSync(r)}/.git/c2c/mcp`;
+  await Deno.mkdir(root, { recursive: true });
+  const cue = `${root}/claims.guard`;
+  exits(
+    await launch(["guard", "install", "--json"], {
+      cwd: r,
+      env: { ...gitEnv(), ...env },
+    }),
+    0,
+  );
+  // This machine: bob's server, which keeps the cue. Another machine:
+  // alice's, with its own local directory.
+  await using bob = await natsServer(root, "bob", namespace);
+  await using alice = await natsServer(other.path, "alice", namespace);
+  await bob.ok("register");
+  await alice.ok("register");
+  assert.equal(exists(cue), false);
+
+  // Nothing claimed: the hook lets the commit through.
+  await stage(r, "README.md", "hi\n");
+  const first = await git(r, ["commit", "-m", "readme"], env);
+  assert.equal(first.code, 0, first.out);
+
+  const claimed = await alice.ok<types.ClaimResult>("claim", {
+    paths: ["src/"],
+    reason: "rewriting src",
+  });
+  assert.deepEqual(claimed.granted.map((g) => g.path), ["src/**"]);
+  // The claim reaches this machine: bob's server follows the bucket.
+  await waitFor(() => exists(cue), 10_000, "the cue on this machine");
+  assert.equal(Deno.readTextFileSync(cue), "nats\n");
+
+  await stage(r, "src/a.ts", "export const a = 1;\n");
+  const refused = await git(r, ["commit", "-m", "touch src"], env);
+  assert.equal(refused.code, 1, refused.out);
+  assert.match(refused.out, /commit refused/);
+  assert.match(refused.out, /src\/a\.ts: alice holds src\/\*\* \(exclusive/);
+  assert.match(refused.out, /"rewriting src"/);
+
+  // A shell that does not name NATS commits, told it was not checked.
+  const blind = await git(r, ["commit", "-m", "blind"]);
+  assert.equal(blind.code, 0, blind.out);
+  assert.match(blind.out, /kept in NATS, but C2C_BROKER_URL is not set/);
+
+  // C2C_GUARD=warn reports and commits.
+  await stage(r, "src/c.ts", "export const c = 3;\n");
+  const warned = await git(r, ["commit", "-m", "warned"], {
+    ...env,
+    C2C_GUARD: "warn",
+  });
+  assert.equal(warned.code, 0, warned.out);
+  assert.match(warned.out, /src\/c\.ts: alice holds src\/\*\*/);
+
+  // Released on the other machine: the cue goes, the commit goes through.
+  await alice.ok("release", { paths: ["src/"] });
+  await waitFor(() => !exists(cue), 10_000, "the cue to go");
+  await stage(r, "src/b.ts", "export const b = 2;\n");
+  const allowed = await git(r, ["commit", "-m", "after release"], env);
+  assert.equal(allowed.code, 0, allowed.out);
+});
