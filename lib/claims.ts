@@ -237,6 +237,27 @@ export function serializeClaims(state: ClaimsState): string {
 }
 
 /**
+ * One line about a stored claim document, for `c2c health`: how many claims
+ * it holds and how many are exclusive (live or not: health does not probe
+ * their holders).
+ *
+ * @param state The document.
+ * @returns E.g. `3 stored (2 exclusive)`, or `none stored`.
+ *
+ * @example Usage
+ * ```ts
+ * import { describeClaims } from "./claims.ts";
+ * describeClaims({ claims: [], notified: [] }); // "none stored"
+ * ```
+ */
+export function describeClaims(state: ClaimsState): string {
+  const n = state.claims.length;
+  if (n === 0) return "none stored";
+  const exclusive = state.claims.filter((c) => c.exclusive).length;
+  return `${n} stored (${exclusive} exclusive; readers ignore those of dead sessions)`;
+}
+
+/**
  * The file store's claims: `claims.json` in the broker root, written whole
  * through a temp file and `rename` under its own lock (`locks/claims.lock`),
  * read without a lock (a rename is atomic). Never through a symlink.

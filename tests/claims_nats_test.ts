@@ -15,6 +15,8 @@ import { claimsOf } from "../lib/claims.ts";
 import { natsScope, permissionFlags } from "../lib/permissions.ts";
 import { natsNames } from "../lib/store/nats/names.ts";
 import { CLAIMS_KEY } from "../lib/store/nats/claim_store.ts";
+import { storeHealth } from "../lib/store/nats/health.ts";
+import { natsConfigFromEnv } from "../lib/store/nats/url.ts";
 import { connect as natsConnect } from "../lib/store/nats/transport.ts";
 import type * as types from "../lib/types.ts";
 import { DENO, REPO, waitFor } from "./_helpers.ts";
@@ -103,7 +105,7 @@ function exists(path: string): boolean {
   }
 }
 
-Deno.test("NATS claims: a damaged claim document is an error naming the bucket, left untouched", async () => {
+Deno.test("NATS claims: a damaged claim document is an error naming the bucket, left untouched, and c2c health fails it", async () => {
   await using world = await openWorld("nats", { url: server.url });
   const broker = await world.broker();
   const lease = await broker.acquireLease("alice-s");
@@ -112,6 +114,16 @@ Deno.test("NATS claims: a damaged claim document is an error naming the bucket, 
     const claims = claimsOf(broker);
     await claims.claim("alice-s", { paths: ["a.ts"], reason: "r" });
     const bucket = natsNames(world.where).buckets.claims;
+    const config = natsConfigFromEnv(
+      new Map([["C2C_BROKER_URL", server.url]]),
+    )!;
+    const env = (n: string) =>
+      n === "C2C_BROKER_NAMESPACE" ? world.where : undefined;
+    const healthy = (await storeHealth(config, env)).checks.find((c) =>
+      c.name === "claims"
+    );
+    assert.equal(healthy?.status, "ok");
+    assert.match(healthy!.detail, /^1 stored \(1 exclusive/);
     const nc = await natsConnect({ servers: [server.hostPort] });
     try {
       const kv = await new Kvm(jetstream(nc)).open(bucket);
@@ -129,6 +141,12 @@ Deno.test("NATS claims: a damaged claim document is an error naming the bucket, 
           return true;
         });
       }
+      const sick = (await storeHealth(config, env)).checks.find((c) =>
+        c.name === "claims"
+      );
+      assert.equal(sick?.status, "fail");
+      assert.match(sick!.detail, /is not a claim document/);
+      assert.match(sick!.fix!, /nats kv del/);
       const left = await kv.get(CLAIMS_KEY);
       assert.equal(left?.string(), '{"version":1,"claims":{}}');
     } finally {

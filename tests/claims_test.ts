@@ -11,6 +11,7 @@ import {
 } from "../lib/claims.ts";
 import { CorruptFileError } from "../lib/errors.ts";
 import type { Broker } from "../mod.ts";
+import { checkHealth } from "../lib/health.ts";
 import { tempBroker } from "./_helpers.ts";
 
 /** Registers `alias` as session `<alias>-s` holding its lease. */
@@ -24,10 +25,15 @@ function claimsFile(broker: Broker): string {
   return `${broker.root}/${CLAIMS_FILE}`;
 }
 
-Deno.test("a damaged claims.json is an error naming it, left untouched; a link in its place is refused", async () => {
+Deno.test("a damaged claims.json is an error naming it, left untouched, failed by c2c health; a link in its place is refused", async () => {
   await using broker = await tempBroker();
   using _a = await live(broker, "alice");
   const claims = claimsOf(broker);
+  await claims.claim("alice-s", { paths: ["a.ts"], reason: "r" });
+  const fine = checkHealth({ root: broker.root }).checks.find((c) =>
+    c.name === "claims"
+  );
+  assert.match(fine!.detail, /^1 stored \(1 exclusive/);
   const file = claimsFile(broker);
   for (
     const bad of [
@@ -43,6 +49,11 @@ Deno.test("a damaged claims.json is an error naming it, left untouched; a link i
       (e) => e instanceof CorruptFileError && e.path === file,
     );
     await assert.rejects(claims.list(), CorruptFileError);
+    const health = checkHealth({ root: broker.root }).checks.find((c) =>
+      c.name === "claims"
+    );
+    assert.equal(health?.status, "fail");
+    assert.match(health!.fix!, /c2c repair/);
     assert.equal(Deno.readTextFileSync(file), bad);
   }
   Deno.removeSync(file);
