@@ -2295,9 +2295,9 @@ export class NatsStore implements Store {
    * Reports what may have changed, as hints (`lib/broker_watch.ts`): the
    * subjects of inboxes, archives, dead letters and rooms as messages are
    * published there (a drain shows as its archive copies; a rescue as its
-   * dead letters), the registry and room buckets through their mirrors, and
-   * sessions coming and going through a presence probe each second (a
-   * killed process publishes nothing). Hints may repeat; readers re-read.
+   * dead letters), the registry, room and claims buckets through their
+   * mirrors, and sessions coming and going through a presence probe each
+   * second (a killed process publishes nothing). Hints may repeat; readers re-read.
    *
    * Requires `--allow-net` to the NATS servers.
    *
@@ -2363,6 +2363,8 @@ export class NatsStore implements Store {
       stops.push(() => subs.forEach((sub) => sub.unsubscribe()));
       const registry = await this.#mirror(ctx, "registry");
       stops.push(registry.onChange(() => onChange([{ kind: "registry" }])));
+      const claims = await this.#mirror(ctx, "claims");
+      stops.push(claims.onChange(() => onChange([{ kind: "claims" }])));
       for (const role of ["rooms", "members"] as const) {
         const mirror = await this.#mirror(ctx, role);
         let seen = mirror.lastSeq;
