@@ -329,8 +329,9 @@ export interface Store {
   /**
    * For a store whose local signal is not the inbox itself (the NATS
    * store): keeps `paths.signal(session)` non-empty while messages wait, for
-   * the session's long-lived process to run with its lease. The file store
-   * needs none: its inbox file is the signal.
+   * the session's long-lived process to run with its lease, and the commit
+   * guard's local cue in step with the claims. The file store needs none:
+   * its inbox file is the signal, its claim writes keep the cue.
    *
    * @param sessionId The session.
    * @returns The running watch; dispose of it with the lease.

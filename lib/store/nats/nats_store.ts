@@ -2436,7 +2436,8 @@ export class NatsStore implements Store {
    * the file from the inbox's count on every stored arrival (an ordered
    * consumer delivers only stored messages, NOTES §5), and starts again on
    * each new connection. Drains and restores by any process on this machine
-   * rewrite it too.
+   * rewrite it too. It also keeps the commit guard's cue in step with the
+   * namespace's claims (docs/design.md#claims-guard-nats).
    *
    * Requires `--allow-write` on `<root>/signals`.
    *
