@@ -6,13 +6,14 @@
 // (its own MCP server and local root) reaches this machine's hook through
 // the cue this machine's server keeps, and is refused, released and
 // allowed; a committing shell without C2C_BROKER_URL is told why the commit
-// was not checked.
+// was not checked; with no cue the hook starts no Deno, and with one the
+// check starts with exactly the grants cliGrant() gives (NATS included).
 
 import assert from "node:assert/strict";
 import { Kvm } from "@nats-io/kv";
 import { jetstream } from "@nats-io/jetstream";
 import { claimsOf } from "../lib/claims.ts";
-import { natsScope, permissionFlags } from "../lib/permissions.ts";
+import { cliGrant, natsScope, permissionFlags } from "../lib/permissions.ts";
 import { natsNames } from "../lib/store/nats/names.ts";
 import { CLAIMS_KEY } from "../lib/store/nats/claim_store.ts";
 import { storeHealth } from "../lib/store/nats/health.ts";
@@ -24,6 +25,7 @@ import { connect, type Connection } from "./_mcp.ts";
 import { baseEnv, exits, launch, tempDir, tempRepo } from "./_cli.ts";
 import { startNats } from "./_nats.ts";
 import { openWorld } from "./_stores.ts";
+import { start } from "./_recording_deno.ts";
 
 const server = await startNats();
 globalThis.addEventListener("unload", () => {
@@ -222,4 +224,48 @@ Deno.test("c2c guard over NATS: a claim made on another machine refuses this mac
   await stage(r, "src/b.ts", "export const b = 2;\n");
   const allowed = await git(r, ["commit", "-m", "after release"], env);
   assert.equal(allowed.code, 0, allowed.out);
+});
+
+Deno.test("bin/c2c-guard over NATS: no cue starts no Deno; with the cue it starts `cli.ts guard check` with exactly the flags cliGrant() gives, NATS grants included", async () => {
+  await using repo = await tempRepo();
+  const r = repo.path;
+  const root = `${Deno.realPathSync(r)}/.git/c2c/mcp`;
+  await Deno.mkdir(root, { recursive: true });
+  const env = natsEnv("guard-flags");
+  exits(
+    await launch(["guard", "install"], {
+      cwd: r,
+      env: { ...gitEnv(), ...env },
+    }),
+    0,
+  );
+  // No cue: the installed hook starts nothing, NATS or not.
+  const marker = `${r}/.git/deno-started`;
+  const fake = `${r}/.git/fake-deno`;
+  await Deno.writeTextFile(fake, `#!/bin/sh\ntouch '${marker}'\nexit 0\n`);
+  await Deno.chmod(fake, 0o755);
+  await stage(r, "a.txt", "a\n");
+  const quiet = await git(r, ["commit", "-m", "a"], { ...env, C2C_DENO: fake });
+  assert.equal(quiet.code, 0, quiet.out);
+  assert.equal(exists(marker), false);
+  // The cue of the NATS store: the guard starts the check, with NATS grants.
+  await Deno.writeTextFile(`${root}/claims.guard`, "nats\n");
+  const got = await start(["pre-commit"], {
+    cwd: r,
+    launcher: `${REPO}/bin/c2c-guard`,
+    env: { ...env, C2C_GUARD: "warn" },
+  });
+  const args = ["guard", "check", "--stdin", "--warn"];
+  const all = { ...baseEnv(), ...env };
+  const grant = cliGrant(args, DENO, (n) => all[n]);
+  assert.ok(grant.scope.net?.includes(server.hostPort));
+  assert.deepEqual(got.argv, [
+    "run",
+    "--quiet",
+    `--config=${REPO}/deno.json`,
+    ...permissionFlags("cli", { root, ...grant.scope }),
+    `${REPO}/cli.ts`,
+    ...args,
+  ]);
+  assert.equal(got.env.C2C_BROKER_URL, server.url);
 });
