@@ -1,7 +1,8 @@
 // File claims over the NATS store, where only it differs from the file
 // store (the shared cases are in claims_conformance_test.ts and
 // claims_race_test.ts): the claim document in KV (a damaged value is an
-// error naming the bucket, left untouched), and `c2c guard` with real git
+// error naming the bucket, left untouched; one larger than a NATS message
+// is refused), and `c2c guard` with real git
 // commits while the claims are in NATS — a claim made on another machine
 // (its own MCP server and local root) reaches this machine's hook through
 // the cue this machine's server keeps, and is refused, released and
@@ -268,4 +269,26 @@ Deno.test("bin/c2c-guard over NATS: no cue starts no Deno; with the cue it start
     ...args,
   ]);
   assert.equal(got.env.C2C_BROKER_URL, server.url);
+});
+
+Deno.test("NATS claims: a document larger than the server takes in one message is refused, naming the limit, and nothing is lost", async () => {
+  await using small = await startNats({ extra: "max_payload: 16384" });
+  await using world = await openWorld("nats", { url: small.url });
+  const broker = await world.broker();
+  const lease = await broker.acquireLease("alice-s");
+  try {
+    await broker.register("alice-s", { alias: "alice", leased: true });
+    const claims = claimsOf(broker);
+    await claims.claim("alice-s", { paths: ["kept.ts"], reason: "r" });
+    const paths = Array.from({ length: 100 }, (_, i) => `big/file-${i}.ts`);
+    await assert.rejects(
+      claims.claim("alice-s", { paths, reason: "x".repeat(200) }),
+      /more than NATS accepts in one value.*release claims, or claim directories/,
+    );
+    assert.deepEqual((await claims.list()).claims.map((c) => c.path), [
+      "kept.ts",
+    ]);
+  } finally {
+    lease.release();
+  }
 });
