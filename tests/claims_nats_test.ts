@@ -2,13 +2,13 @@
 // store (the shared cases are in claims_conformance_test.ts and
 // claims_race_test.ts): the claim document in KV (a damaged value is an
 // error naming the bucket, left untouched; one larger than a NATS message
-// is refused), and `c2c guard` with real git
-// commits while the claims are in NATS — a claim made on another machine
-// (its own MCP server and local root) reaches this machine's hook through
-// the cue this machine's server keeps, and is refused, released and
-// allowed; a committing shell without C2C_BROKER_URL is told why the commit
-// was not checked; with no cue the hook starts no Deno, and with one the
-// check starts with exactly the grants cliGrant() gives (NATS included).
+// is refused), and `c2c guard` with real git commits while the claims are
+// in NATS — a claim made on another machine (its own MCP server and local
+// root) reaches this machine's hook through the cue this machine's server
+// keeps, and is refused, released and allowed; a committing shell without
+// C2C_BROKER_URL is told why the commit was not checked; with no cue the
+// hook starts no Deno, and with one the check starts with exactly the
+// grants cliGrant() gives (NATS included).
 
 import assert from "node:assert/strict";
 import { Kvm } from "@nats-io/kv";
