@@ -242,7 +242,7 @@ export function serializeClaims(state: ClaimsState): string {
  * their holders).
  *
  * @param state The document.
- * @returns E.g. `3 stored (2 exclusive)`, or `none stored`.
+ * @returns E.g. `3 stored (2 exclusive; …)`, or `none stored`.
  *
  * @example Usage
  * ```ts

@@ -2297,7 +2297,8 @@ export class NatsStore implements Store {
    * published there (a drain shows as its archive copies; a rescue as its
    * dead letters), the registry, room and claims buckets through their
    * mirrors, and sessions coming and going through a presence probe each
-   * second (a killed process publishes nothing). Hints may repeat; readers re-read.
+   * second (a killed process publishes nothing). Hints may repeat; readers
+   * re-read.
    *
    * Requires `--allow-net` to the NATS servers.
    *
