@@ -801,7 +801,10 @@ export class Claims {
 
   /**
    * The guard's check: which of `files` (staged for a commit, as git names
-   * them) fall under another live session's exclusive claim.
+   * them) fall under another live session's exclusive claim. Claims it
+   * finds dead (holder gone, TTL run out) are pruned on the way, so that
+   * the guard's cue goes with the last exclusive one and later commits
+   * start nothing again; a prune that fails never fails the check.
    *
    * @param files Repository-relative file paths.
    * @param self The committing session, whose own claims never block.
@@ -815,6 +818,9 @@ export class Claims {
       const state = await this.#store.read();
       const live = await this.#liveness(state);
       const nowMs = this.#now().getTime();
+      if (state.claims.some((c) => !live.alive(c, nowMs))) {
+        await this.#prune(live, nowMs);
+      }
       const blocking = state.claims.filter((c) =>
         c.exclusive && c.session_id !== self && live.alive(c, nowMs)
       ).map((c) => ({ claim: c, pattern: safePattern(c.path) }));
@@ -832,6 +838,26 @@ export class Claims {
       }
       return { checked: files.filter((f) => f !== "").length, blocked };
     });
+  }
+
+  /** Removes dead claims from the document; a failure is left for later. */
+  async #prune(
+    live: { alive: (c: StoredClaim, nowMs: number) => boolean },
+    nowMs: number,
+  ): Promise<void> {
+    try {
+      await this.#store.update((state) => {
+        const next = state.claims.filter((c) => live.alive(c, nowMs));
+        return {
+          state: next.length < state.claims.length
+            ? { claims: next, notified: state.notified }
+            : null,
+          result: undefined,
+        };
+      });
+    } catch {
+      // Best effort: the next write prunes them as well.
+    }
   }
 
   /**

@@ -9,7 +9,7 @@
 // and its cue, the KV value) is in claims_test.ts and nats_claims_test.ts.
 
 import assert from "node:assert/strict";
-import { claimsOf } from "../lib/claims.ts";
+import { CLAIMS_GUARD_FILE, claimsOf } from "../lib/claims.ts";
 import { renderEnvelope } from "../lib/envelope.ts";
 import { archiveEvents } from "../lib/verify.ts";
 import { C2cError } from "../lib/errors.ts";
@@ -66,6 +66,15 @@ function storeTest(name: string, body: (c: StoreCase) => Promise<void>) {
         for (const l of leases) l.release();
       }
     });
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -384,5 +393,29 @@ storeTest(
     ]);
     assert.deepEqual((await claims.check(files, "alice-s")).blocked, []);
     assert.equal((await claims.check(files, null)).blocked.length, 2);
+  },
+);
+
+storeTest(
+  "check() prunes dead claims, so the guard's cue goes with the last exclusive one",
+  async ({ broker, live }) => {
+    const alice = await live(broker, "alice");
+    await live(broker, "bob");
+    const claims = claimsOf(broker);
+    await claims.claim("alice-s", { paths: ["lib/**"], reason: "refactor" });
+    await claims.claim("bob-s", {
+      paths: ["docs/a.md"],
+      reason: "edit",
+      exclusive: false,
+    });
+    const cue = `${broker.root}/${CLAIMS_GUARD_FILE}`;
+    assert.equal(exists(cue), true);
+    assert.equal((await claims.check(["lib/x.ts"], "bob-s")).blocked.length, 1);
+    alice.release();
+    // Dead, so not in the way; and gone from the document and the cue.
+    assert.deepEqual((await claims.check(["lib/x.ts"], "bob-s")).blocked, []);
+    assert.doesNotMatch(await stored(broker), /alice-s/);
+    assert.match(await stored(broker), /bob-s/);
+    assert.equal(exists(cue), false);
   },
 );
