@@ -74,6 +74,24 @@ export type {
   Store,
 } from "./lib/store/store.ts";
 export { FileStore } from "./lib/store/file/file_store.ts";
+export {
+  CLAIM_EVENT,
+  CLAIM_NOTICE_INTERVAL_MS,
+  type ClaimArgs,
+  Claims,
+  type ClaimsChange,
+  claimsOf,
+  type ClaimsOptions,
+  type ClaimsState,
+  type ClaimStore,
+  FileClaimStore,
+  MAX_CLAIMS_PER_SESSION,
+  MAX_PATHS_PER_CALL,
+  MAX_REASON_LENGTH,
+  MAX_TTL_S,
+  type StoredClaim,
+  type StoredNotice,
+} from "./lib/claims.ts";
 export type { InboxSelection, Selected } from "./lib/inbox.ts";
 export type { QuarantinedRow } from "./lib/registry.ts";
 export { RewakeLock } from "./lib/rewake_lock.ts";

@@ -4,7 +4,9 @@
  * runs it — the hook `c2c guard install` writes, started in a temp
  * repository with a file staged: with no claims (no Deno process: target
  * p50 ≤ 5 ms), with 1,000 shared claims (no Deno either), and refusing a
- * commit over an exclusive claim (one Deno start-up).
+ * commit over an exclusive claim (one Deno start-up). Each over the file
+ * store and over the NATS store (a real single-node `nats-server` on a
+ * random port, `tests/_nats.ts`).
  *
  * Requires `--allow-all` (temp repositories, child processes).
  *
@@ -28,6 +30,9 @@ import { summarize } from "./stats.ts";
 import { fmtInt, fmtMet, fmtMs, type Table } from "./table.ts";
 import { Broker } from "../mod.ts";
 import { claimsOf } from "../lib/claims.ts";
+import { NatsStore } from "../lib/store/nats/nats_store.ts";
+import { natsConfigFromEnv } from "../lib/store/nats/url.ts";
+import { startNats } from "../tests/_nats.ts";
 
 /** Issue 15: the guard's no-claims path, p50 ≤ 5 ms (no Deno start-up). */
 export const GUARD_NO_CLAIMS_TARGET_MS = 5;
@@ -59,6 +64,40 @@ async function hold(
     );
     await claims.claim(session, { paths, reason: "bench", exclusive });
   }
+}
+
+/** A broker on the NATS store at `url`, namespace `namespace`, here `root`. */
+function natsBroker(url: string, namespace: string, root: string): Broker {
+  return new Broker({
+    store: new NatsStore({
+      config: natsConfigFromEnv(new Map([["C2C_BROKER_URL", url]]))!,
+      namespace,
+      root,
+    }),
+  });
+}
+
+/**
+ * `count` live sessions registered through the broker (the NATS store has
+ * no registry file to write), their leases held by this process.
+ */
+async function natsPeers(
+  broker: Broker,
+  prefix: string,
+  count: number,
+): Promise<{ sessions: string[] } & Disposable> {
+  const sessions: string[] = [];
+  const leases: Disposable[] = [];
+  for (let i = 0; i < count; i++) {
+    const session = `${prefix}-session-${i}`;
+    leases.push(await broker.acquireLease(session));
+    await broker.register(session, { alias: `${prefix}-${i}`, leased: true });
+    sessions.push(session);
+  }
+  return {
+    sessions,
+    [Symbol.dispose]: () => leases.forEach((l) => l[Symbol.dispose]()),
+  };
 }
 
 /** Runs an invocation that must exit with `code`; returns its stdout. */
@@ -144,53 +183,99 @@ export const claimsGroup: BenchGroup = {
         if (r.granted.length !== 1) throw new Error("claim not granted");
       },
     });
+    const refusedClaim = (c: typeof claims, session: string): Case => ({
+      samples: lib,
+      op: async (i) => {
+        const r = await c.claim(session, {
+          paths: [`lib/h${i % HOLDERS}/file-${i % 100}.ts`],
+          reason: "bench",
+        });
+        if (r.conflicts.length !== 1) throw new Error("no conflict");
+      },
+    });
+    const listAll = (c: typeof claims): Case => ({
+      samples: lib,
+      op: async () => {
+        const r = await c.list();
+        if (r.claims.length < HELD) throw new Error("claims missing");
+      },
+    });
+    const cliClaim = (
+      c: typeof claims,
+      session: string,
+      cwd: string,
+      env: Record<string, string>,
+    ): Case => ({
+      samples: cli,
+      before: async () => {
+        await c.release(session);
+      },
+      op: (i) =>
+        runChecked(
+          launcherCli(
+            cwd,
+            ["claim", `cli/file-${i}.ts`, "--reason", "bench"],
+            { ...env, C2C_MCP_SESSION_ID: session },
+          ),
+        ),
+    });
+
+    // The same over NATS: a namespace per broker, this machine's local
+    // directory the repository's (where the CLI looks for its keys).
+    await using natsServer = await startNats();
+    const ns = `bench-claims-${crypto.randomUUID().slice(0, 8)}`;
+    const natsEnv = {
+      C2C_BROKER_URL: natsServer.url,
+      C2C_BROKER_NAMESPACE: ns,
+    };
+    await using natsRepo = await tempRepo();
+    await using natsEmptyRepo = await tempRepo();
+    const natsHeld = natsBroker(natsServer.url, ns, natsRepo.root);
+    const natsEmpty = natsBroker(
+      natsServer.url,
+      `${ns}-empty`,
+      natsEmptyRepo.root,
+    );
+    using natsHolders = await natsPeers(natsHeld, "claims", HOLDERS + 1);
+    using natsLone = await natsPeers(natsEmpty, "claims", 1);
+    await hold(natsHeld, natsHolders.sessions.slice(0, HOLDERS), "lib", true);
+    const natsClaimant = natsHolders.sessions[HOLDERS];
+    const natsClaims = claimsOf(natsHeld);
+    const natsEmptyClaims = claimsOf(natsEmpty);
+
     const cases: Case[] = [
       freeClaim(emptyClaims, emptyPeers.sessions[0]),
       freeClaim(claims, claimant),
-      {
-        samples: lib,
-        op: async (i) => {
-          const r = await claims.claim(claimant, {
-            paths: [`lib/h${i % HOLDERS}/file-${i % 100}.ts`],
-            reason: "bench",
-          });
-          if (r.conflicts.length !== 1) throw new Error("no conflict");
-        },
-      },
-      {
-        samples: lib,
-        op: async () => {
-          const r = await claims.list();
-          if (r.claims.length < HELD) throw new Error("claims missing");
-        },
-      },
-      {
-        samples: cli,
-        before: async () => {
-          await claims.release(claimant);
-        },
-        op: (i) =>
-          runChecked(
-            launcherCli(
-              repo.path,
-              ["claim", `cli/file-${i}.ts`, "--reason", "bench"],
-              { C2C_MCP_SESSION_ID: claimant },
-            ),
-          ),
-      },
+      refusedClaim(claims, claimant),
+      listAll(claims),
+      cliClaim(claims, claimant, repo.path, {}),
+      freeClaim(natsEmptyClaims, natsLone.sessions[0]),
+      freeClaim(natsClaims, natsClaimant),
+      refusedClaim(natsClaims, natsClaimant),
+      listAll(natsClaims),
+      cliClaim(natsClaims, natsClaimant, natsRepo.path, natsEnv),
     ];
     const libStats = (await measureInterleaved(cases)).map(summarize);
-    const names = [
-      "`claim` a free file, no claims held (library)",
-      `\`claim\` a free file, ${fmtInt(HELD)} live claims held (library)`,
-      `\`claim\` a held file: refused, ${fmtInt(HELD)} held (library)`,
-      `\`claims\`: list ${fmtInt(HELD)} live claims (library)`,
-      `\`c2c claim\` a free file, ${fmtInt(HELD)} held (bin/c2c, one process)`,
+    await natsHeld.close();
+    await natsEmpty.close();
+    const names = (store: string) => [
+      `\`claim\` a free file, no claims held (library, ${store})`,
+      `\`claim\` a free file, ${
+        fmtInt(HELD)
+      } live claims held (library, ${store})`,
+      `\`claim\` a held file: refused, ${
+        fmtInt(HELD)
+      } held (library, ${store})`,
+      `\`claims\`: list ${fmtInt(HELD)} live claims (library, ${store})`,
+      `\`c2c claim\` a free file, ${
+        fmtInt(HELD)
+      } held (bin/c2c, one process, ${store})`,
     ];
+    const labels = [...names("file"), ...names("NATS, 1 node")];
     const claimTable: Table = {
       title: CLAIM_TABLE_TITLE,
       columns: ["operation", "runs", "min", "p50", "p95"],
-      rows: names.map((name, i) => [
+      rows: labels.map((name, i) => [
         name,
         fmtInt(libStats[i].n),
         fmtMs(libStats[i].min),
@@ -202,7 +287,13 @@ export const claimsGroup: BenchGroup = {
           fmtMs(libStats[1].p50)
         } (${fmtMs(libStats[0].p50)} with none); refused: p50 ${
           fmtMs(libStats[2].p50)
-        }; through \`c2c claim\`: p50 ${fmtMs(libStats[4].p50)}.**`,
+        }; through \`c2c claim\`: p50 ${
+          fmtMs(libStats[4].p50)
+        }. NATS store: p50 ${fmtMs(libStats[6].p50)} with ${
+          fmtInt(HELD)
+        } held (${fmtMs(libStats[5].p50)} with none); refused: p50 ${
+          fmtMs(libStats[7].p50)
+        }; through \`c2c claim\`: p50 ${fmtMs(libStats[9].p50)}.**`,
         `The ${
           fmtInt(HELD)
         } claims are exclusive, held by ${HOLDERS} live sessions (${
@@ -211,7 +302,7 @@ export const claimsGroup: BenchGroup = {
           fmtInt(HELD)
         } claims, one line), probes each holder's lease once, checks the path against every claim, and writes the document whole (temp file + rename) under its lock; between runs the claimant's claim is released (untimed), so the count stays at ${
           fmtInt(HELD)
-        }. The refused claim asks for a held file: it writes only when the holder is told (once a minute per path; here mostly not). The CLI row is one \`bin/c2c claim\` process, acting as the claimant's session from inside its client (C2C_MCP_SESSION_ID), Deno start-up included.`,
+        }. The refused claim asks for a held file: it writes only when the holder is told (once a minute per path; here mostly not). The CLI row is one \`bin/c2c claim\` process, acting as the claimant's session from inside its client (C2C_MCP_SESSION_ID), Deno start-up included. NATS rows: the same document is one value of KV \`c2c_<ns>_claims\`; each \`claim\` reads it fresh (a stream-info round trip, then this process's mirror of the bucket), probes the holders together (one bulk request on the presence subject), and writes it with one compare-and-set on the revision read; the CLI row also connects to NATS and starts its mirror. Single node on loopback; rows of both stores interleaved.`,
       ],
     };
 
@@ -229,11 +320,34 @@ export const claimsGroup: BenchGroup = {
       paths: ["src/**"],
       reason: "bench",
     });
-    const hook = (repo: { path: string }): Invocation => ({
+    // Over NATS: the claims in a namespace, the cue in the repository's
+    // local directory (written by the claim made here).
+    await using natsNone = await guardedRepo("src/a.ts");
+    await using natsRefused = await guardedRepo("src/a.ts");
+    const guardNs = `${ns}-guard`;
+    const guardEnv = {
+      C2C_BROKER_URL: natsServer.url,
+      C2C_BROKER_NAMESPACE: guardNs,
+    };
+    const natsGuardBroker = natsBroker(
+      natsServer.url,
+      guardNs,
+      natsRefused.root,
+    );
+    using natsGuardPeers = await natsPeers(natsGuardBroker, "held", HOLDERS);
+    await hold(natsGuardBroker, natsGuardPeers.sessions, "lib", true);
+    await claimsOf(natsGuardBroker).claim(natsGuardPeers.sessions[0], {
+      paths: ["src/**"],
+      reason: "bench",
+    });
+    const hook = (
+      repo: { path: string },
+      env: Record<string, string> = {},
+    ): Invocation => ({
       command: `${repo.path}/.git/hooks/pre-commit`,
       args: [],
       cwd: repo.path,
-      env: gitEnv(),
+      env: { ...gitEnv(), ...env },
     });
     const fast = quick ? 100 : 300;
     const slow = quick ? 15 : 50;
@@ -296,10 +410,39 @@ export const claimsGroup: BenchGroup = {
           },
         },
       },
+      {
+        name: "hook, no claims, NATS store (no cue here)",
+        target: `p50 ≤ ${GUARD_NO_CLAIMS_TARGET_MS} ms`,
+        limit: GUARD_NO_CLAIMS_TARGET_MS,
+        case: {
+          samples: fast,
+          op: async () => {
+            if ((await runChecked(hook(natsNone, guardEnv))) !== "") {
+              throw new Error("the no-claims hook printed something");
+            }
+          },
+        },
+      },
+      {
+        name:
+          `hook refuses, NATS store: staged file under an exclusive claim, ${
+            fmtInt(HELD + 1)
+          } held`,
+        case: {
+          samples: slow,
+          op: async () => {
+            const out = await runExpecting(hook(natsRefused, guardEnv), 1);
+            if (!out.includes("commit refused")) {
+              throw new Error(`the hook did not refuse: ${out}`);
+            }
+          },
+        },
+      },
     ];
     const guardStats = (await measureInterleaved(rows.map((r) => r.case))).map(
       summarize,
     );
+    await natsGuardBroker.close();
     const deno = guardStats[2].p50;
     const guardTable: Table = {
       title: GUARD_TABLE_TITLE,
@@ -324,12 +467,14 @@ export const claimsGroup: BenchGroup = {
           fmtMs(guardStats[4].p50)
         }; refusing a commit: p50 ${
           fmtMs(guardStats[5].p50)
-        } (an empty \`deno run\`: ${fmtMs(deno)}).**`,
+        } (an empty \`deno run\`: ${fmtMs(deno)}). NATS store: no claims p50 ${
+          fmtMs(guardStats[6].p50)
+        }; refusing p50 ${fmtMs(guardStats[7].p50)}.**`,
         `Each run starts the hook \`c2c guard install\` wrote (\`.git/hooks/pre-commit\`, which runs \`bin/c2c-guard pre-commit\`) in a temp repository with one file staged, as git does before a commit: working directory the repository's top, a clean environment. No claims and shared-only claims: the hook finds no \`claims.guard\` in the broker root (the broker keeps that empty file exactly while an exclusive claim is stored) and lets the commit through without starting any process, not even \`bin/c2c-guard\` (the shared claims' document is ~${
           Math.round(
             Deno.statSync(`${shared.root}/claims.json`).size / 1024,
           )
-        } KiB, never read). Refusing: the hook starts \`bin/c2c-guard\`, which lists the staged files (\`git diff --cached --name-only -z\`) into \`cli.ts guard check --stdin\`, started with read/write on the broker root only, which finds the file under a live session's exclusive claim and exits 1 with the holder, reason and override (checked). Rows interleaved; ${fast} runs of the fast rows, ${slow} of the Deno ones.`,
+        } KiB, never read). Refusing: the hook starts \`bin/c2c-guard\`, which lists the staged files (\`git diff --cached --name-only -z\`) into \`cli.ts guard check --stdin\`, started with read/write on the broker root only, which finds the file under a live session's exclusive claim and exits 1 with the holder, reason and override (checked). NATS rows: the committing shell has C2C_BROKER_URL; the cue (\`claims.guard\` holding \`nats\`) is in the repository's local directory while the namespace's claims hold an exclusive one (written by the claim made here; a session's server keeps it for claims made elsewhere), so the no-claims path is the same test; refusing adds connecting to NATS, reading the claims bucket and probing the holder (\`cli.ts\` started with the NATS grants). Rows interleaved; ${fast} runs of the fast rows, ${slow} of the Deno ones.`,
       ],
     };
     return [claimTable, guardTable];

@@ -24,14 +24,16 @@
  * claimant and path (the times told are kept in the same document, so two
  * processes cannot both decide to tell).
  *
- * Everything here goes through {@linkcode ClaimStore}, so that the NATS
- * store can keep the document in a KV bucket (compare-and-set) with the same
- * semantics; {@linkcode FileClaimStore} keeps it in the broker root.
+ * Everything here goes through {@linkcode ClaimStore}, which each store
+ * provides ({@linkcode Store.claims}): {@linkcode FileClaimStore} keeps the
+ * document in the broker root, the NATS store in a KV value changed by
+ * compare-and-set (`lib/store/nats/claim_store.ts`), with the same
+ * semantics (docs/design.md#claims).
  *
  * @module
  */
 
-import { appendAudit } from "./audit.ts";
+import type { AuditEntry } from "./audit.ts";
 import type { Broker } from "./broker.ts";
 import {
   type ClaimPattern,
@@ -44,7 +46,6 @@ import {
 import {
   C2cError,
   CorruptFileError,
-  InboxFullError,
   InvalidArgumentError,
   NotRegisteredError,
 } from "./errors.ts";
@@ -236,6 +237,27 @@ export function serializeClaims(state: ClaimsState): string {
 }
 
 /**
+ * One line about a stored claim document, for `c2c health`: how many claims
+ * it holds and how many are exclusive (live or not: health does not probe
+ * their holders).
+ *
+ * @param state The document.
+ * @returns E.g. `3 stored (2 exclusive; …)`, or `none stored`.
+ *
+ * @example Usage
+ * ```ts
+ * import { describeClaims } from "./claims.ts";
+ * describeClaims({ claims: [], notified: [] }); // "none stored"
+ * ```
+ */
+export function describeClaims(state: ClaimsState): string {
+  const n = state.claims.length;
+  if (n === 0) return "none stored";
+  const exclusive = state.claims.filter((c) => c.exclusive).length;
+  return `${n} stored (${exclusive} exclusive; readers ignore those of dead sessions)`;
+}
+
+/**
  * The file store's claims: `claims.json` in the broker root, written whole
  * through a temp file and `rename` under its own lock (`locks/claims.lock`),
  * read without a lock (a rename is atomic). Never through a symlink.
@@ -386,11 +408,15 @@ class NoClaimStore implements ClaimStore {
   }
 }
 
-/** The claim store of a broker's store: `claims.json` for the file store. */
+/**
+ * The claim store of a broker's store: `claims.json` for the file store, a
+ * KV value for the NATS store.
+ */
 function defaultStore(broker: Broker): ClaimStore {
-  if (broker.store.kind === "file") return new FileClaimStore(broker.paths);
+  const store = broker.store.claims?.();
+  if (store) return store;
   return new NoClaimStore(
-    `file claims are not kept in the ${broker.store.kind} store yet (only in the file store); coordinate edits with messages meanwhile`,
+    `file claims are not kept in the ${broker.store.kind} store; coordinate edits with messages meanwhile`,
   );
 }
 
@@ -775,7 +801,10 @@ export class Claims {
 
   /**
    * The guard's check: which of `files` (staged for a commit, as git names
-   * them) fall under another live session's exclusive claim.
+   * them) fall under another live session's exclusive claim. Claims it
+   * finds dead (holder gone, TTL run out) are pruned on the way, so that
+   * the guard's cue goes with the last exclusive one and later commits
+   * start nothing again; a prune that fails never fails the check.
    *
    * @param files Repository-relative file paths.
    * @param self The committing session, whose own claims never block.
@@ -789,6 +818,9 @@ export class Claims {
       const state = await this.#store.read();
       const live = await this.#liveness(state);
       const nowMs = this.#now().getTime();
+      if (state.claims.some((c) => !live.alive(c, nowMs))) {
+        await this.#prune(live, nowMs);
+      }
       const blocking = state.claims.filter((c) =>
         c.exclusive && c.session_id !== self && live.alive(c, nowMs)
       ).map((c) => ({ claim: c, pattern: safePattern(c.path) }));
@@ -808,6 +840,26 @@ export class Claims {
     });
   }
 
+  /** Removes dead claims from the document; a failure is left for later. */
+  async #prune(
+    live: { alive: (c: StoredClaim, nowMs: number) => boolean },
+    nowMs: number,
+  ): Promise<void> {
+    try {
+      await this.#store.update((state) => {
+        const next = state.claims.filter((c) => live.alive(c, nowMs));
+        return {
+          state: next.length < state.claims.length
+            ? { claims: next, notified: state.notified }
+            : null,
+          result: undefined,
+        };
+      });
+    } catch {
+      // Best effort: the next write prunes them as well.
+    }
+  }
+
   /**
    * Liveness of the holders in a document, probed once each: registered,
    * and a lease that is held (or was never taken). A holder that appears
@@ -819,17 +871,16 @@ export class Claims {
   }> {
     const known = new Map<string, boolean>();
     if (state.claims.length > 0) {
-      const registered = new Set(
-        (await this.#broker.registrations()).map((r) => r.session_id),
+      const registered = new Map(
+        (await this.#broker.registrations()).map((r) => [r.session_id, r]),
       );
-      for (const c of state.claims) {
-        if (known.has(c.session_id)) continue;
-        known.set(c.session_id, false);
-        const liveness: Liveness = registered.has(c.session_id)
-          ? await this.#broker.liveness(c.session_id)
-          : false;
-        known.set(c.session_id, liveness !== false);
-      }
+      const holders = [...new Set(state.claims.map((c) => c.session_id))];
+      // Asked together: the NATS store answers them with one bulk probe.
+      const answers: Liveness[] = await Promise.all(holders.map((id) => {
+        const row = registered.get(id);
+        return row ? this.#broker.store.liveness(row) : false;
+      }));
+      holders.forEach((id, i) => known.set(id, answers[i] !== false));
     }
     return {
       alive: (c, nowMs) => {
@@ -846,7 +897,9 @@ export class Claims {
    * holds: one message each in its inbox, envelope `event="claim"`, queued
    * through the store like any send (registry view → inbox, within the
    * broker's inbox quota). A holder whose inbox is full, or who went away
-   * meanwhile, is not told; that never fails the claim.
+   * meanwhile, is not told, nor is one when the notice cannot be signed
+   * here (NATS: the claimant registered on another machine); that never
+   * fails the claim.
    *
    * @returns The aliases told.
    */
@@ -881,7 +934,9 @@ export class Claims {
           await view.enqueue(row, [message], quota);
           told.add(row.alias);
         } catch (e) {
-          if (!(e instanceof InboxFullError)) throw e;
+          // A full inbox, or (NATS) a claimant whose signing key is on
+          // another machine: the holder is not told, the claim stands.
+          if (!(e instanceof C2cError)) throw e;
         }
       }
     });
@@ -900,14 +955,14 @@ export class Claims {
       code = e instanceof C2cError ? e.code : "internal";
       throw e;
     } finally {
-      const entry: Parameters<typeof appendAudit>[1] = {
+      const entry: AuditEntry = {
         ts: this.#now().toISOString(),
         tool,
         ok,
         ms: Math.round((performance.now() - start) * 1000) / 1000,
       };
       if (code) entry.error = code;
-      appendAudit(this.#broker.paths, entry);
+      this.#broker.store.audit(entry);
     }
   }
 }

@@ -11,6 +11,8 @@
  */
 
 import { joinPath } from "./_path.ts";
+import { describeClaims, FileClaimStore, parseClaimsFile } from "./claims.ts";
+import { readBytesOrNull } from "./_fs.ts";
 import { C2cError, CorruptFileError, describeError } from "./errors.ts";
 import { readArchive, readInbox } from "./inbox.ts";
 import { readJsonl } from "./jsonl.ts";
@@ -211,6 +213,16 @@ export function checkHealth(options: HealthOptions): HealthReport {
             : `${n} dead letter(s), redelivered when their session registers again`,
         ),
       };
+    }).check,
+  );
+  checks.push(
+    attempt("claims", () => {
+      const file = new FileClaimStore(paths).file;
+      const bytes = readBytesOrNull(file); // refuses a link
+      const state = bytes === null
+        ? { claims: [], notified: [] }
+        : parseClaimsFile(file, bytes);
+      return { check: ok("claims", `${describeClaims(state)} in ${file}`) };
     }).check,
   );
   checks.push(

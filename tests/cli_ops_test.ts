@@ -62,6 +62,7 @@ Deno.test("c2c health reports a healthy broker and this session, exit 0", async 
     ["archive", "ok"],
     ["rooms", "ok"],
     ["dead_letters", "ok"],
+    ["claims", "ok"],
     ["stale_inboxes", "ok"],
     ["client_hooks", "unknown"],
   ]);

@@ -490,6 +490,7 @@ Deno.test("natsHealth() shows servers masked, the server, JetStream, rtt and the
       ["nats_connection", "ok"],
       ["jetstream", "ok"],
       ["namespace", "warn"],
+      ["claims", "ok"],
     ]);
     assert.doesNotMatch(JSON.stringify(report), /hunter22/);
   } finally {

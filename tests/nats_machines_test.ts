@@ -95,10 +95,7 @@ async function machine(name: string, shared: Shared): Promise<Machine> {
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g;
 
-/**
- * Ids, timestamps, pids and durations aside; and `claims` (file claims are
- * kept by the file store only, for now: the NATS store's broker says so).
- */
+/** Ids, timestamps, pids and durations aside. */
 function normalize(value: unknown): unknown {
   if (typeof value === "string") {
     return value.replace(UUID, "<id>").replace(ISO, "<ts>");
@@ -107,7 +104,6 @@ function normalize(value: unknown): unknown {
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      if (k === "claims") continue;
       out[k] = ["ms", "pid", "pid_start_time", "removed_lock_files"].includes(k)
         ? "<n>"
         : normalize(v);

@@ -22,6 +22,7 @@
  */
 
 import type { AuditEntry } from "../audit.ts";
+import type { ClaimStore } from "../claims.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { InboxSelection, Selected } from "../inbox.ts";
 import type { Liveness } from "../lease.ts";
@@ -328,13 +329,24 @@ export interface Store {
   /**
    * For a store whose local signal is not the inbox itself (the NATS
    * store): keeps `paths.signal(session)` non-empty while messages wait, for
-   * the session's long-lived process to run with its lease. The file store
-   * needs none: its inbox file is the signal.
+   * the session's long-lived process to run with its lease, and the commit
+   * guard's local cue in step with the claims. The file store needs none:
+   * its inbox file is the signal, its claim writes keep the cue.
    *
    * @param sessionId The session.
    * @returns The running watch; dispose of it with the lease.
    */
   watchSignal?(sessionId: string): Disposable;
+
+  /**
+   * Where the file claims are kept (docs/design.md#claims): one document,
+   * changed by an atomic read-modify-write — `claims.json` under its lock
+   * in the file store, a KV value changed by compare-and-set in the NATS
+   * store. A store without it answers every claim operation with an error.
+   *
+   * @returns The claim store.
+   */
+  claims?(): ClaimStore;
 
   /**
    * Removes files of sessions that are gone (lock sidecars and the like).

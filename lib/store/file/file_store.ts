@@ -15,6 +15,7 @@
  */
 
 import { ensureDir } from "../../_fs.ts";
+import { FileClaimStore } from "../../claims.ts";
 import { appendAudit, type AuditEntry, tailAudit } from "../../audit.ts";
 import { type BrokerConfig, readConfig } from "../../config.ts";
 import {
@@ -597,6 +598,15 @@ export class FileStore implements Store {
    */
   roomCount(roomId: string): Promise<number> {
     return Promise.resolve(countHistory(this.paths, roomId));
+  }
+
+  /**
+   * The file claims: `claims.json` in the broker root, under its lock.
+   *
+   * @returns The claim store.
+   */
+  claims(): FileClaimStore {
+    return new FileClaimStore(this.paths);
   }
 
   /**

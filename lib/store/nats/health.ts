@@ -1,19 +1,22 @@
 /**
  * What `c2c health` shows for the NATS store: the servers (secrets
  * masked), the one connected to, JetStream on or off, the namespace and
- * where it came from, the round-trip time, and whether the namespace's
- * streams and buckets exist — as data plus checks in `lib/health.ts`'s
- * shape. Reads only.
+ * where it came from, the round-trip time, whether the namespace's streams
+ * and buckets exist, and whether its claim document is readable — as data
+ * plus checks in `lib/health.ts`'s shape. Reads only.
  *
  * @module
  */
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { describeClaims, parseClaimsFile } from "../../claims.ts";
 import { describeError, NatsNoJetStreamError } from "../../errors.ts";
 import type { HealthCheck } from "../../health.ts";
 import { CONNECT_TIMEOUT_MS, connectNats, mapNatsError } from "./connect.ts";
 import { quote } from "./_quote.ts";
+import { CLAIMS_KEY } from "./claim_store.ts";
+import { natsNames } from "./names.ts";
 import { type NamespaceSource, resolveNamespace } from "./namespace.ts";
 import type { NatsConfig } from "./url.ts";
 
@@ -189,7 +192,59 @@ export async function natsHealth(
       } (${options.namespaceSource})`,
     });
   }
+  report.checks.push(
+    await claimsCheck(jsm, natsNames(options.namespace).buckets.claims),
+  );
   return report;
+}
+
+/**
+ * The namespace's claim document (docs/design.md#claims): absent (no claim
+ * made yet), readable, or not a claim document — a failure, since every
+ * claim operation would refuse it.
+ */
+async function claimsCheck(
+  jsm: JetStreamManager,
+  bucket: string,
+): Promise<HealthCheck> {
+  const where = `NATS KV ${bucket} (key '${CLAIMS_KEY}')`;
+  let value: Uint8Array | null = null;
+  try {
+    const m = await jsm.streams.getMessage(`KV_${bucket}`, {
+      last_by_subj: `$KV.${bucket}.${CLAIMS_KEY}`,
+    });
+    const op = m?.header?.get("KV-Operation");
+    if (m && op !== "DEL" && op !== "PURGE") value = m.data;
+  } catch (e) {
+    if ((e as Error).name !== "StreamNotFoundError") {
+      return {
+        name: "claims",
+        status: "fail",
+        detail: `${where} could not be read: ${describeError(e)}`,
+      };
+    }
+  }
+  if (value === null) {
+    return { name: "claims", status: "ok", detail: `none stored in ${where}` };
+  }
+  try {
+    const state = parseClaimsFile(where, value);
+    return {
+      name: "claims",
+      status: "ok",
+      detail: `${describeClaims(state)} in ${where}`,
+    };
+  } catch (e) {
+    return {
+      name: "claims",
+      status: "fail",
+      detail: `${where} is not a claim document (${
+        (e as { detail?: string }).detail ?? (e as Error).message
+      })`,
+      fix:
+        `it holds only claims, which their holders can make again: delete it (nats kv del ${bucket} ${CLAIMS_KEY})`,
+    };
+  }
 }
 
 /**

@@ -41,6 +41,8 @@ export interface NatsBucketNames {
   keys: string;
   /** `config` → the broker's settings. */
   config: string;
+  /** `claims` → the namespace's file claims, one document (docs/design.md#claims). */
+  claims: string;
 }
 
 /** Every name of one namespace. */
@@ -131,6 +133,7 @@ export function natsNames(namespace: string): NatsNames {
       members: bucket("members"),
       keys: bucket("keys"),
       config: bucket("config"),
+      claims: bucket("claims"),
     },
     inbox: (alias) => `${prefix}.inbox.${encodeName(alias)}`,
     inboxes: `${prefix}.inbox.>`,

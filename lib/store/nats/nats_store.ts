@@ -123,6 +123,7 @@ import {
   withFailover,
 } from "./connect.ts";
 import { KvMirror } from "./kv_mirror.ts";
+import { CLAIMS_KEY, NatsClaimStore } from "./claim_store.ts";
 import { InboxBytes, type InboxState } from "./_quota.ts";
 import { NatsLink } from "./link.ts";
 import { LIVENESS_TIMEOUT_MS, NatsLease, presence, probe } from "./liveness.ts";
@@ -309,6 +310,7 @@ export class NatsStore implements Store {
     reject: (e: unknown) => void;
   }[] = [];
   #orphanAliases = new Map<string, string>();
+  #claims: NatsClaimStore | undefined;
   /** Audit publishes and signal rewrites still on their way. */
   readonly #auditing = new Set<Promise<void>>();
   #closed = false;
@@ -2298,9 +2300,10 @@ export class NatsStore implements Store {
    * Reports what may have changed, as hints (`lib/broker_watch.ts`): the
    * subjects of inboxes, archives, dead letters and rooms as messages are
    * published there (a drain shows as its archive copies; a rescue as its
-   * dead letters), the registry and room buckets through their mirrors, and
-   * sessions coming and going through a presence probe each second (a
-   * killed process publishes nothing). Hints may repeat; readers re-read.
+   * dead letters), the registry, room and claims buckets through their
+   * mirrors, and sessions coming and going through a presence probe each
+   * second (a killed process publishes nothing). Hints may repeat; readers
+   * re-read.
    *
    * Requires `--allow-net` to the NATS servers.
    *
@@ -2366,6 +2369,8 @@ export class NatsStore implements Store {
       stops.push(() => subs.forEach((sub) => sub.unsubscribe()));
       const registry = await this.#mirror(ctx, "registry");
       stops.push(registry.onChange(() => onChange([{ kind: "registry" }])));
+      const claims = await this.#mirror(ctx, "claims");
+      stops.push(claims.onChange(() => onChange([{ kind: "claims" }])));
       for (const role of ["rooms", "members"] as const) {
         const mirror = await this.#mirror(ctx, role);
         let seen = mirror.lastSeq;
@@ -2436,8 +2441,10 @@ export class NatsStore implements Store {
    * It follows the session's alias (a rename moves the inbox), rewrites
    * the file from the inbox's count on every stored arrival (an ordered
    * consumer delivers only stored messages: docs/design.md#nats-facts 5),
-   * and starts again on each new connection. Drains and restores by any process on this machine
-   * rewrite it too.
+   * and starts again on each new connection. Drains and restores by any
+   * process on this machine rewrite it too. It also keeps the commit
+   * guard's cue in step with the namespace's claims
+   * (docs/design.md#claims-guard-nats).
    *
    * Requires `--allow-write` on `<root>/signals`.
    *
@@ -2457,6 +2464,13 @@ export class NatsStore implements Store {
       [Symbol.dispose]: () => watch.stop(),
     };
     this.#watches.add(watch);
+    // The commit guard's hook on this machine looks at a local cue too.
+    const stopCue = this.#keepClaimCue();
+    const stopWatch = watch.stop;
+    watch.stop = () => {
+      stopCue();
+      stopWatch();
+    };
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
         const t = setTimeout(resolve, ms);
@@ -2539,6 +2553,101 @@ export class NatsStore implements Store {
       }
     })();
     return watch;
+  }
+
+  // ---- claims --------------------------------------------------------------
+
+  /**
+   * The namespace's file claims: one document in KV `claims`, changed by
+   * compare-and-set (`claim_store.ts`, docs/design.md#claims).
+   *
+   * @returns The claim store (one per store).
+   */
+  claims(): NatsClaimStore {
+    this.#claims ??= new NatsClaimStore({
+      name: this.names.buckets.claims,
+      root: this.paths.root,
+      display: this.#config.display,
+      current: () =>
+        this.#op(async (ctx) => {
+          const mirror = await this.#mirror(ctx, "claims");
+          await this.#retry(() => mirror.fresh(ctx.jsm));
+          const entry = mirror.get(CLAIMS_KEY);
+          return entry
+            ? { value: entry.value, revision: entry.revision }
+            : null;
+        }),
+      write: (value, revision) =>
+        this.#op(async (ctx) => {
+          const kv = await this.#bucket(ctx, "claims");
+          let written: number;
+          try {
+            written = await this.#cas(kv, CLAIMS_KEY, value, revision);
+          } catch (e) {
+            if (e instanceof Conflict) return null;
+            throw e;
+          }
+          // Read-your-writes: the next read in this process sees it.
+          await (await this.#mirror(ctx, "claims")).waitFor(written);
+          return written;
+        }),
+      maxPayload: () =>
+        this.#op((ctx) =>
+          Promise.resolve(ctx.nc.info?.max_payload ?? 1024 * 1024)
+        ),
+    });
+    return this.#claims;
+  }
+
+  /**
+   * Keeps the commit guard's cue on this machine in step with the claims
+   * bucket, whoever writes it and from wherever: started by
+   * {@linkcode watchSignal}, that is by each session's long-lived server,
+   * and restarted on each new connection.
+   *
+   * @returns A function that stops it.
+   */
+  #keepClaimCue(): () => void {
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    (async () => {
+      while (!stopped) {
+        try {
+          const ctx = await this.#ctx();
+          const mirror = await this.#mirror(ctx, "claims");
+          const claims = this.claims();
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            const sync = () => {
+              if (mirror.stopped) return resolve();
+              claims.syncCue(mirror.get(CLAIMS_KEY)?.value ?? null);
+            };
+            const off = mirror.onChange(sync);
+            ctx.nc.closed().then(() => resolve());
+            sync();
+            if (stopped) resolve();
+            wake = () => {
+              off();
+              resolve();
+            };
+          });
+        } catch {
+          // NATS away: try again shortly.
+        }
+        if (stopped) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    })();
+    return () => {
+      stopped = true;
+      wake?.();
+    };
   }
 
   /**
