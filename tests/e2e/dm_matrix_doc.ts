@@ -418,7 +418,7 @@ export function renderAcrossMachines(report: AcrossMachinesReport): string {
     "(rendered from the receiver's archive, read over NATS) exactly once in",
     "the receiver's next model request, never more than once later.",
     "",
-    "| scenario | result | delivered through | where the model saw it | latency | time |",
+    "| scenario | result | delivered through | seen by the model | latency | time |",
     "|---|---|---|---|---|---|",
   ];
   for (const cell of report.cells) {
@@ -448,8 +448,12 @@ export function renderAcrossMachines(report: AcrossMachinesReport): string {
   }
   lines.push(
     "",
-    "DM latency: from releasing the receiver's held model request to its next",
-    "request; wake latency: from the send to the model request it caused.",
+    "Seen by the model: where the DM's envelope was in the receiver's next",
+    "request; for a wake, what the burst of 10 did (the single message must",
+    "also be seen exactly once). DM latency: from releasing the receiver's held",
+    "model request to its next request; wake latency: from the send of the",
+    "single message to the model request it caused. Time: the scenario's,",
+    "setup included; a TUI's start-up (to idle at its prompt) in brackets.",
     ACROSS_END,
   );
   return lines.join("\n");
