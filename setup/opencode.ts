@@ -49,7 +49,11 @@ function planPlugin(
   const before = read(path);
   const ours = before?.startsWith(OPENCODE_PLUGIN_MARKER) ?? false;
   const want = install && ctx.wake === "opencode-plugin"
-    ? opencodePluginSource({ alias: ctx.alias, root: ctx.root })
+    ? opencodePluginSource({
+      alias: ctx.alias,
+      root: ctx.root,
+      nats: ctx.server.env.C2C_BROKER_URL !== undefined,
+    })
     : null;
   if (want === null) {
     return ours

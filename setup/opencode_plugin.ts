@@ -9,9 +9,17 @@
  * carries a body, so nothing is delivered twice or left behind.
  * (`client.tui.appendPrompt` would merge with what the user is typing.)
  *
+ * With the NATS store (`--broker-url`, or `C2C_BROKER_URL` in OpenCode's own
+ * environment) there is no inbox file on this machine: the plugin watches
+ * the local signal file the session's own c2c server keeps instead,
+ * `signals/<session>` in the broker root, which holds the number of waiting
+ * messages (docs/design.md#nats-signal). It finds its session by the alias
+ * (or `C2C_MCP_SESSION_ID`): the NATS store keeps no local registry, so
+ * with `--no-alias` and no session id it cannot tell which signal is its own.
+ *
  * The file is plain JavaScript with no imports beyond Node built-ins (Bun
- * runs it), generated here with the alias and, for project configs, the
- * broker root baked in.
+ * runs it), generated here with the alias, the store and, for project
+ * configs, the broker root baked in.
  *
  * @module
  */
@@ -26,6 +34,8 @@ export interface OpencodePluginOptions {
   alias: string | null;
   /** The broker root pinned by setup (project configs), or `null`. */
   root: string | null;
+  /** Whether setup configured the NATS store (`--broker-url`). */
+  nats?: boolean;
 }
 
 /**
@@ -46,11 +56,15 @@ export function opencodePluginSource(options: OpencodePluginOptions): string {
 // (\`c2c setup --uninstall opencode\` removes it; \`--no-wake\` leaves it out).
 // When c2c messages wait for this session and it is idle, it asks the model
 // once per burst to call the c2c poll_inbox tool. It never sends a body.
-import { readFileSync, watch } from "node:fs";
+import { existsSync, readFileSync, watch } from "node:fs";
 import { execFileSync } from "node:child_process";
 
 const ALIAS = ${JSON.stringify(options.alias)};
 const ROOT = ${JSON.stringify(options.root)};
+// The NATS store keeps no inbox file here: the session's own c2c server
+// keeps signals/<session> holding the number of waiting messages.
+const NATS = ${options.nats === true} ||
+  (process.env.C2C_BROKER_URL ?? "").trim() !== "";
 const QUIET_MS = 25;
 const MAX_WAIT_MS = 200;
 
@@ -80,10 +94,21 @@ function sessionKey(root) {
   return process.env.C2C_MCP_SESSION_ID || ALIAS;
 }
 
+// Where this session's waiting messages show: its inbox file, or with the
+// NATS store its signal file.
+function pendingFile(root, key) {
+  return NATS ? root + "/signals/" + key : root + "/" + key + ".inbox.jsonl";
+}
+
 function pendingCount(file) {
   try {
+    const text = readFileSync(file, "utf8");
+    if (NATS) {
+      const n = Number.parseInt(text, 10);
+      return n > 0 ? n : 0;
+    }
     // Complete lines only: a send in progress has no newline yet.
-    return readFileSync(file, "utf8").split("\\n").slice(0, -1)
+    return text.split("\\n").slice(0, -1)
       .filter((line) => line.trim() !== "").length;
   } catch {
     return 0;
@@ -106,7 +131,7 @@ export const C2cWake = async ({ client, directory, worktree }) => {
     quiet = cap = undefined;
     const key = sessionKey(root);
     if (!key) return;
-    const pending = pendingCount(root + "/" + key + ".inbox.jsonl");
+    const pending = pendingCount(pendingFile(root, key));
     if (pending === 0) {
       pointed = 0;
       return;
@@ -132,14 +157,27 @@ export const C2cWake = async ({ client, directory, worktree }) => {
     cap ??= setTimeout(check, MAX_WAIT_MS);
   }
 
-  // Watch the root, not the inbox: the file may not exist yet.
+  // Watch the folder, not the file: the file may not exist yet. The folder
+  // appears with the first c2c call (its server's start): until then, and
+  // should the watch fail, try again each second.
+  const dir = NATS ? root + "/signals" : root;
+  const relevant = NATS
+    ? (name) => !name.endsWith(".lock")
+    : (name) => name.endsWith(".inbox.jsonl") || name === "registry.json";
   function startWatch() {
+    const again = () => setTimeout(startWatch, 1000).unref?.();
     try {
-      watch(root, { persistent: false }, (_event, name) => {
-        if (!name || String(name).endsWith(".inbox.jsonl") || name === "registry.json") poke();
+      if (!existsSync(dir)) return again();
+      const watcher = watch(dir, { persistent: false }, (_event, name) => {
+        if (!name || relevant(String(name))) poke();
       });
+      watcher.on?.("error", () => {
+        try { watcher.close(); } catch {}
+        again();
+      });
+      poke(); // what arrived before the watch
     } catch {
-      setTimeout(startWatch, 1000).unref?.(); // the root appears with the first c2c call
+      again();
     }
   }
   startWatch();

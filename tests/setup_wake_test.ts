@@ -18,7 +18,7 @@ import {
   type SetupOptions,
   setupStamp,
 } from "../setup/setup.ts";
-import { REPO } from "./_helpers.ts";
+import { REPO, waitFor } from "./_helpers.ts";
 import { tempDir } from "./_cli.ts";
 
 const STAMP = setupStamp(new Date("2026-11-21T10:00:00Z"));
@@ -130,6 +130,22 @@ Deno.test("setup opencode writes the wake plugin; --no-wake removes it; uninstal
   assert.notEqual(read(plugin), null);
   run(options("opencode", home.path, { uninstall: true }));
   assert.equal(read(plugin), null);
+});
+
+Deno.test("setup opencode --broker-url writes the plugin for the NATS store, which keeps no inbox file on this machine", async () => {
+  await using home = await tempDir();
+  const plugin = `${home.path}/.config/opencode/plugin/c2c.js`;
+  run(options("opencode", home.path, {
+    broker: { C2C_BROKER_URL: "nats://127.0.0.1:4222" },
+  }));
+  assert.match(read(plugin)!, /^const NATS = true \|\|$/m);
+  await using other = await tempDir();
+  run(options("opencode", other.path));
+  // The file store's plugin still follows C2C_BROKER_URL in OpenCode's env.
+  assert.match(
+    read(`${other.path}/.config/opencode/plugin/c2c.js`)!,
+    /^const NATS = false \|\|\n\s+\(process\.env\.C2C_BROKER_URL/m,
+  );
 });
 
 Deno.test("setup opencode leaves a plugin that is not c2c's alone and says why", async () => {
@@ -278,9 +294,9 @@ interface Prompt {
   body: { parts: { type: string; text: string }[] };
 }
 
-async function loadPlugin(root: string, alias: string) {
+async function loadPlugin(root: string, alias: string, nats = false) {
   const file = `${root}/../plugin-${crypto.randomUUID()}.js`;
-  await Deno.writeTextFile(file, opencodePluginSource({ alias, root }));
+  await Deno.writeTextFile(file, opencodePluginSource({ alias, root, nats }));
   const mod = await import(`file://${file}`);
   const prompts: Prompt[] = [];
   const hooks = await mod.C2cWake({
@@ -353,6 +369,36 @@ Deno.test("the OpenCode plugin points an idle session at poll_inbox once per bur
     await Deno.writeTextFile(inbox, line(i), { append: true });
   }
   await sleep(400);
+  assert.equal(prompts.length, 2);
+  assert.match(prompts[1].body.parts[0].text, /^10 c2c messages waiting/);
+});
+
+Deno.test("the OpenCode plugin on the NATS store wakes an idle session from the signal file its server keeps, once per burst", async () => {
+  await using dir = await tempDir();
+  const root = `${dir.path}/root`;
+  await Deno.mkdir(root);
+  // A stale file-store inbox must not count: the NATS store has none.
+  await Deno.writeTextFile(`${root}/oc.inbox.jsonl`, line(0));
+  const { prompts, event } = await loadPlugin(root, "oc", true);
+  await event("session.created", { info: { id: "ses_main" } });
+  await event("session.idle", { sessionID: "ses_main" });
+  // The server makes signals/ at its start; another session's signal on
+  // this machine is not ours.
+  await Deno.mkdir(`${root}/signals`);
+  await Deno.writeTextFile(`${root}/signals/other`, "4\n");
+  const signal = `${root}/signals/oc`;
+  await Deno.writeTextFile(signal, "1\n");
+  await waitFor(() => prompts.length > 0, 10_000, "the plugin's pointer");
+  assert.deepEqual(prompts.map((p) => p.body.parts[0].text), [
+    "1 c2c message waiting — call the c2c poll_inbox tool",
+  ]);
+  // Drained (the signal emptied), then a burst: one pointer with the count.
+  await Deno.writeTextFile(signal, "");
+  await event("session.idle", { sessionID: "ses_main" });
+  await sleep(200);
+  for (let n = 1; n <= 10; n++) await Deno.writeTextFile(signal, `${n}\n`);
+  await waitFor(() => prompts.length > 1, 10_000, "the second pointer");
+  await sleep(400); // a third pointer would come within this
   assert.equal(prompts.length, 2);
   assert.match(prompts[1].body.parts[0].text, /^10 c2c messages waiting/);
 });

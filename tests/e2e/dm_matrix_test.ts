@@ -20,12 +20,16 @@
 //   also with `c2c setup claude-code --rewake` (`rewake_wake.ts`): its
 //   asyncRewake waiter hook instead of the messaging socket.
 //
+// The cells (`dm_cell.ts`) and the wake scenarios also run across two
+// machines over NATS (`nats_matrix_test.ts`), whose section of the document
+// this run keeps.
+//
 // The run writes docs/dm-matrix.md from the results, also when some fail,
 // then fails the test for each failed cell. Scenarios run a few at a time
 // (C2C_E2E_JOBS, default one per core, 2 to 4): each is its own project
 // (broker root) with its own fake models, so they cannot see each other.
 
-import { Broker, type Message, renderEnvelope } from "../../mod.ts";
+import { renderEnvelope } from "../../mod.ts";
 import {
   CLIENT_NAMES,
   type ClientName,
@@ -39,24 +43,28 @@ import {
   type ConfigOnlyResult,
 } from "./config_only.ts";
 import {
+  check,
+  deliveredMessage,
+  explain,
+  failedRun,
+  type Outcome,
+  plain,
+  receiveStep,
+  runCell,
+  seenOnce,
+} from "./dm_cell.ts";
+import {
   type CellResult,
-  DELIVERY,
   type GroupResult,
   type MatrixReport,
   type PairResult,
   renderMatrixDoc,
 } from "./dm_matrix_doc.ts";
-import {
-  countOccurrences,
-  type RecordedRequest,
-  type Step,
-  toolResults,
-  whereSeen,
-} from "./fake_model.ts";
+import { type Step, toolResults } from "./fake_model.ts";
 import { runGeminiWake, runTuiWake, type WakeResult } from "./idle_wake.ts";
 import { runRewakeWake } from "./rewake_wake.ts";
 import { LiveAgent } from "./live_agent.ts";
-import { initRepo } from "./run_client.ts";
+import { oneMachine } from "./machines.ts";
 
 /** Where the generated table goes. */
 const DOC_PATH = `${REPO_DIR}/docs/dm-matrix.md`;
@@ -69,198 +77,14 @@ const DOC_PATH = `${REPO_DIR}/docs/dm-matrix.md`;
 const JOBS = Number(Deno.env.get("C2C_E2E_JOBS")) ||
   Math.min(4, Math.max(2, navigator.hardwareConcurrency));
 
-/** B's tool call after release: any tool for hook clients, the poll for OpenCode. */
-function receiveStep(client: ClientName): Step {
-  return { call: client === "opencode" ? "poll_inbox" : "whoami" };
-}
-
-/** A failed check: a one-line reason for the table, the evidence for the log. */
-class CheckFailed extends Error {
-  constructor(reason: string, readonly detail = "") {
-    super(reason);
-  }
-}
-
-function check(ok: unknown, reason: string, detail = ""): asserts ok {
-  if (!ok) throw new CheckFailed(reason, detail);
-}
-
-/** The first line of an error, and the rest as detail. */
-function explain(e: unknown): { reason: string; detail: string } {
-  if (e instanceof CheckFailed) return { reason: e.message, detail: e.detail };
-  const text = e instanceof Error ? e.message : String(e);
-  const [first, ...rest] = text.split("\n");
-  return { reason: first, detail: rest.join("\n") };
-}
-
-function brokerOf(project: string): Broker {
-  return new Broker({ root: `${project}/.git/c2c/mcp` });
-}
-
-/**
- * The message from `from` with `content` that reached `to` (drained into its
- * archive), or a failure naming where it is stuck.
- */
-async function deliveredMessage(
-  broker: Broker,
-  to: LiveAgent,
-  from: string,
-  content: string,
-): Promise<Message> {
-  const reg = await broker.registrationByAlias(to.alias);
-  check(reg, `${to.name} never registered its alias`, to.report());
-  const matches = (m: Message) =>
-    m.from_alias === from && m.content === content;
-  const { messages } = await broker.history(reg.session_id, { limit: 200 });
-  const found = messages.find(matches);
-  if (found) return found;
-  const pending = (await broker.pendingMessages(reg.session_id)).some(matches);
-  throw new CheckFailed(
-    pending
-      ? `the message from ${from} is still in ${to.alias}'s inbox: nothing delivered it`
-      : `the message from ${from} is neither in ${to.alias}'s inbox nor in its archive`,
-    to.report(),
-  );
-}
-
-/**
- * Checks that `envelope` is in `request` exactly once and in no later turn
- * more than once (no second delivery).
- */
-function seenOnce(
-  agent: LiveAgent,
-  request: RecordedRequest,
-  envelope: string,
-  what: string,
-): void {
-  const count = countOccurrences(request, envelope);
-  check(
-    count === 1,
-    count === 0
-      ? `${what} was taken from ${agent.alias}'s inbox but never shown in its model request #${request.turn}`
-      : `${what} shown ${count} times in ${agent.alias}'s model request #${request.turn} (want 1)`,
-    `envelope: ${envelope}\n${agent.report()}\nlast tool result: ${
-      toolResults(request).at(-1)
-    }`,
-  );
-  for (const later of agent.fake.turns.slice((request.turn ?? 0) + 1)) {
-    const again = countOccurrences(later, envelope);
-    check(
-      again <= 1,
-      `${what} shown ${again} times in ${agent.alias}'s later model request #${later.turn}`,
-      `envelope: ${envelope}`,
-    );
-  }
-}
-
-/**
- * A tool result with JSON-escaped quotes undone: Gemini wraps the result's
- * JSON text in JSON again (`{"output": "…{\"queued\":true}…"}`).
- */
-function plain(text: string | undefined): string {
-  return (text ?? "").replaceAll('\\"', '"');
-}
-
-function failedRun(agent: LiveAgent): string | null {
-  const failure = agent.failure();
-  return failure && `${failure}\n${agent.report()}`;
-}
-
-// ---------------------------------------------------------------------------
-// One DM cell
-
-interface Outcome<T> {
-  result: T;
-  /** Evidence for the test log when it failed. */
-  detail: string;
-}
-
-async function runCell(
+/** One DM cell in a project of its own. */
+async function runLocalCell(
   from: ClientName,
   to: ClientName,
   n: number,
 ): Promise<Outcome<CellResult>> {
-  const started = performance.now();
-  const cell: CellResult = {
-    from,
-    to,
-    ok: false,
-    reason: null,
-    path: DELIVERY[to],
-    seen_in: [],
-    deliver_ms: null,
-    cell_ms: 0,
-  };
-  let detail = "";
-  const project = await Deno.makeTempDir({
-    prefix: `c2c-e2e-dm-${from}-${to}-`,
-  });
-  const aliasA = `${from}-a`;
-  const aliasB = `${to}-b`;
-  const body = `DM #${n} ${from} to ${to}: <b>bold</b> & "quoted" ${
-    crypto.randomUUID().slice(0, 8)
-  }`;
-  try {
-    await initRepo(project);
-    await using b = await LiveAgent.create({
-      client: to,
-      alias: aliasB,
-      cwd: project,
-      script: [{ ...receiveStep(to), hold: true }, { text: "done" }],
-    });
-    await using a = await LiveAgent.create({
-      client: from,
-      alias: aliasA,
-      cwd: project,
-      script: [
-        { call: "send", args: { to_alias: aliasB, content: body } },
-        { text: "sent" },
-      ],
-    });
-    b.start();
-    await b.heldAt(0);
-    a.start();
-    await a.finish();
-    const aFailed = failedRun(a);
-    check(!aFailed, `sender ${a.failure()}`, aFailed ?? "");
-    const sendResult = a.fake.turns[1] && toolResults(a.fake.turns[1]).at(-1);
-    check(
-      /"queued":\s*true/.test(plain(sendResult)),
-      `A's send was not queued: ${sendResult ?? "(no tool result)"}`,
-      a.report(),
-    );
-    const released = Date.now();
-    b.release();
-    await b.finish();
-    const bFailed = failedRun(b);
-    check(!bFailed, `receiver ${b.failure()}`, bFailed ?? "");
-    const message = await deliveredMessage(
-      brokerOf(project),
-      b,
-      aliasA,
-      body,
-    );
-    const envelope = renderEnvelope(message);
-    const next = b.fake.turns[1];
-    check(next, `${b.name}'s model got no request after its tool call`);
-    cell.seen_in = whereSeen(next, envelope);
-    cell.deliver_ms = next.wall_ms - released;
-    seenOnce(b, next, envelope, "the envelope");
-    if (to === "opencode") {
-      check(
-        cell.seen_in.some((where) => where.endsWith("tool result")),
-        "the envelope is not in the poll_inbox result",
-        toolResults(next).at(-1),
-      );
-    }
-    cell.ok = true;
-  } catch (e) {
-    ({ reason: cell.reason, detail } = explain(e));
-  } finally {
-    cell.cell_ms = Math.round(performance.now() - started);
-    await Deno.remove(project, { recursive: true }).catch(() => {});
-  }
-  return { result: cell, detail };
+  await using place = await oneMachine(`c2c-e2e-dm-${from}-${to}-`);
+  return await runCell(from, to, n, place);
 }
 
 // ---------------------------------------------------------------------------
@@ -280,7 +104,8 @@ async function runGroup(
     ms: 0,
   };
   let detail = "";
-  const project = await Deno.makeTempDir({ prefix: `c2c-e2e-${name}-` });
+  await using place = await oneMachine(`c2c-e2e-${name}-`);
+  const project = place.project("a");
   const suffix = name === "room" ? "room" : "all";
   const bodies = new Map(
     CLIENT_NAMES.map((c) => [
@@ -294,7 +119,6 @@ async function runGroup(
   const postTurn = name === "room" ? 1 : 0;
   const agents: LiveAgent[] = [];
   try {
-    await initRepo(project);
     for (const client of CLIENT_NAMES) {
       const body = bodies.get(client)!;
       const post: Step = name === "room"
@@ -344,7 +168,7 @@ async function runGroup(
         agent.report(),
       );
     }
-    const broker = brokerOf(project);
+    const broker = await place.broker("b");
     for (const receiver of agents) {
       for (const sender of agents) {
         if (sender === receiver) continue;
@@ -388,7 +212,6 @@ async function runGroup(
   } finally {
     for (const agent of agents) await agent[Symbol.asyncDispose]();
     group.ms = Math.round(performance.now() - started);
-    await Deno.remove(project, { recursive: true }).catch(() => {});
   }
   return { result: group, detail };
 }
@@ -446,7 +269,7 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
     async () => ({ kind: "group", outcome: await runGroup("broadcast") }),
     ...order.map((pair) => async (): Promise<Job> => ({
       kind: "cell",
-      outcome: await runCell(pair[0], pair[1], pairs.indexOf(pair) + 1),
+      outcome: await runLocalCell(pair[0], pair[1], pairs.indexOf(pair) + 1),
     })),
     async () => ({ kind: "config", result: await checkConfigOnly("crush") }),
     async () => ({ kind: "config", result: await checkConfigOnly("kimi") }),
@@ -472,7 +295,8 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
     jobs: JOBS,
     total_ms: Math.round(performance.now() - started),
   };
-  await Deno.writeTextFile(DOC_PATH, renderMatrixDoc(report));
+  const previous = await Deno.readTextFile(DOC_PATH).catch(() => "");
+  await Deno.writeTextFile(DOC_PATH, renderMatrixDoc(report, previous));
   console.log(
     `dm matrix: ${report.cells.filter((c) => c.ok).length}/16 cells, room ${
       room.result.ok ? "ok" : "FAILED"

@@ -31,6 +31,7 @@ import {
   startFakeModel,
 } from "./fake_model.ts";
 import { LiveAgent } from "./live_agent.ts";
+import { oneMachine, type Place } from "./machines.ts";
 import { initRepo, mergeJsonFile } from "./run_client.ts";
 import { type Agent, prepareAgent } from "./setup_client.ts";
 import { TuiSession } from "./tui.ts";
@@ -82,25 +83,46 @@ export async function until(
 export class Sender {
   readonly broker: Broker;
   readonly #session = `${SENDER}-s`;
+  readonly #atOnce: boolean;
 
-  private constructor(broker: Broker) {
+  private constructor(broker: Broker, atOnce: boolean) {
     this.broker = broker;
+    this.#atOnce = atOnce;
   }
 
   /**
-   * Registers the sender in a project's broker.
+   * Registers the sender in a project's broker (file store).
    *
    * @param project The shared project repository.
    * @returns The sender.
    */
-  static async create(project: string): Promise<Sender> {
-    const broker = new Broker({ root: `${project}/.git/c2c/mcp` });
-    await broker.register(`${SENDER}-s`, { alias: SENDER, leased: false });
-    return new Sender(broker);
+  static create(project: string): Promise<Sender> {
+    return Sender.register(new Broker({ root: `${project}/.git/c2c/mcp` }));
   }
 
   /**
-   * Sends `n` messages back to back (a burst).
+   * Registers the sender in a broker (e.g. one on another machine, over
+   * NATS).
+   *
+   * @param broker The broker it sends through.
+   * @param options `at_once`: send a burst's messages all at once rather
+   * than back to back. Over NATS each send is a few network round trips
+   * (10 ms each on this loaded machine), so ten back to back span 85–150
+   * ms and more: longer than the wake's burst window (quiet 25 ms, at most
+   * 200 ms), i.e. no longer one burst. Peers sending at the same moment
+   * arrive together, as back-to-back appends to an inbox file do.
+   * @returns The sender.
+   */
+  static async register(
+    broker: Broker,
+    options: { at_once?: boolean } = {},
+  ): Promise<Sender> {
+    await broker.register(`${SENDER}-s`, { alias: SENDER, leased: false });
+    return new Sender(broker, options.at_once === true);
+  }
+
+  /**
+   * Sends `n` messages: a burst (back to back, or all at once).
    *
    * @param to Recipient alias.
    * @param n How many.
@@ -113,15 +135,20 @@ export class Sender {
     label: string,
   ): Promise<{ ids: string[]; t0: number }> {
     const t0 = Date.now();
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const r = await this.broker.send(this.#session, {
+    const one = async (i: number) =>
+      (await this.broker.send(this.#session, {
         to_alias: to,
         content: `${label} ${i + 1}/${n}: <b>wake</b> & "up" ${
           crypto.randomUUID().slice(0, 6)
         }`,
-      });
-      ids.push(r.id);
+      })).id;
+    const ids: string[] = [];
+    if (this.#atOnce) {
+      ids.push(
+        ...await Promise.all(Array.from({ length: n }, (_, i) => one(i))),
+      );
+    } else {
+      for (let i = 0; i < n; i++) ids.push(await one(i));
     }
     return { ids, t0 };
   }
@@ -160,6 +187,11 @@ export interface IdleAgentOptions {
   setupArgs?: string[];
   /** The client's executable, instead of the pinned install. */
   bin?: string;
+  /**
+   * The broker the test reads the agent's registration and inbox through
+   * (default: the file store at the project's root).
+   */
+  broker?: Broker;
 }
 
 /** A real client's TUI, idle at its prompt, with its own fake model. */
@@ -169,6 +201,8 @@ export class IdleAgent implements AsyncDisposable {
   readonly fake: FakeModel;
   readonly agent: Agent;
   readonly tui: TuiSession;
+  /** Milliseconds from starting the TUI to its being idle at its prompt. */
+  ready_ms = 0;
   readonly broker: Broker;
 
   private constructor(
@@ -182,7 +216,8 @@ export class IdleAgent implements AsyncDisposable {
     this.fake = fake;
     this.agent = agent;
     this.tui = tui;
-    this.broker = new Broker({ root: `${options.project}/.git/c2c/mcp` });
+    this.broker = options.broker ??
+      new Broker({ root: `${options.project}/.git/c2c/mcp` });
   }
 
   /**
@@ -247,9 +282,11 @@ export class IdleAgent implements AsyncDisposable {
         unset = ["OPENCODE_PURE"];
         await copyTree(deps!, `${home.xdg_config}/opencode`);
       }
+      const t0 = performance.now();
       tui = await TuiSession.start({ home, bin, unset });
       const idle = new IdleAgent(options, fake, agent, tui);
       await idle.#ready();
+      idle.ready_ms = Math.round(performance.now() - t0);
       return idle;
     } catch (e) {
       await tui?.[Symbol.asyncDispose]();
@@ -300,7 +337,14 @@ export class IdleAgent implements AsyncDisposable {
     } else if (this.client === "claude") {
       await this.tui.waitFor(/❯/, 40_000);
     } else {
-      await this.tui.waitFor(/Ask anything/, 60_000);
+      // OpenCode (Bun) is the slowest to start: 20–50 s to its prompt with
+      // the machine's two cores shared by a dozen test processes (load
+      // 12–26), and past 60 s at times — slow, not stuck (its log goes on).
+      await this.tui.waitFor(/Ask anything/, 150_000).catch(async (e) => {
+        // OpenCode's own log says where its start-up stopped.
+        const log = await logTail(`${this.agent.home.xdg_data}/opencode`);
+        throw new Error(`${(e as Error).message}\nopencode log:\n${log}`);
+      });
       // OpenCode has no session before the first prompt: make one.
       await this.tui.keys("hello");
       await sleep(400);
@@ -465,6 +509,8 @@ export interface WakeResult {
   burst_once: number | null;
   /** Whether the TUI showed the message (Claude Code), `null` if not checked. */
   shown: boolean | null;
+  /** Start of the TUI → idle at its prompt, ready to be woken (TUIs only). */
+  ready_ms?: number;
   /** Wall time of the scenario. */
   ms: number;
 }
@@ -507,15 +553,13 @@ export function seenOnce(
   return once;
 }
 
-/**
- * Runs one TUI client's scenario: one message to the idle client (woken,
- * seen once, shown), then a burst of 10 (one wake, all 10 seen once).
- *
- * @param client Which client.
- * @returns The result and, when it failed, the evidence.
- */
 /** The last lines of every log file under a Codex home (diagnostics). */
-async function codexLogTail(codexHome: string): Promise<string> {
+function codexLogTail(codexHome: string): Promise<string> {
+  return logTail(codexHome);
+}
+
+/** The last lines of every `.log` file under a folder (diagnostics). */
+async function logTail(root: string): Promise<string> {
   const out: string[] = [];
   const walk = async (dir: string) => {
     for await (const entry of Deno.readDir(dir)) {
@@ -527,12 +571,22 @@ async function codexLogTail(codexHome: string): Promise<string> {
       }
     }
   };
-  await walk(codexHome).catch(() => {});
+  await walk(root).catch(() => {});
   return out.join("\n") || "(no log files)";
 }
 
+/**
+ * Runs one TUI client's scenario: one message to the idle client (woken,
+ * seen once, shown), then a burst of 10 (one wake, all 10 seen once).
+ *
+ * @param client Which client.
+ * @param where Where it runs: the idle client on side B, the sender on side
+ * A (default: both in one fresh project, on one machine).
+ * @returns The result and, when it failed, the evidence.
+ */
 export async function runTuiWake(
   client: TuiClient,
+  where?: Place,
 ): Promise<{ result: WakeResult; detail: string }> {
   const started = performance.now();
   const result: WakeResult = {
@@ -547,15 +601,22 @@ export async function runTuiWake(
     ms: 0,
   };
   let detail = "";
-  const project = await Deno.makeTempDir({ prefix: `c2c-e2e-wake-${client}-` });
   try {
-    await initRepo(project);
+    await using local = where ? null : await oneMachine(
+      `c2c-e2e-wake-${client}-`,
+    );
+    const place = (where ?? local)!;
     await using agent = await IdleAgent.start({
       client,
-      project,
+      project: place.project("b"),
       alias: `${client}-idle`,
+      setupArgs: [...place.setup_args],
+      broker: await place.broker("b"),
     });
-    const sender = await Sender.create(project);
+    result.ready_ms = agent.ready_ms;
+    const sender = await Sender.register(await place.broker("a"), {
+      at_once: place.remote,
+    });
     try {
       // One message to the idle client.
       let turns = agent.fake.turns.length;
@@ -643,7 +704,6 @@ export async function runTuiWake(
     detail = (e as Error).message;
   } finally {
     result.ms = Math.round(performance.now() - started);
-    await Deno.remove(project, { recursive: true }).catch(() => {});
   }
   return { result, detail };
 }

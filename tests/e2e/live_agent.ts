@@ -39,6 +39,8 @@ export interface LiveAgentOptions {
   prompt?: string;
   /** Kill the client after this long (default 90 s). */
   timeout_ms?: number;
+  /** More `c2c setup` flags (e.g. `--broker-url URL`). */
+  setup_args?: string[];
 }
 
 /** A configured client with its own fake model, started on demand. */
@@ -76,7 +78,7 @@ export class LiveAgent implements AsyncDisposable {
 
   /**
    * Starts a fake model, prepares a home pointed at it, and runs `c2c setup
-   * <client> --alias <alias>` there (in the shared project).
+   * <client> --alias <alias> [setup_args…]` there (in the shared project).
    *
    * @param options Client, alias, project and script.
    * @returns The agent, not started yet.
@@ -90,6 +92,7 @@ export class LiveAgent implements AsyncDisposable {
         fake.url,
         options.alias,
         { cwd: options.cwd },
+        options.setup_args,
       );
       return new LiveAgent(options, fake, agent, bin);
     } catch (e) {

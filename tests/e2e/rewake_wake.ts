@@ -21,7 +21,7 @@ import {
   until,
   type WakeResult,
 } from "./idle_wake.ts";
-import { initRepo } from "./run_client.ts";
+import { oneMachine, type Place } from "./machines.ts";
 import { homeProcesses } from "./tui.ts";
 
 /** How the client is woken in this scenario. */
@@ -51,11 +51,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Runs the scenario.
  *
- * @param options `bin`: another Claude Code executable (e.g. an older one).
+ * @param options `bin`: another Claude Code executable (e.g. an older one);
+ * `where`: the client on side B, the sender on side A (default: both in one
+ * fresh project, on one machine).
  * @returns The result and, when it failed, the evidence.
  */
 export async function runRewakeWake(
-  options: { bin?: string } = {},
+  options: { bin?: string; where?: Place } = {},
 ): Promise<{ result: WakeResult; detail: string }> {
   const started = performance.now();
   const result: WakeResult = {
@@ -71,18 +73,24 @@ export async function runRewakeWake(
     ms: 0,
   };
   let detail = "";
-  const project = await Deno.makeTempDir({ prefix: "c2c-e2e-rewake-" });
   try {
-    await initRepo(project);
+    await using local = options.where
+      ? null
+      : await oneMachine("c2c-e2e-rewake-");
+    const place = (options.where ?? local)!;
     await using agent = await IdleAgent.start({
       client: "claude",
-      project,
+      project: place.project("b"),
       alias: "claude-rewake",
-      setupArgs: ["--rewake"],
+      setupArgs: ["--rewake", ...place.setup_args],
       bin: options.bin,
+      broker: await place.broker("b"),
     });
     const base = agent.agent.home.base;
-    const sender = await Sender.create(project);
+    result.ready_ms = agent.ready_ms;
+    const sender = await Sender.register(await place.broker("a"), {
+      at_once: place.remote,
+    });
     try {
       const wake = (await agent.broker.registrationByAlias(agent.alias))?.wake;
       check(
@@ -165,7 +173,6 @@ export async function runRewakeWake(
     detail = (e as Error).message;
   } finally {
     result.ms = Math.round(performance.now() - started);
-    await Deno.remove(project, { recursive: true }).catch(() => {});
   }
   return { result, detail };
 }
