@@ -25,7 +25,14 @@ import {
   SelfSendError,
   SenderMismatchError,
   UnknownAliasError,
+  WaitCancelledError,
 } from "./errors.ts";
+import {
+  raceChange,
+  type WaitArgs,
+  waitMatcher,
+  waitTimeoutMs,
+} from "./wait.ts";
 import { selectMessages } from "./inbox.ts";
 import { type Liveness, readPidStartTime } from "./lease.ts";
 import { withDeliveryLock } from "./delivery_lock.ts";
@@ -77,6 +84,7 @@ import type {
   SkippedPeer,
   SweepResult,
   TailLogResult,
+  WaitResult,
   WhoamiResult,
 } from "./types.ts";
 
@@ -719,6 +727,84 @@ export class Broker {
     return this.#op("poll_inbox", async () => {
       const me = await this.#me(sessionId);
       return this.store.drain(owner(me), checkBounds(bounds), this.#stamp());
+    });
+  }
+
+  /**
+   * Waits for a matching message and takes it (docs/design.md#conversations):
+   * drains the pending messages that match (within `bounds`), else watches
+   * the inbox and tries again at each change, until `timeout_s` passes
+   * (then `timed_out: true`, nothing taken). Non-matching messages stay
+   * pending. It never polls on a timer: it wakes on the store's
+   * {@linkcode Store.watchInbox}, armed before the first look so that a
+   * message queued in between is not missed.
+   *
+   * A wait whose `signal` aborts takes nothing: it throws
+   * {@linkcode WaitCancelledError}, and messages a take was handing over
+   * as the signal came are put back.
+   *
+   * @param sessionId The caller's session.
+   * @param args What to match, and how long to wait (seconds).
+   * @param options The caller's cancellation, and reply bounds.
+   * @returns The messages taken, oldest first, or `timed_out`.
+   * @throws {WaitCancelledError} When `signal` aborted.
+   */
+  waitForMessage(
+    sessionId: string,
+    args: WaitArgs = {},
+    options: { signal?: AbortSignal; bounds?: InboxBounds } = {},
+  ): Promise<WaitResult> {
+    return this.#op("wait_for_message", async () => {
+      const match = waitMatcher(args);
+      const deadline = Date.now() + waitTimeoutMs(args.timeout_s);
+      const bounds = checkBounds(options.bounds ?? {});
+      const { signal } = options;
+      const me = await this.#me(sessionId);
+      using watch = await this.store.watchInbox(owner(me));
+      for (;;) {
+        if (signal?.aborted) throw new WaitCancelledError();
+        const taken = await this.#takeMatching(sessionId, match, bounds);
+        if (taken.messages.length > 0) {
+          if (signal?.aborted) {
+            // Nobody will read the reply: what was taken goes back.
+            await this.store.restore(owner(me), taken.messages);
+            throw new WaitCancelledError();
+          }
+          return { ...taken, timed_out: false };
+        }
+        const outcome = await raceChange(watch.changed(), deadline, signal);
+        if (outcome === "aborted") throw new WaitCancelledError();
+        if (outcome === "timeout") {
+          const [remaining] = await this.store.pendingCounts([owner(me)]);
+          return { messages: [], remaining, timed_out: true };
+        }
+      }
+    });
+  }
+
+  /**
+   * Drains the pending messages that match, under the delivery lock (a
+   * hook or a push cannot hand the same ones over meanwhile). The owner is
+   * read again each time: a rename moves the inbox with the alias.
+   */
+  async #takeMatching(
+    sessionId: string,
+    match: (m: Message) => boolean,
+    bounds: InboxBounds,
+  ): Promise<InboxResult> {
+    return await this.withDeliveryLock(sessionId, async () => {
+      const who = owner(await this.#me(sessionId));
+      const ids = (await this.store.pending(who)).filter(match).map((m) =>
+        m.id
+      );
+      if (ids.length === 0) {
+        return { messages: [], remaining: 0 };
+      }
+      return this.store.drain(
+        who,
+        { ...bounds, only: new Set(ids) },
+        this.#stamp(),
+      );
     });
   }
 

@@ -40,7 +40,8 @@ export type C2cErrorCode =
   | "nats_tls"
   | "nats_no_jetstream"
   | "nats_namespace"
-  | "nats_unavailable";
+  | "nats_unavailable"
+  | "wait_cancelled";
 
 /**
  * A next step an error advises, as data. The broker knows what to do next;
@@ -725,6 +726,20 @@ export class NatsUnavailableError extends C2cError {
       } (${reason}); the cluster may be electing a leader or down — try again, and check the servers if it persists`,
     );
     this.url = url;
+  }
+}
+
+/**
+ * A `wait_for_message` its caller gave up on (the MCP request was
+ * cancelled, or the client timed out): it took nothing from the inbox.
+ */
+export class WaitCancelledError extends C2cError {
+  /** Creates the error. */
+  constructor() {
+    super(
+      "wait_cancelled",
+      "the wait was cancelled before a matching message came; nothing was taken from the inbox",
+    );
   }
 }
 

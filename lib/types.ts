@@ -127,6 +127,12 @@ export interface InboxResult {
   truncated?: string[];
 }
 
+/** Result of `wait_for_message`. */
+export interface WaitResult extends InboxResult {
+  /** `true` when no matching message came within the timeout. */
+  timed_out: boolean;
+}
+
 /** Result of `history`. */
 export interface HistoryResult {
   /** Drained messages, newest last. */

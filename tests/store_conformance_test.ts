@@ -560,6 +560,103 @@ conformance(
   },
 );
 
+/** Resolves when `broker`'s store has armed its next inbox watch. */
+function nextWatchArmed(broker: Broker): Promise<void> {
+  const store = broker.store;
+  const original = store.watchInbox.bind(store);
+  const armed = Promise.withResolvers<void>();
+  store.watchInbox = async (owner) => {
+    const watch = await original(owner);
+    store.watchInbox = original;
+    armed.resolve();
+    return watch;
+  };
+  return armed.promise;
+}
+
+conformance(
+  "wait_for_message: takes only what matches, wakes on a send from another process, times out and cancels taking nothing",
+  async (c) => {
+    const { main, peer, rec } = c;
+    for (
+      const [s, alias] of [["s-a", "alpha"], ["s-b", "bravo"], [
+        "s-c",
+        "charlie",
+      ]]
+    ) {
+      await c.live(s);
+      await main.register(s, { alias, leased: true });
+    }
+    await main.send("s-a", { to_alias: "bravo", content: "one" });
+    const none = await rec(
+      "nothing from charlie yet",
+      peer.waitForMessage("s-b", { from_alias: "charlie", timeout_s: 0 }),
+    );
+    assert.equal(none?.timed_out, true);
+    assert.equal(none?.remaining, 1);
+    // Armed first (in the peer process), then a non-matching and a
+    // matching send from this one: the wait wakes on the inbox, takes the match only.
+    const armed = nextWatchArmed(peer);
+    const waiting = peer.waitForMessage("s-b", {
+      from_alias: "charlie",
+      timeout_s: 30,
+    });
+    await armed;
+    await main.send("s-a", { to_alias: "bravo", content: "two" });
+    const ask = await main.send("s-c", {
+      to_alias: "bravo",
+      content: "from charlie",
+    });
+    const got = await rec("charlie's message", waiting);
+    assert.equal(got?.timed_out, false);
+    assert.deepEqual(got?.messages.map((m) => m.content), ["from charlie"]);
+    const left = await rec("the rest stays", main.peekInbox("s-b"));
+    assert.deepEqual(left?.messages.map((m) => m.content), ["one", "two"]);
+    // reply_to: only the answer to that message.
+    const armedReply = nextWatchArmed(peer);
+    const reply = peer.waitForMessage("s-c", {
+      reply_to: ask.id,
+      timeout_s: 30,
+    });
+    await armedReply;
+    await main.send("s-b", { to_alias: "charlie", content: "unrelated" });
+    await main.send("s-b", {
+      to_alias: "charlie",
+      content: "the answer",
+      reply_to: ask.id,
+    });
+    const answer = await rec("the reply", reply);
+    assert.deepEqual(answer?.messages.map((m) => m.content), ["the answer"]);
+    // Cancelled: throws, takes nothing.
+    const abort = new AbortController();
+    const armedCancel = nextWatchArmed(peer);
+    const cancelled = rec(
+      "cancelled",
+      peer.waitForMessage("s-b", { room_id: "lounge", timeout_s: 30 }, {
+        signal: abort.signal,
+      }),
+    );
+    await armedCancel;
+    abort.abort();
+    await cancelled;
+    assert.equal(code(c.transcript, c.transcript.length - 1), "wait_cancelled");
+    await rec(
+      "a short timeout",
+      peer.waitForMessage("s-b", { timeout_s: 0.05, room_id: "lounge" }),
+    );
+    const still = await rec("nothing taken", main.peekInbox("s-b"));
+    assert.deepEqual(still?.messages.map((m) => m.content), ["one", "two"]);
+    await rec(
+      "bad filter",
+      peer.waitForMessage("s-b", { from_alias: "Not An Alias" }),
+    );
+    await rec(
+      "timeout too long",
+      peer.waitForMessage("s-b", { timeout_s: 3600 }),
+    );
+  },
+);
+
 conformance(
   "tail_log: the newest entries, oldest first, with error codes and never content",
   async (c) => {

@@ -144,6 +144,20 @@ export interface RoomScope {
   recent(options: HistoryRange): Promise<RoomMessage[]>;
 }
 
+/**
+ * A watch of one inbox, armed when {@linkcode Store.watchInbox} resolves:
+ * any message queued into the inbox after that is reported. Reports are
+ * hints (a drain or a restore may report too); the reader re-reads the
+ * inbox. Dispose of it to stop watching.
+ */
+export interface InboxWatch extends Disposable {
+  /**
+   * Resolves at the first change seen since the watch was armed or since
+   * the last call resolved (at once when one was seen meanwhile).
+   */
+  changed(): Promise<void>;
+}
+
 /** Which part of a room's history to read. */
 export interface HistoryRange {
   /** At most this many, newest last. */
@@ -228,6 +242,16 @@ export interface Store {
    * @param owners Whose inboxes.
    */
   pendingCounts(owners: readonly InboxOwner[]): Promise<number[]>;
+  /**
+   * Starts watching an inbox for messages queued into it (`wait_for_message`
+   * wakes on it instead of polling, docs/design.md#conversations): the
+   * file store watches the broker directory for the inbox file, the NATS
+   * store subscribes to the alias's inbox subject.
+   *
+   * @param owner Whose inbox.
+   * @returns The watch, once armed.
+   */
+  watchInbox(owner: InboxOwner): Promise<InboxWatch>;
   /**
    * Drains a selection of an inbox into its archive, atomically.
    *

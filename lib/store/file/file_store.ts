@@ -14,6 +14,8 @@
  * @module
  */
 
+import { basename } from "node:path";
+import { ChangeLatch } from "../../_change_latch.ts";
 import { ensureDir } from "../../_fs.ts";
 import { appendAudit, type AuditEntry, tailAudit } from "../../audit.ts";
 import { type BrokerConfig, readConfig } from "../../config.ts";
@@ -77,6 +79,7 @@ import type {
   EffectOutcome,
   HistoryRange,
   InboxOwner,
+  InboxWatch,
   RegistryChange,
   RegistryEffect,
   RegistryView,
@@ -425,6 +428,34 @@ export class FileStore implements Store {
     return Promise.resolve(
       owners.map((o) => countPending(this.paths, o.session_id)),
     );
+  }
+
+  /**
+   * Watches the broker directory (not recursively: inboxes sit directly in
+   * it) for events on the session's inbox file. Deno's watch is armed when
+   * `watchFs` returns, so an append after this resolves is reported.
+   *
+   * Requires `--allow-read` on the broker root.
+   *
+   * @param owner Whose inbox.
+   * @returns The armed watch.
+   */
+  watchInbox(owner: InboxOwner): Promise<InboxWatch> {
+    const file = basename(
+      this.paths.inbox(validateSessionId(owner.session_id)),
+    );
+    const watcher = Deno.watchFs(this.paths.root, { recursive: false });
+    const latch = new ChangeLatch(() => {
+      try {
+        watcher.close();
+      } catch { /* already closed */ }
+    });
+    (async () => {
+      for await (const event of watcher) {
+        if (event.paths.some((p) => basename(p) === file)) latch.notify();
+      }
+    })().catch(() => latch.notify()); // a failed watch: let the reader re-read
+    return Promise.resolve(latch);
   }
 
   /**

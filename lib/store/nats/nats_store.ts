@@ -41,7 +41,7 @@
  * @module
  */
 
-import type { MsgHdrs, NatsConnection } from "@nats-io/nats-core";
+import type { MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { headers as makeHeaders, nanos } from "@nats-io/nats-core";
 import {
   DeliverPolicy,
@@ -60,6 +60,7 @@ import {
   removeIfExists,
 } from "../../_fs.ts";
 import { joinPath } from "../../_path.ts";
+import { ChangeLatch } from "../../_change_latch.ts";
 import type { AuditEntry } from "../../audit.ts";
 import type { BrokerChange } from "../../broker_watch.ts";
 import {
@@ -107,6 +108,7 @@ import type {
   EffectOutcome,
   HistoryRange,
   InboxOwner,
+  InboxWatch,
   RegistryChange,
   RegistryEffect,
   RegistryView,
@@ -1521,6 +1523,37 @@ export class NatsStore implements Store {
         const alias = o.alias || this.#orphanAliases.get(o.session_id);
         return alias ? counts[n.inbox(alias)] ?? 0 : 0;
       });
+    });
+  }
+
+  /**
+   * Subscribes to the alias's inbox subject: every message published there
+   * (a send, a room copy, a redelivery) is a hint. The subscription is
+   * flushed to the server before this resolves, so a publish after that is
+   * seen. The client resubscribes by itself after a reconnection; a
+   * connection replaced meanwhile leaves the reader to its timeout.
+   *
+   * Requires `--allow-net` to the NATS servers.
+   *
+   * @param owner Whose inbox.
+   * @returns The armed watch.
+   */
+  watchInbox(owner: InboxOwner): Promise<InboxWatch> {
+    return this.#op(async (ctx) => {
+      const latch = new ChangeLatch(() => sub?.unsubscribe());
+      let sub: Subscription | undefined = owner.alias
+        ? ctx.nc.subscribe(this.names.inbox(owner.alias), {
+          callback: () => latch.notify(),
+        })
+        : undefined;
+      try {
+        await ctx.nc.flush();
+      } catch (e) {
+        sub?.unsubscribe();
+        sub = undefined;
+        throw e;
+      }
+      return latch;
     });
   }
 
