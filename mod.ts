@@ -46,7 +46,16 @@ export {
   ROOM_DEDUPE_MS,
   type SendArgs,
   type SendRoomArgs,
+  type WaitOptions,
 } from "./lib/broker.ts";
+export {
+  DEFAULT_WAIT_S,
+  MAX_SHELL_WAIT_S,
+  MAX_WAIT_S,
+  type WaitArgs,
+  type WaitFilter,
+} from "./lib/wait.ts";
+export { MAX_STATUS_LENGTH } from "./lib/status.ts";
 export * from "./lib/errors.ts";
 export * from "./lib/types.ts";
 export {
@@ -66,6 +75,7 @@ export type {
   EffectOutcome,
   HistoryRange,
   InboxOwner,
+  InboxWatch,
   RegistryChange,
   RegistryEffect,
   RegistryView,

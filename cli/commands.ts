@@ -9,6 +9,8 @@
 import type { Broker } from "../lib/broker.ts";
 import { claimsOf } from "../lib/claims.ts";
 import { formatDuration, parseDuration } from "../lib/duration.ts";
+import { MAX_SHELL_WAIT_S } from "../lib/wait.ts";
+import { sessionPlace } from "../lib/status.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import { describeError } from "../lib/errors.ts";
 import type { HookClient } from "../lib/hook.ts";
@@ -513,6 +515,7 @@ export const HANDLERS: Record<string, Handler> = {
       client: str(ctx, "client") ?? (known ? undefined : "cli"),
       pid: known ? undefined : clientPid(ctx),
       leased: false,
+      ...(known ? {} : sessionPlace(ctx.env)),
     });
     return emit(ctx, result, (r) => {
       const head = {
@@ -576,6 +579,8 @@ export const HANDLERS: Record<string, Handler> = {
             "PID",
             "SESSION",
             "LAST SEEN",
+            "BRANCH",
+            "STATUS",
           ],
           r.peers.map((p) => [
             p.alias ?? "(unregistered)",
@@ -587,6 +592,8 @@ export const HANDLERS: Record<string, Handler> = {
             p.pid === null ? "-" : String(p.pid),
             p.session_id,
             p.last_seen === null ? "-" : relativeTime(p.last_seen, now),
+            p.git_branch ?? "-",
+            p.status ?? "-",
           ]),
           ctx.paint,
         ),
@@ -648,6 +655,65 @@ export const HANDLERS: Record<string, Handler> = {
       ctx,
       { messages: [], remaining: r.remaining },
       () => envelopes([]),
+    );
+  },
+
+  async wait(ctx) {
+    const broker = await ctx.broker();
+    const timeout = str(ctx, "timeout");
+    const abort = new AbortController();
+    // Ctrl-C gives up the wait: it takes nothing (docs/design.md#conversations).
+    const signals = ["SIGINT", "SIGTERM"] as const;
+    const onSignal = () => abort.abort();
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
+    try {
+      const r = await broker.waitForMessage(await ctx.session(broker), {
+        from_alias: str(ctx, "from"),
+        room_id: str(ctx, "room"),
+        reply_to: str(ctx, "reply-to"),
+        timeout_s: timeout === undefined
+          ? undefined
+          : parseDuration(timeout, "--timeout") / 1000,
+      }, {
+        signal: abort.signal,
+        bounds: cliInboxBounds(ctx),
+        maxTimeoutS: MAX_SHELL_WAIT_S,
+      });
+      emit(
+        ctx,
+        r,
+        () =>
+          r.timed_out
+            ? `(no matching message came; ${
+              count(r.remaining, "other message")
+            } waiting)`
+            : inboxText(r.messages, r.remaining),
+      );
+      return r.timed_out ? 3 : 0;
+    } finally {
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    }
+  },
+
+  async "set-status"(ctx) {
+    const broker = await ctx.broker();
+    const text = ctx.positionals.join(" ");
+    if (ctx.values.clear !== true && text.trim() === "") {
+      throw new UsageError(
+        ctx.spec.name,
+        "say what you are working on (one line), or --clear to remove your status",
+      );
+    }
+    const r = await broker.setStatus(await ctx.session(broker), {
+      status: ctx.values.clear === true ? "" : text,
+    });
+    return emit(
+      ctx,
+      r,
+      (x) =>
+        x.status === null
+          ? `cleared the status of ${x.alias}`
+          : `${x.alias}: ${x.status}`,
     );
   },
 

@@ -458,6 +458,54 @@ export const COMMANDS: readonly CommandSpec[] = [
     session: "required",
   },
   {
+    name: "wait",
+    group: "Messages",
+    summary:
+      "wait for a message (from a peer, in a room, or answering one) and take it",
+    args: "",
+    description:
+      "Blocks until a message arrives that matches every filter given (none: any message), then prints it as poll-inbox does and takes it from your inbox; messages that do not match stay queued. Wakes on the inbox changing, never by polling. Exit status 3 when none came within --timeout (default 50 s, at most 1 h); Ctrl-C takes nothing.",
+    positionals: [0, 0],
+    options: [
+      {
+        name: "from",
+        type: "string",
+        value: "A",
+        description: "only a message from this alias",
+      },
+      {
+        name: "room",
+        type: "string",
+        value: "R",
+        description: "only a message posted to this room",
+      },
+      {
+        name: "reply-to",
+        type: "string",
+        value: "ID",
+        description: "only a message answering this message id",
+      },
+      {
+        name: "timeout",
+        type: "string",
+        value: "S",
+        description:
+          "give up after this long: 30, 90s, 5m (default 50s, max 1h)",
+      },
+    ],
+    examples: [
+      [
+        "c2c wait --from tide-runner --timeout 2m",
+        "wait up to two minutes for tide-runner's next message",
+      ],
+      [
+        'id=$(c2c send tide-runner "ready?" --json | jq -r .id); c2c wait --reply-to "$id"',
+        "ask, then wait for the answer",
+      ],
+    ],
+    session: "required",
+  },
+  {
     name: "peek-inbox",
     group: "Messages",
     summary: "print pending messages without removing them",
@@ -477,6 +525,28 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [0, 0],
     options: [LIMIT("how many", 50)],
     examples: [["c2c history --limit 10", "the last 10 drained messages"]],
+    session: "required",
+  },
+  {
+    name: "set-status",
+    group: "Messages",
+    summary: "tell peers in one line what you are working on (shown by list)",
+    args: "<text…>",
+    description:
+      "One line of at most 120 characters, shown next to your alias in every peer's list (with your working directory and git branch) until you change it or your session ends. --clear removes it.",
+    positionals: [0, Infinity],
+    options: [{
+      name: "clear",
+      type: "boolean",
+      description: "remove your status",
+    }],
+    examples: [
+      [
+        'c2c set-status "reviewing the NATS failover PR"',
+        "peers see it in c2c list",
+      ],
+      ["c2c set-status --clear", "remove it"],
+    ],
     session: "required",
   },
   {

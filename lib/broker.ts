@@ -34,6 +34,13 @@ import {
   waitTimeoutMs,
 } from "./wait.ts";
 import { selectMessages } from "./inbox.ts";
+import {
+  checkStatus,
+  MAX_BRANCH_LENGTH,
+  MAX_CWD_LENGTH,
+  MAX_STATUS_LENGTH,
+  oneLine,
+} from "./status.ts";
 import { type Liveness, readPidStartTime } from "./lease.ts";
 import { withDeliveryLock } from "./delivery_lock.ts";
 import { RewakeLock } from "./rewake_lock.ts";
@@ -81,6 +88,7 @@ import type {
   SendAllResult,
   SendReceipt,
   SendRoomResult,
+  SetStatusResult,
   SkippedPeer,
   SweepResult,
   TailLogResult,
@@ -138,6 +146,10 @@ export interface RegisterArgs {
    * process of the same session, so it reads as unknown, not dead.
    */
   leased?: boolean;
+  /** The session's working directory (shown in `list`). */
+  cwd?: string;
+  /** The git branch checked out there (shown in `list`). */
+  git_branch?: string;
 }
 
 /** Arguments of {@linkcode Broker.send}. */
@@ -191,6 +203,24 @@ function checkBounds(bounds: InboxBounds): InboxBounds {
   return bounds;
 }
 
+/** Options of {@linkcode Broker.waitForMessage}. */
+export interface WaitOptions {
+  /** Aborts the wait (the MCP request was cancelled): nothing is taken. */
+  signal?: AbortSignal;
+  /** Bounds on what one reply takes. */
+  bounds?: InboxBounds;
+  /**
+   * Called once, when nothing matched yet and the armed watch starts
+   * waiting (the MCP server sends a progress notification then).
+   */
+  onWaiting?: () => void;
+  /**
+   * Longest `timeout_s` accepted (default 55 s: below MCP clients' call
+   * timeouts; `c2c wait` allows an hour).
+   */
+  maxTimeoutS?: number;
+}
+
 /** Options of {@linkcode Broker.gc}. */
 export interface GcOptions {
   /** Registrations without a lease idle longer than this expire (ms). */
@@ -218,6 +248,38 @@ function clientName(name: string | undefined): string | undefined {
   const printable = String(name).replace(/[\x00-\x1f\x7f-\x9f]/g, "?")
     .slice(0, MAX_CLIENT_NAME_LENGTH);
   return printable.length > 0 ? printable : undefined;
+}
+
+/** Records where a session works, as one bounded line each. */
+function placeFields(row: Registration, args: RegisterArgs): void {
+  const cwd = oneLine(args.cwd, MAX_CWD_LENGTH);
+  if (cwd !== undefined) row.cwd = cwd;
+  const branch = oneLine(args.git_branch, MAX_BRANCH_LENGTH);
+  if (branch !== undefined) row.git_branch = branch;
+  else if (cwd !== undefined) delete row.git_branch; // moved off a branch
+}
+
+/**
+ * What `list` shows of a session's status and place: each field re-checked
+ * (a registry row may come from anyone), the status only while the session
+ * is not known dead.
+ */
+function peerStatus(
+  row: Registration,
+  alive: Liveness,
+): Pick<PeerInfo, "status" | "status_at" | "cwd" | "git_branch"> {
+  const out: Pick<PeerInfo, "status" | "status_at" | "cwd" | "git_branch"> = {};
+  const status = oneLine(row.status, MAX_STATUS_LENGTH);
+  if (status !== undefined && alive !== false) {
+    out.status = status;
+    const at = oneLine(row.status_at, 64);
+    if (at !== undefined) out.status_at = at;
+  }
+  const cwd = oneLine(row.cwd, MAX_CWD_LENGTH);
+  if (cwd !== undefined) out.cwd = cwd;
+  const branch = oneLine(row.git_branch, MAX_BRANCH_LENGTH);
+  if (branch !== undefined) out.git_branch = branch;
+  return out;
 }
 
 /** Longest client name recorded. */
@@ -491,6 +553,9 @@ export class Broker {
       }
       if (args.wake !== undefined) row.wake = args.wake;
       if (args.leased !== undefined) row.leased = args.leased;
+      // The status is the session's own (from `mine`): a takeover never
+      // inherits the dead holder's.
+      placeFields(row, args);
       const next = rows.filter((r) =>
         r.session_id !== sessionId && r !== replaced
       );
@@ -607,6 +672,7 @@ export class Broker {
           pending: pending[i],
         };
         if (r.wake) peer.wake = r.wake;
+        Object.assign(peer, peerStatus(r, alive[i]));
         return peer;
       });
       if (options.all) {
@@ -625,6 +691,49 @@ export class Broker {
         }
       }
       return { peers };
+    });
+  }
+
+  /**
+   * Sets (or, with `""`, clears) the one line peers see in `list` next to
+   * the caller: what it is working on (docs/design.md#conversations). It
+   * lives in the registration, so it goes when the session is swept, and
+   * `list` leaves it out while the session is dead.
+   *
+   * @param sessionId The caller's session.
+   * @param args `status`: one line, at most 120 characters.
+   * @returns The status now shown.
+   * @throws {InvalidArgumentError} When the status is too long.
+   * @throws {NotRegisteredError} When the caller has no registration.
+   */
+  setStatus(
+    sessionId: string,
+    args: { status: string },
+  ): Promise<SetStatusResult> {
+    return this.#op("set_status", () => {
+      validateSessionId(sessionId);
+      const status = checkStatus(args.status);
+      const at = this.#stamp();
+      return this.store.changeRegistry((view) => {
+        const rows = view.rows.map((r) => ({ ...r }));
+        const me = findBySession(rows, sessionId);
+        if (!me) throw new NotRegisteredError(sessionId);
+        if (status === null) {
+          delete me.status;
+          delete me.status_at;
+        } else {
+          me.status = status;
+          me.status_at = at;
+        }
+        return Promise.resolve({
+          rows,
+          result: (): SetStatusResult => ({
+            alias: me.alias,
+            status,
+            status_at: at,
+          }),
+        });
+      });
     });
   }
 
@@ -745,22 +854,25 @@ export class Broker {
    *
    * @param sessionId The caller's session.
    * @param args What to match, and how long to wait (seconds).
-   * @param options The caller's cancellation, and reply bounds.
+   * @param options The caller's cancellation, reply bounds, and a callback
+   * for when it starts waiting.
    * @returns The messages taken, oldest first, or `timed_out`.
    * @throws {WaitCancelledError} When `signal` aborted.
    */
   waitForMessage(
     sessionId: string,
     args: WaitArgs = {},
-    options: { signal?: AbortSignal; bounds?: InboxBounds } = {},
+    options: WaitOptions = {},
   ): Promise<WaitResult> {
     return this.#op("wait_for_message", async () => {
       const match = waitMatcher(args);
-      const deadline = Date.now() + waitTimeoutMs(args.timeout_s);
+      const deadline = Date.now() +
+        waitTimeoutMs(args.timeout_s, options.maxTimeoutS);
       const bounds = checkBounds(options.bounds ?? {});
       const { signal } = options;
       const me = await this.#me(sessionId);
       using watch = await this.store.watchInbox(owner(me));
+      let waiting = false;
       for (;;) {
         if (signal?.aborted) throw new WaitCancelledError();
         const taken = await this.#takeMatching(sessionId, match, bounds);
@@ -771,6 +883,10 @@ export class Broker {
             throw new WaitCancelledError();
           }
           return { ...taken, timed_out: false };
+        }
+        if (!waiting) {
+          waiting = true;
+          options.onWaiting?.();
         }
         const outcome = await raceChange(watch.changed(), deadline, signal);
         if (outcome === "aborted") throw new WaitCancelledError();

@@ -73,6 +73,14 @@ export interface PeerInfo {
   pending: number;
   /** How it can be woken when idle, if known. */
   wake?: WakeInfo;
+  /** What it says it works on (`set_status`); absent when it is dead. */
+  status?: string;
+  /** When it set that status. */
+  status_at?: string;
+  /** Its working directory. */
+  cwd?: string;
+  /** The git branch checked out there. */
+  git_branch?: string;
   /**
    * Live file claims it holds (`claim`). Set by the tool and the command,
    * which count them in the claim store; absent when that cannot be read.
@@ -125,6 +133,16 @@ export interface InboxResult {
    * with a notice; the broker keeps the whole message). Absent when none.
    */
   truncated?: string[];
+}
+
+/** Result of `set_status`. */
+export interface SetStatusResult {
+  /** The caller's alias. */
+  alias: string;
+  /** The status now shown (`null`: cleared). */
+  status: string | null;
+  /** When it was set. */
+  status_at: string;
 }
 
 /** Result of `wait_for_message`. */

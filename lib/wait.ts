@@ -19,6 +19,8 @@ import { validateRoomId } from "./paths.ts";
 export const DEFAULT_WAIT_S = 50;
 /** Longest wait one call may ask for, in seconds (same reason). */
 export const MAX_WAIT_S = 55;
+/** Longest wait `c2c wait` may ask for (a shell has no call timeout). */
+export const MAX_SHELL_WAIT_S = 3600;
 
 /** What a wait matches: every field given must match (none: any message). */
 export interface WaitFilter {
@@ -76,17 +78,21 @@ export function waitMatcher(filter: WaitFilter): (m: Message) => boolean {
  * Checks a wait's `timeout_s`.
  *
  * @param timeoutS Seconds, or `undefined` for the default.
+ * @param maxS Longest allowed (default {@linkcode MAX_WAIT_S}).
  * @returns Milliseconds.
- * @throws {InvalidArgumentError} Outside 0 … {@linkcode MAX_WAIT_S}.
+ * @throws {InvalidArgumentError} Outside 0 … `maxS`.
  */
-export function waitTimeoutMs(timeoutS: number | undefined): number {
-  if (timeoutS === undefined) return DEFAULT_WAIT_S * 1000;
+export function waitTimeoutMs(
+  timeoutS: number | undefined,
+  maxS: number = MAX_WAIT_S,
+): number {
+  if (timeoutS === undefined) return Math.min(DEFAULT_WAIT_S, maxS) * 1000;
   if (
     typeof timeoutS !== "number" || !Number.isFinite(timeoutS) ||
-    timeoutS < 0 || timeoutS > MAX_WAIT_S
+    timeoutS < 0 || timeoutS > maxS
   ) {
     throw new InvalidArgumentError(
-      `timeout_s must be a number of seconds from 0 to ${MAX_WAIT_S} (default ${DEFAULT_WAIT_S}); to wait longer, call again`,
+      `timeout_s must be a number of seconds from 0 to ${maxS} (default ${DEFAULT_WAIT_S}); to wait longer, call again`,
     );
   }
   return Math.round(timeoutS * 1000);

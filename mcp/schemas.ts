@@ -78,6 +78,14 @@ export const PeerInfoSchema = z.object({
   last_seen: z.string().nullable(),
   pending: z.number(),
   wake: wakeInfo.optional(),
+  status: z.string().optional().describe(
+    "What it says it works on (set_status); absent while it is dead",
+  ),
+  status_at: z.string().optional(),
+  cwd: z.string().optional().describe("Its working directory"),
+  git_branch: z.string().optional().describe(
+    "The git branch checked out there",
+  ),
   claims: z.number().optional().describe("Live file claims it holds"),
 });
 
@@ -109,6 +117,22 @@ export const InboxResultSchema = z.object({
     "Messages still waiting after this reply; call again while above 0",
   ),
   truncated,
+});
+
+/** Result of `set_status`. */
+export const SetStatusResultSchema = z.object({
+  alias: z.string(),
+  status: z.string().nullable().describe(
+    "The status now shown (null: cleared)",
+  ),
+  status_at: z.string(),
+});
+
+/** Result of `wait_for_message`. */
+export const WaitResultSchema = InboxResultSchema.extend({
+  timed_out: z.boolean().describe(
+    "true: no matching message came within timeout_s (nothing was taken)",
+  ),
 });
 
 /** Result of `history`. */

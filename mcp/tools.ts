@@ -16,7 +16,9 @@ import {
 } from "../lib/delivery.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import type { Message } from "../lib/message.ts";
-import type { HistoryResult, InboxResult } from "../lib/types.ts";
+import type { HistoryResult, InboxResult, WaitResult } from "../lib/types.ts";
+import { DEFAULT_WAIT_S, MAX_WAIT_S } from "../lib/wait.ts";
+import { MAX_STATUS_LENGTH } from "../lib/status.ts";
 import { jsonBytes } from "../lib/_bytes.ts";
 import {
   ClaimResultSchema,
@@ -34,8 +36,10 @@ import {
   SendAllResultSchema,
   SendReceiptSchema,
   SendRoomResultSchema,
+  SetStatusResultSchema,
   SweepResultSchema,
   TailLogResultSchema,
+  WaitResultSchema,
   WhoamiResultSchema,
 } from "./schemas.ts";
 import type { ToolAnnotations } from "./sdk.ts";
@@ -52,6 +56,13 @@ export interface ToolContext {
   registerArgs: (
     alias: string | undefined,
   ) => Parameters<Broker["register"]>[1];
+  /** Aborts when the client cancels the call (or gives up on it). */
+  signal?: AbortSignal;
+  /**
+   * Reports progress of a long call, when the client asked for it (a
+   * `progressToken`); otherwise does nothing.
+   */
+  progress?: (message: string) => void;
 }
 
 /** One MCP tool. */
@@ -213,12 +224,26 @@ export const TOOLS: readonly ToolSpec[] = [
     name: "list",
     title: "List peers",
     description:
-      "List registered peers with liveness (alive true/false, null = unknown), pending message counts and how many files each claims.",
+      "List registered peers with liveness (alive true/false, null = unknown), what each says it works on (status), its working directory and git branch, pending message counts and how many files each claims.",
     input: {},
     output: ListResultSchema,
     annotations: READ_ONLY,
     run: async (ctx) =>
       claimsOf(ctx.broker).withCounts(await ctx.broker.list()),
+  },
+  {
+    name: "set_status",
+    title: "Set status",
+    description:
+      `Tell peers in one line what you are working on; list shows it next to your alias (with your working directory and git branch) until you change it or your session ends. "" clears it.`,
+    input: {
+      status: z.string().describe(
+        `One line, at most ${MAX_STATUS_LENGTH} characters, e.g. "fixing the flaky login test on fix/login"; "" clears it`,
+      ),
+    },
+    output: SetStatusResultSchema,
+    annotations: IDEMPOTENT,
+    run: (ctx, args) => ctx.broker.setStatus(ctx.sessionId, args),
   },
   {
     name: "send",
@@ -266,6 +291,36 @@ export const TOOLS: readonly ToolSpec[] = [
           ),
       ),
     text: inboxText((n) => `(${n} more waiting: call poll_inbox again)`),
+  },
+  {
+    name: "wait_for_message",
+    title: "Wait for a message",
+    description:
+      `Block until a message arrives that matches (any message, or from_alias, room_id, reply_to: all given must match), then return it taken from your inbox as poll_inbox does. Messages that do not match stay queued. Returns {timed_out: true} when none came within timeout_s (default ${DEFAULT_WAIT_S}, max ${MAX_WAIT_S}: below the clients' own tool-call timeouts; call again to keep waiting). Use it after send to wait for the answer: wait_for_message({reply_to: <id send returned>}).`,
+    input: {
+      from_alias: alias("Only a message from this alias").optional(),
+      room_id: roomId.optional().describe(
+        "Only a message posted to this room",
+      ),
+      reply_to: z.string().optional().describe(
+        "Only a message answering this message id (e.g. the id send returned)",
+      ),
+      timeout_s: z.number().min(0).max(MAX_WAIT_S).optional().describe(
+        `Seconds to wait (default ${DEFAULT_WAIT_S}, max ${MAX_WAIT_S}; 0: only look)`,
+      ),
+    },
+    output: WaitResultSchema,
+    annotations: WRITES,
+    run: (ctx, args) =>
+      ctx.broker.waitForMessage(ctx.sessionId, args, {
+        signal: ctx.signal,
+        bounds: replyBounds(INBOX_REPLY_LIMIT),
+        onWaiting: () => ctx.progress?.("waiting for a matching message"),
+      }),
+    text: (r: WaitResult) =>
+      r.timed_out
+        ? `(no matching message came; ${r.remaining} other message(s) waiting)`
+        : inboxText((n) => `(${n} more waiting: call poll_inbox)`)(r),
   },
   {
     name: "peek_inbox",

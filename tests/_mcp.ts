@@ -30,8 +30,10 @@ export const C2C_TOOL_NAMES: readonly string[] = [
   "send",
   "send_all",
   "send_room",
+  "set_status",
   "sweep",
   "tail_log",
+  "wait_for_message",
   "whoami",
 ];
 

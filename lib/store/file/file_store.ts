@@ -14,7 +14,6 @@
  * @module
  */
 
-import { basename } from "node:path";
 import { ChangeLatch } from "../../_change_latch.ts";
 import { ensureDir } from "../../_fs.ts";
 import { appendAudit, type AuditEntry, tailAudit } from "../../audit.ts";
@@ -441,9 +440,7 @@ export class FileStore implements Store {
    * @returns The armed watch.
    */
   watchInbox(owner: InboxOwner): Promise<InboxWatch> {
-    const file = basename(
-      this.paths.inbox(validateSessionId(owner.session_id)),
-    );
+    const file = validateSessionId(owner.session_id) + INBOX_SUFFIX;
     const watcher = Deno.watchFs(this.paths.root, { recursive: false });
     const latch = new ChangeLatch(() => {
       try {
@@ -452,7 +449,7 @@ export class FileStore implements Store {
     });
     (async () => {
       for await (const event of watcher) {
-        if (event.paths.some((p) => basename(p) === file)) latch.notify();
+        if (event.paths.some((p) => p.endsWith(`/${file}`))) latch.notify();
       }
     })().catch(() => latch.notify()); // a failed watch: let the reader re-read
     return Promise.resolve(latch);
