@@ -1,0 +1,120 @@
+// `c2c wait` and `c2c set-status` as real subprocesses: a wait prints the
+// matching message and takes only it, exits 3 on a timeout taking nothing,
+// and one ended by SIGINT takes nothing; a status shows in `c2c list`.
+
+import assert from "node:assert/strict";
+import { Broker } from "../mod.ts";
+import type { ListResult, WaitResult } from "../lib/types.ts";
+import { baseEnv, c2c, cliArgs, exits, registerAll, tempDir } from "./_cli.ts";
+import { DENO } from "./_helpers.ts";
+
+/** A `c2c wait` for `bravo-s`, running until it prints and exits. */
+function waiter(root: string, args: string[]): Deno.ChildProcess {
+  const env = { ...baseEnv(), C2C_MCP_BROKER_ROOT: root };
+  return new Deno.Command(DENO, {
+    args: cliArgs(root, ["wait", "--session-id", "bravo-s", ...args], env),
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+Deno.test("c2c wait prints the matching message and takes only it; exits 3 on a timeout, taking nothing", async () => {
+  await using dir = await tempDir("c2c-wait-cli-");
+  await registerAll(dir.path, ["alpha", "bravo", "charlie"]);
+  const broker = new Broker({ root: dir.path });
+  const child = waiter(dir.path, ["--from", "alpha", "--timeout", "50s"]);
+  await broker.send("charlie-s", { to_alias: "bravo", content: "not this" });
+  await broker.send("alpha-s", { to_alias: "bravo", content: "this one" });
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(
+    stdout,
+    /<c2c event="message" from="alpha"[^>]*>this one<\/c2c>/,
+  );
+  assert.ok(!stdout.includes("not this"));
+  const pending = await broker.peekInbox("bravo-s");
+  assert.deepEqual(pending.messages.map((m) => m.content), ["not this"]);
+
+  const timeout = await c2c(dir.path, [
+    "wait",
+    "--session-id",
+    "bravo-s",
+    "--from",
+    "alpha",
+    "--timeout",
+    "200ms",
+    "--json",
+  ]);
+  exits(timeout, 3);
+  const r = timeout.json<WaitResult>();
+  assert.equal(r.timed_out, true);
+  assert.deepEqual(r.messages, []);
+  assert.equal(r.remaining, 1);
+  assert.equal((await broker.peekInbox("bravo-s")).messages.length, 1);
+
+  const bad = await c2c(dir.path, [
+    "wait",
+    "--session-id",
+    "bravo-s",
+    "--timeout",
+    "2h",
+  ]);
+  exits(bad, 1);
+  assert.match(
+    bad.stderr,
+    /timeout_s must be a number of seconds from 0 to 3600/,
+  );
+});
+
+Deno.test("c2c wait ended by SIGINT takes nothing: a later message stays queued", async () => {
+  await using dir = await tempDir("c2c-wait-int-");
+  await registerAll(dir.path, ["alpha", "bravo"]);
+  const broker = new Broker({ root: dir.path });
+  const child = waiter(dir.path, ["--from", "alpha", "--timeout", "50s"]);
+  child.kill("SIGINT");
+  const out = await child.output();
+  assert.notEqual(out.code, 0);
+  await broker.send("alpha-s", { to_alias: "bravo", content: "later" });
+  const pending = await broker.peekInbox("bravo-s");
+  assert.deepEqual(pending.messages.map((m) => m.content), ["later"]);
+  assert.deepEqual((await broker.history("bravo-s")).messages, []);
+});
+
+Deno.test("c2c set-status shows in c2c list (table and --json); --clear removes it", async () => {
+  await using dir = await tempDir("c2c-status-cli-");
+  await registerAll(dir.path, ["alpha", "bravo"]);
+  exits(
+    await c2c(dir.path, [
+      "set-status",
+      "--session-id",
+      "alpha-s",
+      "reviewing",
+      "the",
+      "NATS PR",
+    ]),
+    0,
+  );
+  const json = await c2c(dir.path, ["list", "--json"]);
+  exits(json, 0);
+  const alpha = json.json<ListResult>().peers.find((p) => p.alias === "alpha");
+  assert.equal(alpha?.status, "reviewing the NATS PR");
+  assert.equal(typeof alpha?.cwd, "string");
+  const text = await c2c(dir.path, ["list"]);
+  assert.match(text.stdout, /STATUS/);
+  assert.match(text.stdout, /reviewing the NATS PR/);
+  const usage = await c2c(dir.path, ["set-status", "--session-id", "alpha-s"]);
+  exits(usage, 2);
+  exits(
+    await c2c(dir.path, ["set-status", "--session-id", "alpha-s", "--clear"]),
+    0,
+  );
+  const cleared = (await c2c(dir.path, ["list", "--json"])).json<ListResult>();
+  assert.equal(
+    cleared.peers.find((p) => p.alias === "alpha")?.status,
+    undefined,
+  );
+});
