@@ -70,6 +70,7 @@ export type {
   RegistryEffect,
   RegistryView,
   RoomScope,
+  SentRange,
   SessionLease,
   Store,
 } from "./lib/store/store.ts";
@@ -86,8 +87,10 @@ export {
 export type {
   ArchivedMessage,
   DeadLetter,
+  DeliveryVia,
   Message,
   RoomMessage,
+  SentMessage,
 } from "./lib/message.ts";
 export type { Registration, WakeInfo } from "./lib/registry.ts";
 export type { RoomMember } from "./lib/rooms.ts";
