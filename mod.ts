@@ -80,6 +80,7 @@ export type {
   RegistryEffect,
   RegistryView,
   RoomScope,
+  SentRange,
   SessionLease,
   Store,
 } from "./lib/store/store.ts";
@@ -96,8 +97,10 @@ export {
 export type {
   ArchivedMessage,
   DeadLetter,
+  DeliveryVia,
   Message,
   RoomMessage,
+  SentMessage,
 } from "./lib/message.ts";
 export type { Registration, WakeInfo } from "./lib/registry.ts";
 export type { RoomMember } from "./lib/rooms.ts";

@@ -49,6 +49,7 @@ import {
   type Message,
   type RoomMessage,
   SYSTEM_ALIAS,
+  toSentMessage,
 } from "./message.ts";
 import {
   type BrokerPaths,
@@ -107,6 +108,11 @@ export const DEFAULT_JOIN_HISTORY = 20;
 export const MAX_JOIN_HISTORY = 200;
 /** Default number of messages `history` and `room_history` return. */
 export const DEFAULT_HISTORY_LIMIT = 50;
+/**
+ * How many of the newest received and sent messages a reply looks through
+ * to find the thread of the message it answers (docs/design.md#conversations).
+ */
+export const THREAD_LOOKUP = 500;
 /** Default and maximum number of entries `tail_log` returns. */
 export const DEFAULT_LOG_LIMIT = 50;
 /** Most entries `tail_log` returns. */
@@ -765,8 +771,12 @@ export class Broker {
           throw new RecipientDeadError(toAlias);
         }
         const message = this.#message(me.alias, target.alias, args.content);
-        if (args.reply_to !== undefined) message.reply_to = args.reply_to;
+        if (args.reply_to !== undefined) {
+          message.reply_to = args.reply_to;
+          message.thread_id = await this.#threadOf(me, args.reply_to);
+        }
         await view.enqueue(owner(target), [message], quota);
+        await this.store.appendSent(me.alias, [toSentMessage(message)]);
         return {
           id: message.id,
           ts: message.ts,
@@ -795,6 +805,7 @@ export class Broker {
       return this.store.viewRegistry(async (view) => {
         const me = this.#sender(view.rows, sessionId, args.from_alias);
         const result: SendAllResult = { sent_to: [], skipped: [] };
+        const sent: Message[] = [];
         for (const peer of view.rows) {
           if (peer.session_id === me.session_id) continue;
           if (await view.liveness(peer) === false) {
@@ -809,6 +820,7 @@ export class Broker {
             result.skipped.push({ alias: peer.alias, reason: "inbox full" });
             continue;
           }
+          sent.push(message);
           result.sent_to.push({
             id: message.id,
             ts: message.ts,
@@ -816,6 +828,7 @@ export class Broker {
             queued: true,
           });
         }
+        await this.store.appendSent(me.alias, sent.map(toSentMessage));
         return result;
       });
     });
@@ -1152,6 +1165,13 @@ export class Broker {
               now.toISOString(),
             );
             await room.append([post]);
+            await this.store.appendSent(me.alias, [{
+              id: post.id,
+              ts: post.ts,
+              from_alias: me.alias,
+              room_id: roomId,
+              content: args.content,
+            }]);
             let queued = 0;
             const skipped: SkippedPeer[] = [];
             for (const member of members) {
@@ -1592,14 +1612,32 @@ export class Broker {
     return me;
   }
 
+  /** A new direct message: the root of its own thread until told otherwise. */
   #message(from: string, to: string, content: string): Message {
+    const id = crypto.randomUUID();
     return {
-      id: crypto.randomUUID(),
+      id,
       ts: this.#stamp(),
       from_alias: from,
       to_alias: to,
       content,
+      thread_id: id,
     };
+  }
+
+  /**
+   * The thread a reply joins: that of the message it answers, when the
+   * sender received or sent it lately, else that message's id
+   * (docs/design.md#conversations).
+   */
+  async #threadOf(me: Registration, replyTo: string): Promise<string> {
+    const received = await this.store.archive(owner(me), THREAD_LOOKUP);
+    const sent = await this.store.sent(me.alias, { limit: THREAD_LOOKUP });
+    for (const list of [received, sent]) {
+      const found = list.findLast((m) => m.id === replyTo);
+      if (found) return found.thread_id ?? found.id;
+    }
+    return replyTo;
   }
 
   #roomMessage(

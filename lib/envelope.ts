@@ -84,6 +84,10 @@ export function renderEnvelope(message: Message): string {
   if (message.reply_to !== undefined) {
     attrs += ` reply_to="${escapeAttribute(message.reply_to)}"`;
   }
+  // A root's thread is its own id: only a reply names it.
+  if (message.thread_id !== undefined && message.thread_id !== message.id) {
+    attrs += ` thread_id="${escapeAttribute(message.thread_id)}"`;
+  }
   attrs += ` id="${escapeAttribute(message.id)}" ts="${
     escapeAttribute(message.ts)
   }"`;

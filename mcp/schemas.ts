@@ -22,6 +22,12 @@ export const MessageSchema = z.object({
   content: z.string(),
   room_id: z.string().optional(),
   reply_to: z.string().optional(),
+  thread_id: z.string().optional().describe(
+    "Id of the thread's root: answer with reply_to to stay in it",
+  ),
+  expires_at: z.string().optional().describe(
+    "Set on a message queued while its recipient was not alive",
+  ),
   event: z.string().optional().describe(
     "Set on notices from the broker: 'claim' when a peer asked for a file you claim",
   ),
@@ -30,6 +36,8 @@ export const MessageSchema = z.object({
 /** A drained message in the archive. */
 export const ArchivedMessageSchema = MessageSchema.extend({
   drained_at: z.string(),
+  delivered_via: z.enum(["poll", "hook", "push", "wake", "wait", "run"])
+    .optional(),
 });
 
 /** A line of a room's history. */

@@ -677,6 +677,99 @@ conformance(
   },
 );
 
+conformance(
+  "sent log: DMs, replies in thread, send_all and room posts, by limit and since, kept with the alias across a takeover",
+  async (c) => {
+    const { main, rec, world } = c;
+    const a = await c.live("s-a");
+    await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    const root = await main.send("s-a", { to_alias: "bravo", content: "q1" });
+    await rec("b polls", main.pollInbox("s-b"));
+    const reply = await main.send("s-b", {
+      to_alias: "alpha",
+      content: "a1",
+      reply_to: root.id,
+    });
+    const got = await rec("a polls", main.pollInbox("s-a"));
+    assert.equal(got?.messages[0].thread_id, root.id);
+    assert.equal(got?.messages[0].reply_to, root.id);
+    world.clock.advance(60_000);
+    const since = new Date(world.clock.now().getTime()).toISOString();
+    await main.send("s-a", {
+      to_alias: "bravo",
+      content: "q2",
+      reply_to: reply.id,
+    });
+    // A reply to an id the sender never saw starts its thread there.
+    await main.send("s-a", {
+      to_alias: "bravo",
+      content: "q3",
+      reply_to: "not-seen-here",
+    });
+    await main.sendAll("s-a", { content: "all" });
+    await main.joinRoom("s-a", { room_id: "lounge" });
+    await main.sendRoom("s-a", { room_id: "lounge", content: "posted" });
+    const all = await rec("alpha's sent log", main.store.sent("alpha"));
+    assert.deepEqual(
+      all?.map((m) => [m.content, m.to_alias ?? m.room_id]),
+      [
+        ["q1", "bravo"],
+        ["q2", "bravo"],
+        ["q3", "bravo"],
+        ["all", "bravo"],
+        ["posted", "lounge"],
+      ],
+    );
+    assert.equal(all?.[0].thread_id, root.id);
+    assert.equal(all?.[1].thread_id, root.id);
+    assert.equal(all?.[1].reply_to, reply.id);
+    assert.equal(all?.[2].thread_id, "not-seen-here");
+    assert.equal(all?.[4].thread_id, undefined);
+    const last2 = await rec("last 2", main.store.sent("alpha", { limit: 2 }));
+    assert.deepEqual(last2?.map((m) => m.content), ["all", "posted"]);
+    const recent = await rec("since", main.store.sent("alpha", { since }));
+    assert.deepEqual(recent?.map((m) => m.content), [
+      "q2",
+      "q3",
+      "all",
+      "posted",
+    ]);
+    await rec("bravo's sent log", main.store.sent("bravo"));
+    assert.deepEqual(await main.store.sent("nobody-here"), []);
+    a.release();
+    await c.live("s-a2");
+    await main.register("s-a2", { alias: "alpha", leased: true });
+    await main.send("s-a2", { to_alias: "bravo", content: "q4" });
+    assert.deepEqual(
+      (await main.store.sent("alpha", { limit: 3 })).map((m) => m.content),
+      ["all", "posted", "q4"],
+    );
+  },
+);
+
+conformance(
+  "drain: the archive records how a message was delivered",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.send("s-a", { to_alias: "bravo", content: "one" });
+    const me = { session_id: "s-b", alias: "bravo" };
+    await main.store.drain(me, {}, new Date().toISOString(), "hook");
+    await main.send("s-a", { to_alias: "bravo", content: "two" });
+    await main.store.drain(me, {}, new Date().toISOString());
+    const archive = await rec("archive", main.store.archive(me));
+    assert.deepEqual(
+      archive?.map((m) => [m.content, m.delivered_via]),
+      [["one", "hook"], ["two", undefined]],
+    );
+  },
+);
+
 Deno.test("conformance: stop the NATS server", async () => {
   await server[Symbol.asyncDispose]();
 });

@@ -28,8 +28,10 @@ import type { Liveness } from "../lease.ts";
 import type {
   ArchivedMessage,
   DeadLetter,
+  DeliveryVia,
   Message,
   RoomMessage,
+  SentMessage,
 } from "../message.ts";
 import type { BrokerPaths } from "../paths.ts";
 import type { QuarantinedRow, Registration } from "../registry.ts";
@@ -166,6 +168,14 @@ export interface HistoryRange {
   stopAt?: (message: RoomMessage) => boolean;
 }
 
+/** Which part of a sent log to read (docs/design.md#conversations). */
+export interface SentRange {
+  /** At most this many, the newest (newest last). */
+  limit?: number;
+  /** Only messages sent at or after this ISO-8601 time. */
+  since?: string;
+}
+
 /** Where a broker keeps everything; see the module doc. */
 export interface Store {
   /** Which store this is. */
@@ -258,11 +268,13 @@ export interface Store {
    * @param owner Whose inbox.
    * @param selection Which messages, within which bounds.
    * @param drainedAt Timestamp for the archive.
+   * @param via How they reach the agent (the archive's `delivered_via`).
    */
   drain(
     owner: InboxOwner,
     selection: InboxSelection,
     drainedAt: string,
+    via?: DeliveryVia,
   ): Promise<Selected>;
   /**
    * Puts drained messages back at the head of the inbox.
@@ -278,6 +290,24 @@ export interface Store {
    * @param limit How many (default: all).
    */
   archive(owner: InboxOwner, limit?: number): Promise<ArchivedMessage[]>;
+
+  /**
+   * Appends to an alias's sent log (docs/design.md#conversations): what the
+   * holders of `alias` sent, kept with the alias across takeovers.
+   *
+   * @param alias The sender's alias.
+   * @param entries Direct messages and room posts, in order.
+   */
+  appendSent(alias: string, entries: readonly SentMessage[]): Promise<void>;
+  /**
+   * Reads an alias's sent log; the cost depends on `range`, not on the
+   * log's size.
+   *
+   * @param alias The sender's alias.
+   * @param range The newest `limit`, and/or those since a time.
+   * @returns Sent messages, oldest first.
+   */
+  sent(alias: string, range?: SentRange): Promise<SentMessage[]>;
 
   /**
    * Inboxes of sessions nobody is registered as, and how much waits there.

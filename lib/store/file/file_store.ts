@@ -36,7 +36,12 @@ import {
   type Selected,
   takeInbox,
 } from "../../inbox.ts";
-import { appendJsonl, readJsonl, rewriteJsonl } from "../../jsonl.ts";
+import {
+  appendJsonl,
+  readJsonl,
+  readJsonlTail,
+  rewriteJsonl,
+} from "../../jsonl.ts";
 import {
   clearStaleLease,
   Lease,
@@ -48,8 +53,11 @@ import {
   type ArchivedMessage,
   type DeadLetter,
   deadLetterProblem,
+  type DeliveryVia,
   type Message,
   type RoomMessage,
+  type SentMessage,
+  sentMessageProblem,
   toMessage,
 } from "../../message.ts";
 import {
@@ -83,6 +91,7 @@ import type {
   RegistryEffect,
   RegistryView,
   RoomScope,
+  SentRange,
   SessionLease,
   Store,
 } from "../store.ts";
@@ -461,19 +470,21 @@ export class FileStore implements Store {
    * @param owner Whose inbox.
    * @param selection Which messages.
    * @param drainedAt Timestamp for the archive.
+   * @param via How they reach the agent (recorded in the archive).
    * @returns What was taken, as handed over.
    */
   drain(
     owner: InboxOwner,
     selection: InboxSelection,
     drainedAt: string,
+    via?: DeliveryVia,
   ): Promise<Selected> {
     const id = validateSessionId(owner.session_id);
     return Promise.resolve(
       withLock(
         this.paths.inboxLock(id),
         true,
-        () => drainInbox(this.paths, id, drainedAt, selection),
+        () => drainInbox(this.paths, id, drainedAt, selection, via),
       ),
     );
   }
@@ -505,6 +516,45 @@ export class FileStore implements Store {
    */
   archive(owner: InboxOwner, limit?: number): Promise<ArchivedMessage[]> {
     return Promise.resolve(readArchive(this.paths, owner.session_id, limit));
+  }
+
+  /**
+   * Appends to an alias's sent log, under its lock.
+   *
+   * @param alias The sender's alias.
+   * @param entries What it sent, in order (`archive/sent/<alias>.jsonl`).
+   */
+  appendSent(alias: string, entries: readonly SentMessage[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    const path = this.paths.sent(alias);
+    withLock(this.paths.sentLock(alias), true, () => {
+      ensureDir(this.paths.sentDir);
+      appendJsonl(path, entries);
+    });
+    return Promise.resolve();
+  }
+
+  /**
+   * Reads the newest part of an alias's sent log, from its end: the cost
+   * depends on the range asked for, not on the log's size.
+   *
+   * @param alias The sender's alias.
+   * @param range The newest `limit`, and/or those since a time.
+   * @returns Sent messages, oldest first.
+   */
+  sent(alias: string, range: SentRange = {}): Promise<SentMessage[]> {
+    if (range.limit === 0) return Promise.resolve([]);
+    const since = range.since === undefined
+      ? undefined
+      : Date.parse(range.since);
+    return Promise.resolve(
+      readJsonlTail<SentMessage>(this.paths.sent(alias), sentMessageProblem, {
+        limit: range.limit,
+        stopAt: since === undefined
+          ? undefined
+          : (m) => Date.parse(m.ts) < since,
+      }),
+    );
   }
 
   /**

@@ -21,6 +21,8 @@ export interface NatsStreamNames {
   inbox: string;
   /** Drained messages, subject `archive.<session>`. */
   archive: string;
+  /** Sent logs, subject `sent.<alias>`. */
+  sent: string;
   /** Dead letters, subject `dead.<alias>.<session>`. */
   dead: string;
   /** Room histories, subject `room.<room>`. */
@@ -59,6 +61,8 @@ export interface NatsNames {
   readonly inboxes: string;
   /** Subject of a session's archive. */
   archive(sessionId: string): string;
+  /** Subject of an alias's sent log. */
+  sent(alias: string): string;
   /** Subject of a dead letter addressed to an alias, rescued from a session. */
   dead(alias: string, sessionId: string): string;
   /** Filter of the dead letters addressed to an alias. */
@@ -121,6 +125,7 @@ export function natsNames(namespace: string): NatsNames {
     streams: {
       inbox: stream("INBOX"),
       archive: stream("ARCHIVE"),
+      sent: stream("SENT"),
       dead: stream("DEAD"),
       rooms: stream("ROOMS"),
       audit: stream("AUDIT"),
@@ -135,6 +140,7 @@ export function natsNames(namespace: string): NatsNames {
     inbox: (alias) => `${prefix}.inbox.${encodeName(alias)}`,
     inboxes: `${prefix}.inbox.>`,
     archive: (id) => `${prefix}.archive.${encodeName(id)}`,
+    sent: (alias) => `${prefix}.sent.${encodeName(alias)}`,
     dead: (alias, id) =>
       `${prefix}.dead.${encodeName(alias)}.${encodeName(id)}`,
     deadForAlias: (alias) => `${prefix}.dead.${encodeName(alias)}.*`,

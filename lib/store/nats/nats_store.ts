@@ -85,12 +85,17 @@ import {
   type ArchivedMessage,
   type DeadLetter,
   deadLetterProblem,
+  type DeliveryVia,
+  isDeliveryVia,
   type Message,
   messageProblem,
   type RoomMessage,
   roomMessageProblem,
+  type SentMessage,
+  sentMessageProblem,
   SYSTEM_ALIAS,
   toMessage,
+  toSentMessage,
 } from "../../message.ts";
 import {
   type BrokerPaths,
@@ -113,6 +118,7 @@ import type {
   RegistryEffect,
   RegistryView,
   RoomScope,
+  SentRange,
   SessionLease,
   Store,
 } from "../store.ts";
@@ -166,6 +172,8 @@ export const CONNECTION_WAIT_MS = 5000;
 export const DUPLICATE_WINDOW_MS = 120_000;
 /** Newest drained messages kept per session. */
 export const ARCHIVE_KEEP = 10_000;
+/** Newest sent messages kept per alias (docs/design.md#conversations). */
+export const SENT_KEEP = 10_000;
 /** Newest audit entries kept. */
 export const AUDIT_KEEP = 100_000;
 /** How many times a registry change is recomputed after losing a race. */
@@ -189,6 +197,8 @@ const RECENT_WINDOW_MS = 5 * 60_000;
 const DRAIN_CHUNK = 64;
 // Pending messages published per batch when moving an inbox.
 const MOVE_BATCH = 256;
+// A sent log read by time starts with this many of its newest entries.
+const SENT_TAIL = 64;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -483,6 +493,12 @@ export class NatsStore implements Store {
           ...base,
           subjects: [`${n.prefix}.archive.>`],
           max_msgs_per_subject: ARCHIVE_KEEP,
+        };
+      case "sent":
+        return {
+          ...base,
+          subjects: [`${n.prefix}.sent.>`],
+          max_msgs_per_subject: SENT_KEEP,
         };
       case "dead":
         return { ...base, subjects: [n.deadAll] };
@@ -1567,12 +1583,14 @@ export class NatsStore implements Store {
    * @param owner Whose inbox.
    * @param selection Which messages.
    * @param drainedAt Timestamp for the archive.
+   * @param via How they reach the agent (recorded in the archive).
    * @returns What this call took, as handed over.
    */
   drain(
     owner: InboxOwner,
     selection: InboxSelection,
     drainedAt: string,
+    via?: DeliveryVia,
   ): Promise<Selected> {
     if (!owner.alias) return Promise.resolve({ messages: [], remaining: 0 });
     return this.#op(async (ctx) => {
@@ -1621,6 +1639,7 @@ export class NatsStore implements Store {
             {
               ...toMessage(p.message),
               drained_at: drainedAt,
+              ...(via ? { delivered_via: via } : {}),
             } satisfies ArchivedMessage,
           )),
           msgID: `${p.message.id}:${p.seq}`,
@@ -1796,11 +1815,115 @@ export class NatsStore implements Store {
         if (messageProblem(v) !== null || typeof v!.drained_at !== "string") {
           continue;
         }
-        out.push({ ...toMessage(v!), drained_at: v!.drained_at });
+        const archived: ArchivedMessage = {
+          ...toMessage(v!),
+          drained_at: v!.drained_at,
+        };
+        if (isDeliveryVia(v!.delivered_via)) {
+          archived.delivered_via = v!.delivered_via;
+        }
+        out.push(archived);
         if (limit !== undefined && out.length >= limit) break;
       }
       return out;
     });
+  }
+
+  /**
+   * Appends to an alias's sent log, each entry signed by the sender.
+   *
+   * @param alias The sender's alias.
+   * @param entries What it sent, in order (subject `sent.<alias>`).
+   */
+  appendSent(alias: string, entries: readonly SentMessage[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return this.#op(async (ctx) => {
+      await this.#stream(ctx, "sent");
+      const snap = await this.#snapshot(ctx, false);
+      const items: PublishItem[] = [];
+      for (const entry of entries) {
+        const record = toSentMessage(entry);
+        const { session, key } = await this.#signerKey(snap.rows, alias);
+        const h = makeHeaders();
+        h.set(SIG_HEADER, await signRecord(key.privateKey, record));
+        h.set(SIGNER_HEADER, session);
+        items.push({
+          data: encoder.encode(JSON.stringify(record)),
+          msgID: `sent:${record.id}`,
+          headers: h,
+        });
+      }
+      await this.#publishAll(ctx, this.names.sent(alias), items);
+    });
+  }
+
+  /**
+   * Reads an alias's sent log from its end: the newest `limit`, or, for
+   * `since`, a growing tail until it reaches an entry sent before then (by
+   * each entry's `ts`, so no clock but the senders' matters). Entries whose
+   * signature does not verify are left out.
+   *
+   * @param alias The sender's alias.
+   * @param range The newest `limit`, and/or those since a time.
+   * @returns Sent messages, oldest first.
+   */
+  sent(alias: string, range: SentRange = {}): Promise<SentMessage[]> {
+    if (range.limit === 0) return Promise.resolve([]);
+    return this.#op(async (ctx) => {
+      const n = this.names;
+      await this.#stream(ctx, "sent");
+      const subject = n.sent(alias);
+      const count = await this.#retry(() =>
+        subjectCount(ctx.jsm, n.streams.sent, subject)
+      );
+      if (count === 0) return [];
+      const since = range.since;
+      for (let want = range.limit ?? SENT_TAIL;; want *= 4) {
+        const start = await this.#retry(() =>
+          startOfLast(
+            ctx.jsm,
+            n.streams.sent,
+            subject,
+            Math.min(want, count),
+            count,
+          )
+        );
+        if (start === null) return [];
+        const out: SentMessage[] = [];
+        for await (
+          const rec of readSubject(ctx, n.streams.sent, subject, start)
+        ) {
+          const entry = await this.#checkSent(ctx, rec, alias);
+          if (entry) out.push(entry);
+        }
+        const reached = since === undefined || range.limit !== undefined ||
+          want >= count || (out.length > 0 && out[0].ts < since);
+        if (!reached) continue;
+        const fresh = since === undefined
+          ? out
+          : out.filter((e) => e.ts >= since);
+        return range.limit === undefined ? fresh : fresh.slice(-range.limit);
+      }
+    });
+  }
+
+  async #checkSent(
+    ctx: Context,
+    rec: StoredRecord,
+    alias: string,
+  ): Promise<SentMessage | null> {
+    const value = parseJson(rec.data);
+    if (sentMessageProblem(value) === null) {
+      const entry = toSentMessage(value as SentMessage);
+      if (
+        entry.from_alias === alias &&
+        await this.#verified(ctx, rec.headers, entry, entry.from_alias)
+      ) {
+        return entry;
+      }
+    }
+    await this.#forged(ctx, this.names.streams.sent, rec.seq);
+    return null;
   }
 
   /**
