@@ -18,15 +18,18 @@ import {
   DeadPidError,
   InboxFullError,
   InvalidArgumentError,
+  LoopDetectedError,
   MessageTooLargeError,
   NotMemberError,
   NotRegisteredError,
+  RateLimitedError,
   RecipientDeadError,
   SelfSendError,
   SenderMismatchError,
   UnknownAliasError,
   WaitCancelledError,
 } from "./errors.ts";
+import { checkGuard, guardSince, type GuardTarget } from "./guard.ts";
 import {
   raceChange,
   type WaitArgs,
@@ -305,6 +308,21 @@ function checkReplyTo(replyTo: unknown): void {
 }
 
 const MESSAGE_ID = /^[A-Za-z0-9_.:-]+$/;
+
+/**
+ * Runs a guard check, answering the reason `send_all` gives for skipping a
+ * peer it refuses (`null`: passed).
+ */
+function guardRefusal(check: () => void): string | null {
+  try {
+    check();
+    return null;
+  } catch (e) {
+    if (e instanceof RateLimitedError) return "rate limited";
+    if (e instanceof LoopDetectedError) return "loop detected";
+    throw e;
+  }
+}
 
 /** Runs `queue`, answering `true` when the recipient's inbox was full. */
 async function inboxFull(queue: () => Promise<void>): Promise<boolean> {
@@ -770,6 +788,8 @@ export class Broker {
         if (await view.liveness(target) === false) {
           throw new RecipientDeadError(toAlias);
         }
+        const guard = await this.#recentSent(me.alias);
+        guard.check({ to_alias: target.alias }, args.content);
         const message = this.#message(me.alias, target.alias, args.content);
         if (args.reply_to !== undefined) {
           message.reply_to = args.reply_to;
@@ -806,10 +826,18 @@ export class Broker {
         const me = this.#sender(view.rows, sessionId, args.from_alias);
         const result: SendAllResult = { sent_to: [], skipped: [] };
         const sent: Message[] = [];
+        const guard = await this.#recentSent(me.alias);
         for (const peer of view.rows) {
           if (peer.session_id === me.session_id) continue;
           if (await view.liveness(peer) === false) {
             result.skipped.push({ alias: peer.alias, reason: "not alive" });
+            continue;
+          }
+          const refused = guardRefusal(() =>
+            guard.check({ to_alias: peer.alias }, args.content)
+          );
+          if (refused) {
+            result.skipped.push({ alias: peer.alias, reason: refused });
             continue;
           }
           const message = this.#message(me.alias, peer.alias, args.content);
@@ -933,6 +961,7 @@ export class Broker {
         who,
         { ...bounds, only: new Set(ids) },
         this.#stamp(),
+        "wait",
       );
     });
   }
@@ -1158,6 +1187,8 @@ export class Broker {
                 deduplicated: true,
               };
             }
+            const guard = await this.#recentSent(me.alias);
+            guard.check({ room_id: roomId }, args.content);
             const post = this.#roomMessage(
               roomId,
               me.alias,
@@ -1610,6 +1641,28 @@ export class Broker {
       throw new SenderMismatchError(claimed, me.alias);
     }
     return me;
+  }
+
+  /**
+   * What the loop guard and rate limit need of a sender's sent log: its
+   * messages within the longer of their windows (docs/design.md#conversations),
+   * read once per operation.
+   */
+  async #recentSent(alias: string): Promise<{
+    check: (target: GuardTarget, content: string) => void;
+  }> {
+    const config = await this.config();
+    const now = this.#now().getTime();
+    const since = guardSince(config, now);
+    if (since === null) return { check: () => {} };
+    // By time only: both stores read back from the end until they pass
+    // `since`, so the cost follows what was sent lately, which the limits
+    // themselves keep small.
+    const recent = await this.store.sent(alias, { since });
+    return {
+      check: (target, content) =>
+        checkGuard(recent, target, content, config, now),
+    };
   }
 
   /** A new direct message: the root of its own thread until told otherwise. */
