@@ -717,6 +717,25 @@ export const HANDLERS: Record<string, Handler> = {
     );
   },
 
+  async search(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.searchMessages(await ctx.session(broker), {
+      query: ctx.positionals.join(" "),
+      limit: intOption(ctx.values, "limit", ctx.spec.name),
+    });
+    const now = new Date();
+    return emit(ctx, r, (x) => {
+      if (x.hits.length === 0) return `no messages match '${x.query}'`;
+      const lines = x.hits.map((h) =>
+        `${relativeTime(h.ts, now)}  ${h.from_alias} → ${
+          h.room_id !== undefined ? `#${h.room_id}` : h.to_alias ?? "?"
+        }  ${inert(h.content)}${h.truncated ? " …" : ""}  (id ${h.id})`
+      );
+      if (x.more) lines.push("(more match: raise --limit or narrow the query)");
+      return lines.join("\n");
+    });
+  },
+
   async "peek-inbox"(ctx) {
     const broker = await ctx.broker();
     const r = await broker.peekInbox(

@@ -550,6 +550,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     session: "required",
   },
   {
+    name: "search",
+    group: "Messages",
+    summary: "find messages you received or sent, or in your rooms, by words",
+    args: "<query…>",
+    description:
+      "A case-insensitive search of your archive, your sent messages and the rooms you are a member of, newest first; one line per message, its body cut to 2,000 characters.",
+    positionals: [1, Infinity],
+    options: [LIMIT("most hits (max 100)", 20)],
+    examples: [
+      ['c2c search "flaky test"', "messages that mention a flaky test"],
+      ["c2c search deploy --limit 5 --json", "the 5 newest, as JSON"],
+    ],
+    session: "required",
+  },
+  {
     name: "whoami",
     group: "Messages",
     summary: "show this session's alias and registration",

@@ -31,6 +31,15 @@ import {
 } from "./errors.ts";
 import { checkGuard, guardSince, type GuardTarget } from "./guard.ts";
 import {
+  checkQuery,
+  DEFAULT_SEARCH_LIMIT,
+  findHits,
+  MAX_SEARCH_LIMIT,
+  SEARCH_SCAN_LIMIT,
+  type Searchable,
+  type SearchResult,
+} from "./search.ts";
+import {
   raceChange,
   type WaitArgs,
   waitMatcher,
@@ -1049,6 +1058,63 @@ export class Broker {
       return {
         messages: limit === 0 ? [] : await this.store.archive(owner(me), limit),
       };
+    });
+  }
+
+  /**
+   * Searches what the caller may read (docs/design.md#conversations): the
+   * messages it received, what its alias sent, and the histories of the
+   * rooms it is a member of — never anyone else's direct messages. Case-
+   * insensitive substring; newest first; bodies cut to 2,000 characters;
+   * the reply bounded in count and bytes.
+   *
+   * @param sessionId The caller's session.
+   * @param args `query`, and `limit` (default 20, max 100).
+   * @returns The hits, newest first.
+   * @throws {InvalidArgumentError} On an empty or overlong query.
+   */
+  searchMessages(
+    sessionId: string,
+    args: { query: string; limit?: number },
+  ): Promise<SearchResult> {
+    return this.#op("search_messages", async () => {
+      const query = checkQuery(args.query);
+      const limit = positiveInt(
+        "limit",
+        args.limit,
+        DEFAULT_SEARCH_LIMIT,
+        MAX_SEARCH_LIMIT,
+      );
+      const me = await this.#me(sessionId);
+      if (limit === 0) return { query: args.query, hits: [], more: false };
+      const mine = (m: Searchable) =>
+        m.from_alias === me.alias ? "out" as const : "in" as const;
+      const sources: {
+        messages: readonly Searchable[];
+        direction: (m: Searchable) => "in" | "out";
+      }[] = [
+        {
+          messages: await this.store.archive(owner(me), SEARCH_SCAN_LIMIT),
+          direction: () => "in" as const,
+        },
+        {
+          messages: await this.store.sent(me.alias, {
+            limit: SEARCH_SCAN_LIMIT,
+          }),
+          direction: () => "out" as const,
+        },
+      ];
+      for (const roomId of await this.store.roomIds()) {
+        const members = await this.store.members(roomId);
+        if (!members.some((m) => m.alias === me.alias)) continue;
+        sources.push({
+          messages: await this.store.roomHistory(roomId, {
+            limit: SEARCH_SCAN_LIMIT,
+          }),
+          direction: mine,
+        });
+      }
+      return { query: args.query, ...findHits(query, sources, limit) };
     });
   }
 

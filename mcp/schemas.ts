@@ -136,6 +136,28 @@ export const SetStatusResultSchema = z.object({
   status_at: z.string(),
 });
 
+/** Result of `search_messages`. */
+export const SearchResultSchema = z.object({
+  query: z.string(),
+  hits: z.array(z.object({
+    id: z.string(),
+    ts: z.string(),
+    from_alias: z.string(),
+    to_alias: z.string().optional(),
+    room_id: z.string().optional(),
+    direction: z.enum(["in", "out"]).describe(
+      "in: you received it; out: you sent it",
+    ),
+    content: z.string(),
+    truncated: z.literal(true).optional().describe(
+      "The body was cut to 2,000 characters",
+    ),
+  })).describe("Newest first"),
+  more: z.boolean().describe(
+    "More messages matched than this reply holds: raise limit or narrow the query",
+  ),
+});
+
 /** Result of `wait_for_message`. */
 export const WaitResultSchema = InboxResultSchema.extend({
   timed_out: z.boolean().describe(

@@ -19,6 +19,11 @@ import type { Message } from "../lib/message.ts";
 import type { HistoryResult, InboxResult, WaitResult } from "../lib/types.ts";
 import { DEFAULT_WAIT_S, MAX_WAIT_S } from "../lib/wait.ts";
 import { MAX_STATUS_LENGTH } from "../lib/status.ts";
+import {
+  DEFAULT_SEARCH_LIMIT,
+  MAX_QUERY_LENGTH,
+  MAX_SEARCH_LIMIT,
+} from "../lib/search.ts";
 import { jsonBytes } from "../lib/_bytes.ts";
 import {
   ClaimResultSchema,
@@ -33,6 +38,7 @@ import {
   RegisterResultSchema,
   ReleaseResultSchema,
   RoomHistoryResultSchema,
+  SearchResultSchema,
   SendAllResultSchema,
   SendReceiptSchema,
   SendRoomResultSchema,
@@ -349,6 +355,24 @@ export const TOOLS: readonly ToolSpec[] = [
         replyBounds(),
       ),
     text: historyText,
+  },
+  {
+    name: "search_messages",
+    title: "Search messages",
+    description:
+      "Find messages by words: a case-insensitive search of what you received, what you sent and the rooms you are in, newest first. Bodies are cut to 2,000 characters.",
+    input: {
+      query: z.string().min(1).max(MAX_QUERY_LENGTH).describe(
+        "Text to look for (case-insensitive substring), e.g. a word or an error message",
+      ),
+      limit: z.number().int().min(0).max(MAX_SEARCH_LIMIT).optional()
+        .describe(
+          `Most hits (default ${DEFAULT_SEARCH_LIMIT}, max ${MAX_SEARCH_LIMIT})`,
+        ),
+    },
+    output: SearchResultSchema,
+    annotations: READ_ONLY,
+    run: (ctx, args) => ctx.broker.searchMessages(ctx.sessionId, args),
   },
   {
     name: "join_room",

@@ -27,6 +27,7 @@ export const C2C_TOOL_NAMES: readonly string[] = [
   "register",
   "release",
   "room_history",
+  "search_messages",
   "send",
   "send_all",
   "send_room",

@@ -248,7 +248,7 @@ Deno.test("c2c list prints an aligned table, --all adds unregistered inboxes, --
   assert.equal(lines.length, 3);
   assert.match(
     lines[0],
-    /^ALIAS +ALIVE +PENDING +CLAIMS +CLIENT +WAKE +PID +SESSION +LAST SEEN$/,
+    /^ALIAS +ALIVE +PENDING +CLAIMS +CLIENT +WAKE +PID +SESSION +LAST SEEN +BRANCH +STATUS$/,
   );
   assert.match(lines[1], /^alpha {11}unknown {2}0 +0 +cli /);
   assert.match(lines[2], /^beta-long-name {2}no {7}0 +0 +cli /);

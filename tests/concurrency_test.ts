@@ -2,7 +2,13 @@
 
 import assert from "node:assert/strict";
 import { Broker } from "../mod.ts";
-import { lines, runWorker, tempBroker, workerCommand } from "./_helpers.ts";
+import {
+  lines,
+  runWorker,
+  tempBroker,
+  unguarded,
+  workerCommand,
+} from "./_helpers.ts";
 
 Deno.test("send() from 12 processes × 20 into one inbox keeps all 240 and each writer's order", async () => {
   await using broker = await tempBroker();
@@ -140,6 +146,7 @@ Deno.test("send() from 3 processes racing 300 back-to-back takeovers loses no ac
 
 Deno.test("SIGKILL of a writer mid-loop leaves a readable inbox holding every acknowledged send", async () => {
   await using broker = await tempBroker();
+  await unguarded(broker.root); // 300+ sends to one peer in a second
   await broker.register("inbox", { alias: "sink" });
   await broker.register("w", { alias: "writer" });
   const child = workerCommand(broker.root, ["send", "w", "sink", "100000", "k"])

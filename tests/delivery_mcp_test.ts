@@ -11,7 +11,7 @@ import { MAX_ALONE_BYTES } from "../lib/delivery.ts";
 import type { Message } from "../lib/message.ts";
 import { jsonBytes } from "../lib/_bytes.ts";
 import { type CallToolResult, connect, type Connection } from "./_mcp.ts";
-import { tempBroker, waitFor } from "./_helpers.ts";
+import { tempBroker, unguarded, waitFor } from "./_helpers.ts";
 
 async function tempRoot(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "c2c-delivery-" });
@@ -115,6 +115,7 @@ Deno.test("poll_inbox, peek_inbox and history show each body to every client's m
 
 Deno.test("poll_inbox hands over a flood of 64 KiB control-character bodies and the messages between them: none lost, connection up", async () => {
   const root = await tempRoot();
+  await unguarded(root); // a flood to one peer, on purpose
   await using b = await agent(root, "tide-runner");
   const sender = new Broker({ root });
   await sender.register("flood-s", { alias: "flooder" });

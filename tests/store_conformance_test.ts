@@ -658,6 +658,104 @@ conformance(
 );
 
 conformance(
+  "loop guard and rate limit: counted from the sender's sent log, per peer and per room, and lifted as the window passes",
+  async (c) => {
+    const { main, rec, world } = c;
+    await world.setConfig({
+      rate_limit_messages: 4,
+      rate_limit_window_s: 30,
+      loop_repeat_limit: 2,
+    });
+    for (
+      const [s, alias] of [["s-a", "alpha"], ["s-b", "bravo"], [
+        "s-c",
+        "charlie",
+      ]]
+    ) {
+      await c.live(s);
+      await main.register(s, { alias, leased: true });
+    }
+    await main.send("s-a", { to_alias: "bravo", content: "same" });
+    await main.send("s-a", { to_alias: "bravo", content: "same" });
+    await rec(
+      "third same",
+      main.send("s-a", { to_alias: "bravo", content: "same" }),
+    );
+    assert.equal(code(c.transcript, 0), "loop_detected");
+    await main.send("s-a", { to_alias: "bravo", content: "other" });
+    await main.send("s-a", { to_alias: "bravo", content: "more" });
+    await rec(
+      "fifth",
+      main.send("s-a", { to_alias: "bravo", content: "fifth" }),
+    );
+    assert.equal(code(c.transcript, 1), "rate_limited");
+    await rec(
+      "to charlie",
+      main.send("s-a", { to_alias: "charlie", content: "fifth" }),
+    );
+    await rec("send_all", main.sendAll("s-a", { content: "all" }));
+    await main.joinRoom("s-a", { room_id: "lounge" });
+    for (const n of [1, 2, 3, 4]) {
+      await main.sendRoom("s-a", { room_id: "lounge", content: `post ${n}` });
+    }
+    await rec(
+      "room over",
+      main.sendRoom("s-a", { room_id: "lounge", content: "post 5" }),
+    );
+    assert.equal(code(c.transcript, 4), "rate_limited");
+    world.clock.advance(31_000);
+    await rec(
+      "after the window",
+      main.send("s-a", { to_alias: "bravo", content: "later" }),
+    );
+    assert.equal(code(c.transcript, 5), undefined);
+  },
+);
+
+conformance(
+  "search_messages: received, sent and room messages, newest first; not another session's",
+  async (c) => {
+    const { main, rec } = c;
+    for (
+      const [s, alias] of [["s-a", "alpha"], ["s-b", "bravo"], [
+        "s-c",
+        "charlie",
+      ]]
+    ) {
+      await c.live(s);
+      await main.register(s, { alias, leased: true });
+    }
+    await main.joinRoom("s-a", { room_id: "lounge" });
+    await main.joinRoom("s-b", { room_id: "lounge" });
+    await main.send("s-a", { to_alias: "bravo", content: "Deploy done" });
+    c.world.clock.advance(10);
+    await main.send("s-b", { to_alias: "charlie", content: "private deploy" });
+    c.world.clock.advance(10);
+    await main.sendRoom("s-b", {
+      room_id: "lounge",
+      content: "deploy at noon",
+    });
+    c.world.clock.advance(10);
+    await main.send("s-c", { to_alias: "alpha", content: "DEPLOY?" });
+    await main.pollInbox("s-a");
+    const found = await rec(
+      "alpha",
+      main.searchMessages("s-a", { query: "deploy" }),
+    );
+    assert.deepEqual(found?.hits.map((h) => h.content), [
+      "DEPLOY?",
+      "deploy at noon",
+      "Deploy done",
+    ]);
+    await rec(
+      "charlie",
+      main.searchMessages("s-c", { query: "deploy", limit: 1 }),
+    );
+    await rec("empty", main.searchMessages("s-c", { query: " " }));
+  },
+);
+
+conformance(
   "tail_log: the newest entries, oldest first, with error codes and never content",
   async (c) => {
     const { main, rec } = c;

@@ -1,10 +1,12 @@
-// `c2c wait` and `c2c set-status` as real subprocesses: a wait prints the
-// matching message and takes only it, exits 3 on a timeout taking nothing,
-// and one ended by SIGINT takes nothing; a status shows in `c2c list`.
+// `c2c wait`, `c2c set-status` and `c2c search` as real subprocesses: a
+// wait prints the matching message and takes only it, exits 3 on a timeout
+// taking nothing, and one ended by SIGINT takes nothing; a status shows in
+// `c2c list`; search prints one line per hit, only the caller's messages.
 
 import assert from "node:assert/strict";
 import { Broker } from "../mod.ts";
 import type { ListResult, WaitResult } from "../lib/types.ts";
+import type { SearchResult } from "../lib/search.ts";
 import { baseEnv, c2c, cliArgs, exits, registerAll, tempDir } from "./_cli.ts";
 import { DENO } from "./_helpers.ts";
 
@@ -117,4 +119,54 @@ Deno.test("c2c set-status shows in c2c list (table and --json); --clear removes 
     cleared.peers.find((p) => p.alias === "alpha")?.status,
     undefined,
   );
+});
+
+Deno.test("c2c search prints one line per hit, newest first, only from the caller's messages and rooms", async () => {
+  await using dir = await tempDir("c2c-search-cli-");
+  await registerAll(dir.path, ["alpha", "bravo", "charlie"]);
+  const broker = new Broker({ root: dir.path });
+  await broker.send("bravo-s", {
+    to_alias: "alpha",
+    content: "Flaky test\x1b[2J again",
+  });
+  await broker.send("bravo-s", {
+    to_alias: "charlie",
+    content: "flaky secret",
+  });
+  await broker.send("alpha-s", {
+    to_alias: "bravo",
+    content: "fixed the flaky one",
+  });
+  await broker.pollInbox("alpha-s");
+  const text = await c2c(dir.path, [
+    "search",
+    "--session-id",
+    "alpha-s",
+    "FLAKY",
+  ]);
+  exits(text, 0);
+  const lines = text.stdout.trimEnd().split("\n");
+  assert.equal(lines.length, 2);
+  // Newest first (the two may share a millisecond: then either order).
+  const mine = lines.findIndex((l) =>
+    /alpha → bravo {2}fixed the flaky one {2}\(id /.test(l)
+  );
+  const theirs = lines.findIndex((l) =>
+    /bravo → alpha {2}Flaky test\^\[\[2J again/.test(l)
+  );
+  assert.deepEqual([mine, theirs].sort(), [0, 1]);
+  assert.ok(!text.stdout.includes("secret"));
+  const json = await c2c(dir.path, [
+    "search",
+    "--session-id",
+    "alpha-s",
+    "flaky",
+    "--limit",
+    "1",
+    "--json",
+  ]);
+  const r = exits(json, 0).json<SearchResult>();
+  assert.equal(r.hits.length, 1);
+  assert.equal(r.more, true);
+  assert.equal(r.hits[0].direction, "out");
 });
