@@ -56,6 +56,13 @@ export {
   type WaitFilter,
 } from "./lib/wait.ts";
 export { MAX_STATUS_LENGTH } from "./lib/status.ts";
+export {
+  DEFAULT_SEARCH_LIMIT,
+  MAX_SEARCH_LIMIT,
+  type SearchHit,
+  type SearchResult,
+} from "./lib/search.ts";
+export { LOOP_WINDOW_S } from "./lib/guard.ts";
 export * from "./lib/errors.ts";
 export * from "./lib/types.ts";
 export {
