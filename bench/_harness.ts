@@ -20,11 +20,28 @@ import { type Registration, writeRegistry } from "../lib/registry.ts";
 export const BODY =
   "Build is green on main; I am taking the flaky lease test next. Ping me if you touch lib/lease.ts meanwhile, please.";
 
-/** Runs `fn` on a broker over a fresh temp root, removed afterwards. */
+/**
+ * The settings that turn the loop guard and rate limit off
+ * (docs/design.md#loop-guard). The groups that send thousands of messages
+ * from one sender to one peer measure the broker's floor with them; the
+ * conversations group measures `send` with the guard on.
+ */
+export const GUARD_OFF = { rate_limit_messages: 0, loop_repeat_limit: 0 };
+
+/** Writes {@linkcode GUARD_OFF} as a broker root's `config.json`. */
+export function writeGuardOff(root: string): void {
+  Deno.writeTextFileSync(`${root}/config.json`, JSON.stringify(GUARD_OFF));
+}
+
+/**
+ * Runs `fn` on a broker over a fresh temp root (the guard off, see
+ * {@linkcode GUARD_OFF}), removed afterwards.
+ */
 export async function withTempBroker<T>(
   fn: (broker: Broker) => Promise<T>,
 ): Promise<T> {
   const root = await Deno.makeTempDir({ prefix: "c2c-bench-" });
+  writeGuardOff(root);
   try {
     return await fn(new Broker({ root }));
   } finally {
@@ -41,6 +58,7 @@ export async function withTempBrokers<T>(
   try {
     for (let i = 0; i < count; i++) {
       roots.push(await Deno.makeTempDir({ prefix: "c2c-bench-" }));
+      writeGuardOff(roots[i]);
     }
     return await fn(roots.map((root) => new Broker({ root })));
   } finally {

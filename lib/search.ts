@@ -99,7 +99,7 @@ export function checkQuery(query: unknown): string {
  * {@linkcode SEARCH_REPLY_BYTES} of hits.
  *
  * @param query The query as {@linkcode checkQuery} returned it.
- * @param sources Messages with the direction each source gives them.
+ * @param sources Messages, oldest first, with the direction each source gives them.
  * @param limit Most hits.
  * @returns The hits, and whether more matched.
  *
@@ -120,10 +120,16 @@ export function findHits(
 ): { hits: SearchHit[]; more: boolean } {
   const found = new Map<string, SearchHit>();
   for (const source of sources) {
-    for (const m of source.messages) {
+    // Newest first, and no further than `limit` + 1 matches: a hit of the
+    // overall newest `limit` is among the newest `limit` of its own source,
+    // and one more says whether there is more.
+    let matched = 0;
+    for (let i = source.messages.length - 1; i >= 0; i--) {
+      const m = source.messages[i];
       if (!m.content.toLowerCase().includes(query)) continue;
       const key = `${m.room_id ?? ""}/${m.id}`;
       if (!found.has(key)) found.set(key, hit(m, source.direction(m)));
+      if (++matched > limit) break;
     }
   }
   const sorted = [...found.values()].sort((a, b) =>
