@@ -13,6 +13,7 @@ import { natsNames } from "../lib/store/nats/names.ts";
 import { SIG_HEADER, SIGNER_HEADER } from "../lib/store/nats/signing.ts";
 import { connect as natsConnect } from "../lib/store/nats/transport.ts";
 import { REPO, waitFor } from "./_helpers.ts";
+import { unguardedNats } from "./_stores.ts";
 import { connect, type Connection } from "./_mcp.ts";
 import { freePorts, startNats, startNatsCluster } from "./_nats.ts";
 
@@ -108,7 +109,9 @@ function normalize(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       if (k === "claims") continue;
-      out[k] = ["ms", "pid", "pid_start_time", "removed_lock_files"].includes(k)
+      // A machine's working directory is a fresh temp directory per run.
+      out[k] = ["ms", "pid", "pid_start_time", "removed_lock_files", "cwd"]
+          .includes(k)
         ? "<n>"
         : normalize(v);
     }
@@ -258,6 +261,7 @@ async function tenSenders(
   during?: () => Promise<void>,
 ): Promise<void> {
   const shared = { url, namespace };
+  await unguardedNats(url, namespace); // 100 messages per sender to one peer
   await using a = await machine("a", shared);
   await using b = await machine("b", shared);
   const receiver = await b.server("s-sink", "sink");

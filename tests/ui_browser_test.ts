@@ -4,6 +4,7 @@
 // sleeps; each run saves a screenshot (.cache/ui-screenshot.png).
 
 import assert from "node:assert/strict";
+import { unguarded } from "./_helpers.ts";
 import { Broker } from "../lib/broker.ts";
 import type { Message } from "../lib/message.ts";
 import { connect } from "./_mcp.ts";
@@ -181,6 +182,7 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
 Deno.test("c2c ui --read-only in a narrow dark window: no composer, one column, dark colours, a room's history scrolls back to its first post", async () => {
   await using root = await tempDir("c2c-ui-ro-");
   const broker = new Broker({ root: root.path });
+  await unguarded(root.path); // a long room history from one poster
   await broker.register("s-a", { alias: "alpha" });
   await broker.joinRoom("s-a", { room_id: "build" });
   // 1 join line + 250 posts: three pages of history.
