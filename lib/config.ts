@@ -10,7 +10,7 @@
  * silently ignored.
  *
  * ```json
- * { "max_message_bytes": 65536, "max_inbox_bytes": 16777216 }
+ * { "max_message_bytes": 65536, "max_inbox_bytes": 16777216, "message_ttl_s": 604800 }
  * ```
  *
  * @module
@@ -30,6 +30,12 @@ export interface BrokerConfig {
    * sender cannot fill a disk or an agent's context.
    */
   max_inbox_bytes: number;
+  /**
+   * How long a direct message queued for a recipient that is not alive
+   * waits for a session to take its alias before it expires into the dead
+   * letters, in seconds (docs/design.md#conversations).
+   */
+  message_ttl_s: number;
 }
 
 /** Default body limit: 64 KiB of UTF-8. */
@@ -42,15 +48,20 @@ export const DEFAULT_MAX_INBOX_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_MESSAGE_BYTES_CEILING = 256 * 1024;
 
+/** Default time a message queued for a recipient that is not alive waits: 7 days. */
+export const DEFAULT_MESSAGE_TTL_S = 7 * 24 * 3600;
+
 /** The settings when `config.json` is absent. */
 export const DEFAULT_CONFIG: Readonly<BrokerConfig> = {
   max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
   max_inbox_bytes: DEFAULT_MAX_INBOX_BYTES,
+  message_ttl_s: DEFAULT_MESSAGE_TTL_S,
 };
 
 const RANGES: Record<keyof BrokerConfig, [number, number]> = {
   max_message_bytes: [1, MAX_MESSAGE_BYTES_CEILING],
   max_inbox_bytes: [1024, 1024 ** 4],
+  message_ttl_s: [60, 365 * 24 * 3600],
 };
 
 /**

@@ -340,7 +340,7 @@ Deno.test("c2c send exits 1 naming an unknown alias", async () => {
   });
 });
 
-Deno.test("c2c send refuses self, a dead peer, a foreign --alias and a missing session", async () => {
+Deno.test("c2c send refuses self, a foreign --alias and a missing session, and queues for a dead peer", async () => {
   await using root = await tempDir();
   await registerAll(root.path, ["alpha", "beta", "gamma"]);
   markDead(root.path, "gamma-s");
@@ -353,7 +353,10 @@ Deno.test("c2c send refuses self, a dead peer, a foreign --alias and a missing s
     c2c(root.path, ["send", "beta", "", ...as]),
   ]);
   assert.equal(exits(self, 1).error().code, "self_send");
-  assert.equal(exits(dead, 1).error().code, "recipient_dead");
+  const queued = JSON.parse(exits(dead, 0).stdout);
+  assert.equal(queued.queued, true);
+  assert.equal(queued.recipient_alive, false);
+  assert.ok(Date.parse(queued.expires_at) > Date.now());
   assert.deepEqual(exits(forged, 1).error(), {
     code: "sender_mismatch",
     message:

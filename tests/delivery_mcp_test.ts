@@ -248,7 +248,7 @@ Deno.test("channel push waits for the session's delivery lock: a hook delivering
     assert.deepEqual(pushed, [], "pushed while a hook held the lock");
     const { messages } = await broker.peekInbox("tide-runner-s");
     assert.deepEqual(messages.map((m) => m.id), [first]);
-    await broker.drainMessages("tide-runner-s", [first]);
+    await broker.drainMessages("tide-runner-s", [first], "hook");
   });
   const second = await send("pushed by the channel");
   await waitFor(() => pushed.length > 0, 10_000, "a channel notification");

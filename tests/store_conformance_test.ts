@@ -240,7 +240,12 @@ conformance(
       "unknown",
       main.send("s-a", { to_alias: "nobody", content: "x" }),
     );
-    await rec("dead", main.send("s-a", { to_alias: "delta", content: "x" }));
+    const queued = await rec(
+      "dead",
+      main.send("s-a", { to_alias: "delta", content: "x" }),
+    );
+    assert.equal(queued?.recipient_alive, false);
+    assert.ok(queued?.expires_at);
     await rec("self", main.send("s-a", { to_alias: "alpha", content: "x" }));
     await rec(
       "mismatch",
@@ -406,7 +411,10 @@ conformance(
     for (const content of ["one", "two", "three"]) {
       ids.push((await main.send("s-a", { to_alias: "bravo", content })).id);
     }
-    const drained = await rec("drain two", main.drainMessages("s-b", [ids[1]]));
+    const drained = await rec(
+      "drain two",
+      main.drainMessages("s-b", [ids[1]], "push"),
+    );
     assert.deepEqual(drained?.messages.map((m) => m.content), ["two"]);
     await rec("peek", main.peekInbox("s-b"));
     await rec("history", main.history("s-b"));
@@ -418,7 +426,7 @@ conformance(
       "three",
     ]);
     await rec("history after", main.history("s-b"));
-    await rec("drain unknown id", main.drainMessages("s-b", ["nope"]));
+    await rec("drain unknown id", main.drainMessages("s-b", ["nope"], "push"));
   },
 );
 
