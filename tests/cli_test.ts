@@ -294,9 +294,12 @@ Deno.test("c2c send queues a message as the session's alias and prints a receipt
   assert.deepEqual(Object.keys(json).sort(), [
     "id",
     "queued",
+    "recipient_alive",
+    "thread_id",
     "to_alias",
     "ts",
   ]);
+  assert.equal(json.thread_id, json.id);
   assert.equal(json.queued, true);
   const stdin = exits(
     await c2c(root.path, ["send", "beta", "-", "--session-id", "alpha-s"], {
