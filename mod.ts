@@ -106,6 +106,7 @@ export type {
   DeadLetter,
   DeliveryVia,
   Message,
+  Receipt,
   RoomMessage,
   SentMessage,
 } from "./lib/message.ts";

@@ -26,6 +26,7 @@ import type {
   ClaimConflict,
   ClaimInfo,
   GcResult,
+  MessageStatus,
   SweepResult,
 } from "../lib/types.ts";
 import { intOption, UsageError } from "./args.ts";
@@ -477,6 +478,24 @@ function cliInboxBounds(ctx: Context): { limit: number; maxBytes: number } {
   };
 }
 
+/** `c2c status`: one line per message, never any content. */
+function statusText(statuses: readonly MessageStatus[]): string {
+  if (statuses.length === 0) return "(no sent messages)";
+  return statuses.map((s) => {
+    const to = s.room_id !== undefined ? `room ${s.room_id}` : s.to_alias;
+    const parts = [s.id, s.state];
+    if (to !== undefined) parts.push(`to ${to}`);
+    if (s.state === "delivered") {
+      parts.push(`via ${s.via} at ${s.delivered_at}`);
+    } else if (s.expires_at !== undefined) {
+      parts.push(
+        `${s.state === "expired" ? "expired" : "expires"} ${s.expires_at}`,
+      );
+    }
+    return parts.join("  ");
+  }).join("\n");
+}
+
 function inboxText(messages: readonly Message[], remaining: number): string {
   const text = envelopes(messages);
   return remaining > 0
@@ -611,7 +630,14 @@ export const HANDLERS: Record<string, Handler> = {
       from_alias: statedAlias(ctx.values),
       reply_to: str(ctx, "reply-to"),
     });
-    return emit(ctx, r, (x) => `sent to ${x.to_alias} (id ${x.id})`);
+    return emit(
+      ctx,
+      r,
+      (x) =>
+        x.recipient_alive === false
+          ? `queued for ${x.to_alias} (id ${x.id}): not alive now; it gets it when a session takes the alias, until ${x.expires_at}`
+          : `sent to ${x.to_alias} (id ${x.id})`,
+    );
   },
 
   async "send-all"(ctx) {
@@ -643,6 +669,7 @@ export const HANDLERS: Record<string, Handler> = {
     let shown = false;
     const r = await deliver(broker, await ctx.session(broker), {
       order: "show-then-take",
+      via: "poll",
       bounds: cliInboxBounds(ctx),
       show: (batch) => {
         shown = true;
@@ -749,8 +776,19 @@ export const HANDLERS: Record<string, Handler> = {
     const broker = await ctx.broker();
     const r = await broker.history(await ctx.session(broker), {
       limit: intOption(ctx.values, "limit", ctx.spec.name),
+      peer: str(ctx, "peer"),
+      thread_id: str(ctx, "thread"),
     });
     return emit(ctx, r, () => envelopes(r.messages));
+  },
+
+  async status(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.messageStatus(await ctx.session(broker), {
+      ids: ctx.positionals.length > 0 ? ctx.positionals : undefined,
+      last: intOption(ctx.values, "last", ctx.spec.name),
+    });
+    return emit(ctx, r, (x) => statusText(x.messages));
   },
 
   init: join,
@@ -1285,6 +1323,7 @@ export const HANDLERS: Record<string, Handler> = {
     // lose it.
     const r = await deliver(broker, sessionId, {
       order: "show-then-take",
+      via: "hook",
       bounds: hookBounds(client, input),
       show: ({ messages, remaining }) => {
         const text = deliveryText(

@@ -520,11 +520,47 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "history",
     group: "Messages",
-    summary: "print messages you already drained (newest last)",
+    summary: "print messages you received and sent (newest last)",
     args: "",
+    description:
+      "Received (drained) and sent messages merged by time; with --json each has direction 'in' or 'out'. --peer keeps the direct messages with one alias, --thread one thread (a message's thread_id, or the id of its root).",
     positionals: [0, 0],
-    options: [LIMIT("how many", 50)],
-    examples: [["c2c history --limit 10", "the last 10 drained messages"]],
+    options: [LIMIT("how many", 50), {
+      name: "peer",
+      type: "string",
+      value: "ALIAS",
+      description: "only direct messages with this alias, both ways",
+    }, {
+      name: "thread",
+      type: "string",
+      value: "ID",
+      description: "only this thread",
+    }],
+    examples: [
+      ["c2c history --limit 10", "the last 10 messages, both ways"],
+      ["c2c history --peer tide-runner", "the conversation with tide-runner"],
+    ],
+    session: "required",
+  },
+  {
+    name: "status",
+    group: "Messages",
+    summary: "where messages you sent are: queued, delivered, expired",
+    args: "[ID…]",
+    description:
+      "One line per message: queued (waiting in the recipient's inbox, until expires_at when its session was not alive), delivered (handed to the recipient's agent: how and when), expired, dead_lettered (waiting for its alias to register again), posted (a room post), or unknown (not a message this alias sent). Without ids: your newest sent messages (--last, default 20, max 100). Never shows any content.",
+    positionals: [0, 100],
+    options: [{
+      name: "last",
+      type: "string",
+      value: "N",
+      integer: { min: 0 },
+      description: "your newest N sent messages (default 20, max 100)",
+    }],
+    examples: [
+      ["c2c status", "your 20 newest sent messages"],
+      ["c2c status 3f1c9c1e-0b7a-4c3e-9a57-0d6c8f1e2b3a --json", "one message"],
+    ],
     session: "required",
   },
   {

@@ -23,7 +23,6 @@ import {
   NotMemberError,
   NotRegisteredError,
   RateLimitedError,
-  RecipientDeadError,
   SelfSendError,
   SenderMismatchError,
   UnknownAliasError,
@@ -58,8 +57,12 @@ import { withDeliveryLock } from "./delivery_lock.ts";
 import { RewakeLock } from "./rewake_lock.ts";
 import {
   type DeadLetter,
+  type DeliveryVia,
+  isExpired,
   type Message,
+  type Receipt,
   type RoomMessage,
+  type SentMessage,
   SYSTEM_ALIAS,
   toSentMessage,
 } from "./message.ts";
@@ -86,12 +89,15 @@ import type {
 import { FileStore } from "./store/file/file_store.ts";
 import type {
   GcResult,
+  HistoryEntry,
   HistoryResult,
   InboxResult,
   JoinRoomResult,
   LeaveRoomResult,
   ListResult,
   ListRoomsResult,
+  MessageStatus,
+  MessageStatusResult,
   MyRoomsResult,
   PeerInfo,
   RefreshPeerResult,
@@ -125,6 +131,20 @@ export const DEFAULT_HISTORY_LIMIT = 50;
  * to find the thread of the message it answers (docs/design.md#conversations).
  */
 export const THREAD_LOOKUP = 500;
+/**
+ * How many of the newest received and sent messages `history` looks
+ * through when filtered by peer or thread (docs/design.md#conversations).
+ */
+export const HISTORY_SCAN = 10_000;
+/** How many of the caller's newest sent messages `message_status` shows by default. */
+export const DEFAULT_STATUS_LAST = 20;
+/** Most messages one `message_status` shows. */
+export const MAX_STATUS_IDS = 100;
+/**
+ * The dead letters' session for a message sent to an alias nobody holds:
+ * it waits there for the alias, whichever session takes it.
+ */
+const OFFLINE_SESSION = "";
 /** Default and maximum number of entries `tail_log` returns. */
 export const DEFAULT_LOG_LIMIT = 50;
 /** Most entries `tail_log` returns. */
@@ -342,6 +362,23 @@ async function inboxFull(queue: () => Promise<void>): Promise<boolean> {
     if (e instanceof InboxFullError) return true;
     throw e;
   }
+}
+
+/** A sent-log line as a `history` entry. */
+function sentEntry(e: SentMessage): HistoryEntry {
+  const entry: HistoryEntry = {
+    id: e.id,
+    ts: e.ts,
+    from_alias: e.from_alias,
+    to_alias: e.to_alias ?? "",
+    content: e.content,
+    direction: "out",
+  };
+  if (e.room_id !== undefined) entry.room_id = e.room_id;
+  if (e.reply_to !== undefined) entry.reply_to = e.reply_to;
+  if (e.thread_id !== undefined) entry.thread_id = e.thread_id;
+  if (e.expires_at !== undefined) entry.expires_at = e.expires_at;
+  return entry;
 }
 
 /** What identifies an inbox in the store. */
@@ -599,12 +636,14 @@ export class Broker {
           kind: "transfer",
           from: owner(replaced),
           to: owner(row),
+          expire_before: now,
+          dead_at: now,
         });
       }
       if (mine && mine.alias !== alias) {
         effects.push({ kind: "rename", from: owner(mine), to: owner(row) });
       }
-      effects.push({ kind: "redeliver", to: owner(row) });
+      effects.push({ kind: "redeliver", to: owner(row), expire_before: now });
       if (args.leased === false) {
         effects.push({ kind: "forget_lease", session_id: sessionId });
       }
@@ -777,8 +816,8 @@ export class Broker {
    * @param args Recipient, body, and optionally the sender's stated alias.
    * @returns The delivery receipt.
    * @throws {SenderMismatchError} When `from_alias` is not the caller's alias.
-   * @throws {UnknownAliasError} When nobody holds `to_alias`.
-   * @throws {RecipientDeadError} When the recipient's session is dead.
+   * @throws {UnknownAliasError} When nobody holds `to_alias`, and nothing
+   * waits for it or was sent by it within the message TTL.
    * @throws {SelfSendError} When addressed to the caller.
    * @throws {MessageTooLargeError} When the body exceeds the limit.
    * @throws {InboxFullError} When the recipient's inbox is over its quota.
@@ -788,32 +827,79 @@ export class Broker {
       await this.#checkSize(args.content);
       const toAlias = validateAlias(args.to_alias);
       if (args.reply_to !== undefined) checkReplyTo(args.reply_to);
-      const quota = (await this.config()).max_inbox_bytes;
+      const config = await this.config();
       return this.store.viewRegistry(async (view) => {
         const me = this.#sender(view.rows, sessionId, args.from_alias);
         if (toAlias === me.alias) throw new SelfSendError(me.alias);
         const target = findByAlias(view.rows, toAlias);
-        if (!target) throw new UnknownAliasError(toAlias);
-        if (await view.liveness(target) === false) {
-          throw new RecipientDeadError(toAlias);
-        }
         const guard = await this.#recentSent(me.alias);
-        guard.check({ to_alias: target.alias }, args.content);
-        const message = this.#message(me.alias, target.alias, args.content);
+        guard.check({ to_alias: target?.alias ?? toAlias }, args.content);
+        const message = this.#message(
+          me.alias,
+          target?.alias ?? toAlias,
+          args.content,
+        );
         if (args.reply_to !== undefined) {
           message.reply_to = args.reply_to;
           message.thread_id = await this.#threadOf(me, args.reply_to);
         }
-        await view.enqueue(owner(target), [message], quota);
+        const expiresAt = new Date(
+          Date.parse(message.ts) + config.message_ttl_s * 1000,
+        ).toISOString();
+        let alive: Liveness;
+        if (target) {
+          alive = await view.liveness(target);
+          // Queued for whichever session takes the alias next, until then.
+          if (alive === false) message.expires_at = expiresAt;
+          await view.enqueue(owner(target), [message], config.max_inbox_bytes);
+        } else {
+          const session = await this.#awaitedAlias(toAlias, config);
+          if (session === null) throw new UnknownAliasError(toAlias);
+          alive = false;
+          message.expires_at = expiresAt;
+          await this.store.appendDeadLetters([{
+            ...message,
+            dead_session_id: session,
+            dead_at: message.ts,
+            reason: "offline",
+          }]);
+        }
         await this.store.appendSent(me.alias, [toSentMessage(message)]);
-        return {
+        const receipt: SendReceipt = {
           id: message.id,
           ts: message.ts,
-          to_alias: target.alias,
+          to_alias: message.to_alias,
           queued: true as const,
+          recipient_alive: alive,
+          thread_id: message.thread_id!,
         };
+        if (message.expires_at) receipt.expires_at = message.expires_at;
+        return receipt;
       });
     });
+  }
+
+  /**
+   * Whether an alias nobody holds is still awaited: a swept session of it
+   * left messages in the dead letters that have not expired, or it sent
+   * something within the message TTL (a `c2c run` that exited and will be
+   * back). Returns the session its dead letters name (`""` when none), or
+   * `null` when the alias is unknown.
+   */
+  async #awaitedAlias(
+    alias: string,
+    config: BrokerConfig,
+  ): Promise<string | null> {
+    const now = this.#now().getTime();
+    const waiting = (await this.store.deadLetters()).findLast((d) =>
+      d.to_alias === alias && !isExpired(d, now)
+    );
+    if (waiting) return waiting.dead_session_id;
+    const [last] = await this.store.sent(alias, { limit: 1 });
+    if (last && now - Date.parse(last.ts) < config.message_ttl_s * 1000) {
+      return OFFLINE_SESSION;
+    }
+    return null;
   }
 
   /**
@@ -863,6 +949,8 @@ export class Broker {
             ts: message.ts,
             to_alias: peer.alias,
             queued: true,
+            recipient_alive: await view.liveness(peer),
+            thread_id: message.id,
           });
         }
         await this.store.appendSent(me.alias, sent.map(toSentMessage));
@@ -875,17 +963,29 @@ export class Broker {
    * Drains the caller's inbox: returns the pending messages (all, or the
    * oldest within `bounds`) and moves them to the archive.
    *
+   * Each direct message drained gets a receipt for its sender.
+   *
    * @param sessionId The caller's session.
    * @param bounds At most how many (or how many bytes of) messages.
+   * @param via How they reach the agent (default `poll`).
    * @returns The messages, oldest first, and how many are still pending.
    */
   pollInbox(
     sessionId: string,
     bounds: InboxBounds = {},
+    via: DeliveryVia = "poll",
   ): Promise<InboxResult> {
     return this.#op("poll_inbox", async () => {
       const me = await this.#me(sessionId);
-      return this.store.drain(owner(me), checkBounds(bounds), this.#stamp());
+      const drainedAt = this.#stamp();
+      const result = await this.store.drain(
+        owner(me),
+        checkBounds(bounds),
+        drainedAt,
+        via,
+      );
+      await this.#receipts(owner(me), result.messages, drainedAt, via);
+      return result;
     });
   }
 
@@ -925,13 +1025,18 @@ export class Broker {
       let waiting = false;
       for (;;) {
         if (signal?.aborted) throw new WaitCancelledError();
-        const taken = await this.#takeMatching(sessionId, match, bounds);
+        const { taken, who, drainedAt } = await this.#takeMatching(
+          sessionId,
+          match,
+          bounds,
+        );
         if (taken.messages.length > 0) {
           if (signal?.aborted) {
             // Nobody will read the reply: what was taken goes back.
-            await this.store.restore(owner(me), taken.messages);
+            await this.store.restore(who, taken.messages);
             throw new WaitCancelledError();
           }
+          await this.#receipts(who, taken.messages, drainedAt, "wait");
           return { ...taken, timed_out: false };
         }
         if (!waiting) {
@@ -957,22 +1062,63 @@ export class Broker {
     sessionId: string,
     match: (m: Message) => boolean,
     bounds: InboxBounds,
-  ): Promise<InboxResult> {
+  ): Promise<{ taken: InboxResult; who: InboxOwner; drainedAt: string }> {
     return await this.withDeliveryLock(sessionId, async () => {
       const who = owner(await this.#me(sessionId));
       const ids = (await this.store.pending(who)).filter(match).map((m) =>
         m.id
       );
       if (ids.length === 0) {
-        return { messages: [], remaining: 0 };
+        return { taken: { messages: [], remaining: 0 }, who, drainedAt: "" };
       }
-      return this.store.drain(
+      const drainedAt = this.#stamp();
+      const taken = await this.store.drain(
         who,
         { ...bounds, only: new Set(ids) },
-        this.#stamp(),
+        drainedAt,
         "wait",
       );
+      return { taken, who, drainedAt };
     });
+  }
+
+  /**
+   * Appends a receipt for each drained direct message to its sender's
+   * receipt log (docs/design.md#conversations). The messages are already
+   * the recipient's: a receipt that cannot be written is audited, never
+   * fails the drain.
+   */
+  async #receipts(
+    by: InboxOwner,
+    messages: readonly Message[],
+    deliveredAt: string,
+    via: DeliveryVia,
+  ): Promise<void> {
+    const bySender = new Map<string, Receipt[]>();
+    for (const m of messages) {
+      if (m.room_id !== undefined || m.event !== undefined) continue;
+      const list = bySender.get(m.from_alias) ?? [];
+      list.push({
+        id: m.id,
+        to_alias: m.to_alias,
+        delivered_at: deliveredAt,
+        via,
+      });
+      bySender.set(m.from_alias, list);
+    }
+    for (const [sender, receipts] of bySender) {
+      try {
+        await this.store.appendReceipts(sender, receipts, by);
+      } catch (e) {
+        this.store.audit({
+          ts: this.#stamp(),
+          tool: "receipt",
+          ok: false,
+          ms: 0,
+          error: e instanceof C2cError ? e.code : "internal",
+        });
+      }
+    }
   }
 
   /**
@@ -981,16 +1127,54 @@ export class Broker {
    *
    * @param sessionId The caller's session.
    * @param ids Ids of the messages to drain.
+   * @param via How they reached the agent (recorded, and in the receipts).
+   * @param receipts Write their receipts now (default); `false` for a
+   * caller that shows them after draining and confirms with
+   * {@linkcode Broker.confirmDelivery}.
    * @returns The drained messages.
    */
   drainMessages(
     sessionId: string,
     ids: Iterable<string>,
+    via: DeliveryVia,
+    receipts = true,
   ): Promise<InboxResult> {
     return this.#op("drain", async () => {
       const who = await this.#owner(sessionId);
-      return this.store.drain(who, { only: new Set(ids) }, this.#stamp());
+      const drainedAt = this.#stamp();
+      const result = await this.store.drain(
+        who,
+        { only: new Set(ids) },
+        drainedAt,
+        via,
+      );
+      if (receipts) {
+        await this.#receipts(who, result.messages, drainedAt, via);
+      }
+      return result;
     });
+  }
+
+  /**
+   * Writes the receipts of messages drained earlier and shown since (see
+   * `drainMessages(…, false)`).
+   *
+   * @param sessionId The recipient's session.
+   * @param messages The messages shown.
+   * @param via How.
+   */
+  async confirmDelivery(
+    sessionId: string,
+    messages: readonly Message[],
+    via: DeliveryVia,
+  ): Promise<void> {
+    if (messages.length === 0) return;
+    await this.#receipts(
+      await this.#owner(sessionId),
+      messages,
+      this.#stamp(),
+      via,
+    );
   }
 
   /**
@@ -1042,22 +1226,145 @@ export class Broker {
   }
 
   /**
-   * Reads the caller's archive (messages already drained).
+   * Reads the caller's conversations: what it received (its archive) and
+   * what its alias sent (the sent log), merged by time, each marked `in` or
+   * `out`; optionally only those with one peer (direct messages) or in one
+   * thread. Filtered reads look through the newest {@linkcode HISTORY_SCAN}
+   * of each.
    *
    * @param sessionId The caller's session.
-   * @param args `limit`: how many, newest last (default 50).
-   * @returns The last `limit` drained messages.
+   * @param args `limit` (default 50), `peer` (an alias), `thread_id`.
+   * @returns The last `limit` matching messages, newest last.
    */
   history(
     sessionId: string,
-    args: { limit?: number } = {},
+    args: { limit?: number; peer?: string; thread_id?: string } = {},
   ): Promise<HistoryResult> {
     return this.#op("history", async () => {
       const limit = positiveInt("limit", args.limit, DEFAULT_HISTORY_LIMIT);
+      const peer = args.peer === undefined
+        ? undefined
+        : validateAlias(args.peer);
+      const thread = args.thread_id;
+      if (thread !== undefined) checkReplyTo(thread);
       const me = await this.#me(sessionId);
+      if (limit === 0) return { messages: [] };
+      const filtered = peer !== undefined || thread !== undefined;
+      const scan = filtered ? HISTORY_SCAN : limit;
+      const received: HistoryEntry[] = (await this.store.archive(
+        owner(me),
+        scan,
+      )).map((m) => ({ ...m, direction: "in" }));
+      const sent: HistoryEntry[] = (await this.store.sent(me.alias, {
+        limit: scan,
+      })).map(sentEntry);
+      const keep = (m: HistoryEntry) =>
+        (peer === undefined ||
+          (m.room_id === undefined &&
+            (m.direction === "in" ? m.from_alias : m.to_alias) === peer)) &&
+        (thread === undefined || m.id === thread || m.thread_id === thread);
+      const merged = [...received, ...sent].filter(keep).sort((a, b) =>
+        a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0
+      );
+      return { messages: merged.slice(-limit) };
+    });
+  }
+
+  /**
+   * Where the caller's sent messages are (docs/design.md#conversations):
+   * delivered (with how and when), queued, expired, in the dead letters, or
+   * posted to a room. Only messages the caller's alias sent: any other id
+   * reads `unknown`, and no content is ever shown.
+   *
+   * @param sessionId The caller's session.
+   * @param args `ids` (up to 100), or `last` (default 20, max 100) of the
+   * caller's newest sent messages.
+   * @returns One status per id (in the order asked), or per recent message
+   * (oldest first).
+   */
+  messageStatus(
+    sessionId: string,
+    args: { ids?: readonly string[]; last?: number } = {},
+  ): Promise<MessageStatusResult> {
+    return this.#op("message_status", async () => {
+      if (args.ids !== undefined) {
+        if (!Array.isArray(args.ids) || args.ids.length > MAX_STATUS_IDS) {
+          throw new InvalidArgumentError(
+            `ids must be a list of at most ${MAX_STATUS_IDS} message ids`,
+          );
+        }
+        for (const id of args.ids) checkReplyTo(id);
+      }
+      const last = positiveInt(
+        "last",
+        args.last,
+        DEFAULT_STATUS_LAST,
+        MAX_STATUS_IDS,
+      );
+      const me = await this.#me(sessionId);
+      const sent = args.ids === undefined
+        ? await this.store.sent(me.alias, { limit: last })
+        : args.ids.length === 0
+        ? []
+        : await this.store.sent(me.alias, { ids: new Set(args.ids) });
+      const statuses = await this.#statuses(sent);
+      if (args.ids === undefined) return { messages: statuses };
+      const byId = new Map(statuses.map((s) => [s.id, s]));
       return {
-        messages: limit === 0 ? [] : await this.store.archive(owner(me), limit),
+        messages: args.ids.map((id) =>
+          byId.get(id) ?? { id, state: "unknown" as const }
+        ),
       };
+    });
+  }
+
+  async #statuses(sent: readonly SentMessage[]): Promise<MessageStatus[]> {
+    const now = this.#now().getTime();
+    const direct = sent.filter((e) => e.to_alias !== undefined);
+    const from = sent[0]?.from_alias;
+    const receipts = new Map(
+      from === undefined || direct.length === 0
+        ? []
+        : (await this.store.receipts(from, new Set(direct.map((e) => e.id))))
+          .map((r) => [r.id, r]),
+    );
+    const open = direct.filter((e) => !receipts.has(e.id));
+    const pending = new Set<string>();
+    const rows = open.length > 0 ? await this.store.registrations() : [];
+    for (const alias of new Set(open.map((e) => e.to_alias!))) {
+      const row = findByAlias(rows, alias);
+      if (!row) continue;
+      for (const m of await this.store.pending(owner(row))) pending.add(m.id);
+    }
+    const dead = new Map<string, DeadLetter>();
+    if (open.some((e) => !pending.has(e.id))) {
+      const wanted = new Set(open.map((e) => e.id));
+      for (const d of await this.store.deadLetters()) {
+        if (wanted.has(d.id)) dead.set(d.id, d);
+      }
+    }
+    return sent.map((e): MessageStatus => {
+      const status: MessageStatus = { id: e.id, state: "unknown", ts: e.ts };
+      if (e.room_id !== undefined) {
+        return { ...status, state: "posted", room_id: e.room_id };
+      }
+      status.to_alias = e.to_alias;
+      if (e.thread_id !== undefined) status.thread_id = e.thread_id;
+      if (e.expires_at !== undefined) status.expires_at = e.expires_at;
+      const receipt = receipts.get(e.id);
+      const letter = dead.get(e.id);
+      if (receipt) {
+        status.state = "delivered";
+        status.via = receipt.via;
+        status.delivered_at = receipt.delivered_at;
+      } else if (isExpired(letter ?? e, now)) {
+        status.state = "expired";
+      } else if (pending.has(e.id)) {
+        status.state = "queued";
+      } else if (letter) {
+        status.state = "dead_lettered";
+      }
+      return status;
     });
   }
 
@@ -1484,16 +1791,16 @@ export class Broker {
           }
         }
         const registered = new Set(keep.map((r) => r.session_id));
-        const summary = (rescued: number, orphans: number) => ({
-          result: {
+        const summary = (rescued: number, orphans: number, expired = 0) => {
+          const result: SweepResult = {
             removed_registrations: removed.length,
             removed,
             rescued_messages: rescued,
             orphan_inboxes: orphans,
-          },
-          registered,
-          gone: removed.map((r) => r.alias),
-        });
+          };
+          if (expired > 0) result.expired_messages = expired;
+          return { result, registered, gone: removed.map((r) => r.alias) };
+        };
         if (options.dryRun) {
           let rescued = 0;
           for (const r of removed) {
@@ -1521,10 +1828,19 @@ export class Broker {
             dead_at: deadAt,
           });
         }
+        // After the rescues: what they moved expires in the dead letters
+        // (every session that is not alive was just rescued).
+        effects.push({
+          kind: "expire",
+          owners: [],
+          before: deadAt,
+          dead_at: deadAt,
+        });
         return {
           rows: removed.length > 0 ? keep : null,
           effects,
-          result: (outcome) => summary(outcome.rescued, outcome.orphans),
+          result: (outcome) =>
+            summary(outcome.rescued, outcome.orphans, outcome.expired),
         };
       },
     );

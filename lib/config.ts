@@ -11,8 +11,8 @@
  *
  * ```json
  * { "max_message_bytes": 65536, "max_inbox_bytes": 16777216,
- *   "rate_limit_messages": 60, "rate_limit_window_s": 60,
- *   "loop_repeat_limit": 5 }
+ *   "message_ttl_s": 604800, "rate_limit_messages": 60,
+ *   "rate_limit_window_s": 60, "loop_repeat_limit": 5 }
  * ```
  *
  * @module
@@ -46,6 +46,12 @@ export interface BrokerConfig {
    * check off.
    */
   loop_repeat_limit: number;
+  /**
+   * How long a direct message queued for a recipient that is not alive
+   * waits for a session to take its alias before it expires into the dead
+   * letters, in seconds (docs/design.md#conversations).
+   */
+  message_ttl_s: number;
 }
 
 /** Default body limit: 64 KiB of UTF-8. */
@@ -72,6 +78,8 @@ export const DEFAULT_RATE_LIMIT_WINDOW_S = 60;
  * a minute (a 6th is refused as a loop).
  */
 export const DEFAULT_LOOP_REPEAT_LIMIT = 5;
+/** Default time a message queued for a recipient that is not alive waits: 7 days. */
+export const DEFAULT_MESSAGE_TTL_S = 7 * 24 * 3600;
 
 /** The settings when `config.json` is absent. */
 export const DEFAULT_CONFIG: Readonly<BrokerConfig> = {
@@ -80,6 +88,7 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = {
   rate_limit_messages: DEFAULT_RATE_LIMIT_MESSAGES,
   rate_limit_window_s: DEFAULT_RATE_LIMIT_WINDOW_S,
   loop_repeat_limit: DEFAULT_LOOP_REPEAT_LIMIT,
+  message_ttl_s: DEFAULT_MESSAGE_TTL_S,
 };
 
 const RANGES: Record<keyof BrokerConfig, [number, number]> = {
@@ -88,6 +97,7 @@ const RANGES: Record<keyof BrokerConfig, [number, number]> = {
   rate_limit_messages: [0, 1_000_000],
   rate_limit_window_s: [1, 86_400],
   loop_repeat_limit: [0, 1_000_000],
+  message_ttl_s: [60, 365 * 24 * 3600],
 };
 
 /**

@@ -306,18 +306,18 @@ export function peekInbox(
  * @returns The newest that fit, oldest first; `remaining` counts the older
  * ones left out.
  */
-export function selectNewest(
-  records: readonly ArchivedMessage[],
+export function selectNewest<T extends Message = ArchivedMessage>(
+  records: readonly T[],
   selection: InboxSelection = {},
 ): {
-  messages: ArchivedMessage[];
+  messages: T[];
   remaining: number;
   truncated?: string[];
 } {
   const picked = pick(
     [...records].reverse(),
     { ...selection, only: undefined },
-    (r) => ({ ...toMessage(r), drained_at: r.drained_at }),
+    (r) => ({ ...r }),
   );
   picked.messages.reverse();
   return selected(picked);

@@ -108,6 +108,74 @@ export interface DeadLetter extends Message {
   dead_session_id: string;
   /** ISO-8601 UTC time it was rescued. */
   dead_at: string;
+  /**
+   * Why it is here when not a swept session's inbox: `expired` (its
+   * `expires_at` passed before anyone took its alias; never delivered
+   * again), `offline` (sent to an alias nobody holds right now, waiting for
+   * it to register again). See docs/design.md#conversations.
+   */
+  reason?: "expired" | "offline";
+}
+
+/**
+ * A sender's proof that a direct message reached its recipient's agent:
+ * never any content (docs/design.md#conversations).
+ */
+export interface Receipt {
+  /** The message's id. */
+  id: string;
+  /** Its recipient. */
+  to_alias: string;
+  /** ISO-8601 UTC time it was handed over. */
+  delivered_at: string;
+  /** How. */
+  via: DeliveryVia;
+}
+
+/**
+ * Checks that `value` is a {@linkcode Receipt}; returns a reason when not.
+ *
+ * @param value Parsed JSON.
+ * @returns `null` when valid, else what is wrong.
+ */
+export function receiptProblem(value: unknown): string | null {
+  if (!isObject(value)) return "not a JSON object";
+  for (const key of ["id", "to_alias", "delivered_at"]) {
+    if (typeof value[key] !== "string") return `field '${key}' is not a string`;
+  }
+  if (!isDeliveryVia(value.via)) return "field 'via' is not a delivery path";
+  return null;
+}
+
+/**
+ * Keeps only the {@linkcode Receipt} fields of a record.
+ *
+ * @param record A stored receipt.
+ * @returns The receipt.
+ */
+export function toReceipt(record: Receipt): Receipt {
+  return {
+    id: record.id,
+    to_alias: record.to_alias,
+    delivered_at: record.delivered_at,
+    via: record.via,
+  };
+}
+
+/**
+ * Whether a message's `expires_at` has passed.
+ *
+ * @param message A message, dead letter or sent-log line.
+ * @param now Epoch ms.
+ * @returns `true` once it expired (never for one without `expires_at`).
+ */
+export function isExpired(
+  message: { expires_at?: string; reason?: string },
+  now: number,
+): boolean {
+  if (message.reason === "expired") return true;
+  return message.expires_at !== undefined &&
+    Date.parse(message.expires_at) <= now;
 }
 
 /** A line of `rooms/<room>/history.jsonl`. */
@@ -191,9 +259,17 @@ export function sentMessageProblem(value: unknown): string | null {
 export function deadLetterProblem(value: unknown): string | null {
   const problem = messageProblem(value);
   if (problem) return problem;
-  return typeof (value as Record<string, unknown>).dead_session_id === "string"
-    ? null
-    : "field 'dead_session_id' is not a string";
+  const record = value as Record<string, unknown>;
+  if (typeof record.dead_session_id !== "string") {
+    return "field 'dead_session_id' is not a string";
+  }
+  if (
+    record.reason !== undefined && record.reason !== "expired" &&
+    record.reason !== "offline"
+  ) {
+    return "field 'reason' is not 'expired' or 'offline'";
+  }
+  return null;
 }
 
 /**

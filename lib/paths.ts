@@ -99,6 +99,12 @@ export interface BrokerPaths {
   sent(alias: string): string;
   /** Lock sidecar guarding one sent log. */
   sentLock(alias: string): string;
+  /** `archive/receipts/`: the receipt logs, one per sending alias. */
+  readonly receiptsDir: string;
+  /** `archive/receipts/<alias>.jsonl`: receipts of what an alias sent. */
+  receipts(alias: string): string;
+  /** Lock sidecar guarding one receipt log. */
+  receiptsLock(alias: string): string;
   /** `leases/<session>.lock`, held by the session's live process. */
   lease(sessionId: string): string;
   /** `rewake/<session>.lock`, held by the session's armed rewake waiter. */
@@ -164,6 +170,11 @@ export function brokerPaths(root: string): BrokerPaths {
       joinPath(archiveDir, "sent", `${validateAlias(alias)}.jsonl`),
     sentLock: (alias) =>
       joinPath(locksDir, `sent.${validateAlias(alias)}.lock`),
+    receiptsDir: joinPath(archiveDir, "receipts"),
+    receipts: (alias) =>
+      joinPath(archiveDir, "receipts", `${validateAlias(alias)}.jsonl`),
+    receiptsLock: (alias) =>
+      joinPath(locksDir, `receipts.${validateAlias(alias)}.lock`),
     lease: (id) => joinPath(leasesDir, `${validateSessionId(id)}.lock`),
     rewakeLock: (id) => joinPath(rewakeDir, `${validateSessionId(id)}.lock`),
     deliveryLock: (id) =>

@@ -21,6 +21,7 @@ import { withLock } from "./lock.ts";
 import {
   deadLetterProblem,
   messageProblem,
+  receiptProblem,
   roomMessageProblem,
   sentMessageProblem,
 } from "./message.ts";
@@ -142,6 +143,17 @@ function targets(paths: BrokerPaths): Target[] {
       check: () => void readJsonl(sent, sentMessageProblem),
     });
   }
+  for (const entry of safeReadDir(paths.receiptsDir)) {
+    const alias = aliasFromName(entry.name);
+    if (alias === null || entry.isDirectory) continue;
+    const log = paths.receipts(alias);
+    list.push({
+      path: log,
+      lock: paths.receiptsLock(alias),
+      lineProblem: receiptProblem,
+      check: () => void readJsonl(log, receiptProblem),
+    });
+  }
   for (const roomId of roomIdsOrNone(paths)) {
     list.push({
       path: paths.roomMembers(roomId),
@@ -174,6 +186,7 @@ function directories(paths: BrokerPaths): string[] {
   const dirs = [
     paths.archiveDir,
     paths.sentDir,
+    paths.receiptsDir,
     paths.locksDir,
     paths.leasesDir,
     paths.rewakeDir,

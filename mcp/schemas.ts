@@ -106,6 +106,11 @@ export const SendReceiptSchema = z.object({
   ts: z.string(),
   to_alias: z.string(),
   queued: z.literal(true),
+  recipient_alive: liveness.optional().describe(
+    "false: the recipient's session is not alive; the message waits for the next session of that alias, until expires_at",
+  ),
+  expires_at: z.string().optional(),
+  thread_id: z.string().optional().describe("The thread this message is in"),
 });
 
 /** Result of `send_all`. */
@@ -165,9 +170,17 @@ export const WaitResultSchema = InboxResultSchema.extend({
   ),
 });
 
+/** A message in `history`. */
+export const HistoryEntrySchema = MessageSchema.extend({
+  direction: z.enum(["in", "out"]).describe("in: received; out: sent"),
+  drained_at: z.string().optional(),
+  delivered_via: z.enum(["poll", "hook", "push", "wake", "wait", "run"])
+    .optional(),
+});
+
 /** Result of `history`. */
 export const HistoryResultSchema = z.object({
-  messages: z.array(ArchivedMessageSchema),
+  messages: z.array(HistoryEntrySchema),
   omitted: z.number().optional().describe(
     "Older messages within limit left out to keep the reply bounded",
   ),
@@ -233,6 +246,7 @@ export const SweepResultSchema = z.object({
   })),
   rescued_messages: z.number(),
   orphan_inboxes: z.number(),
+  expired_messages: z.number().optional(),
 });
 
 /** Result of `tail_log`. */
@@ -294,4 +308,26 @@ export const ReleaseResultSchema = z.object({
 /** Result of `claims`. */
 export const ClaimsResultSchema = z.object({
   claims: z.array(ClaimInfoSchema),
+});
+
+/** Result of `message_status`. */
+export const MessageStatusResultSchema = z.object({
+  messages: z.array(z.object({
+    id: z.string(),
+    state: z.enum([
+      "queued",
+      "delivered",
+      "expired",
+      "dead_lettered",
+      "posted",
+      "unknown",
+    ]),
+    to_alias: z.string().optional(),
+    room_id: z.string().optional(),
+    ts: z.string().optional(),
+    thread_id: z.string().optional(),
+    via: z.enum(["poll", "hook", "push", "wake", "wait", "run"]).optional(),
+    delivered_at: z.string().optional(),
+    expires_at: z.string().optional(),
+  })),
 });

@@ -7,7 +7,11 @@
  */
 
 import { z } from "zod";
-import type { Broker } from "../lib/broker.ts";
+import {
+  type Broker,
+  DEFAULT_STATUS_LAST,
+  MAX_STATUS_IDS,
+} from "../lib/broker.ts";
 import { claimsOf, MAX_PATHS_PER_CALL, MAX_TTL_S } from "../lib/claims.ts";
 import {
   boundHistory,
@@ -34,6 +38,7 @@ import {
   LeaveRoomResultSchema,
   ListResultSchema,
   ListRoomsResultSchema,
+  MessageStatusResultSchema,
   MyRoomsResultSchema,
   RegisterResultSchema,
   ReleaseResultSchema,
@@ -255,7 +260,7 @@ export const TOOLS: readonly ToolSpec[] = [
     name: "send",
     title: "Send direct message",
     description:
-      "Send a direct message to another agent by alias. Fails if the recipient is unknown or not alive.",
+      "Send a direct message to another agent by alias (unknown aliases are an error). If the recipient's session is not alive (restarting, crashed), the message is queued anyway: the answer says recipient_alive: false and expires_at (default 7 days), and the next session that takes the alias gets it. Answer a message with reply_to set to its id to stay in its thread; message_status tells whether it was delivered.",
     input: {
       to_alias: alias("Recipient's alias"),
       content,
@@ -294,6 +299,7 @@ export const TOOLS: readonly ToolSpec[] = [
           ctx.broker.pollInbox(
             ctx.sessionId,
             replyBounds(args.limit ?? INBOX_REPLY_LIMIT),
+            "poll",
           ),
       ),
     text: inboxText((n) => `(${n} more waiting: call poll_inbox again)`),
@@ -345,8 +351,16 @@ export const TOOLS: readonly ToolSpec[] = [
   {
     name: "history",
     title: "Inbox history",
-    description: "Show messages you already received, newest last.",
-    input: { limit: limit("How many (default 50)") },
+    description:
+      "Show your conversations, newest last: messages you received (direction 'in') and sent ('out'), merged by time. Optionally only the direct messages with one peer, or one thread.",
+    input: {
+      limit: limit("How many (default 50)"),
+      peer: alias("Only direct messages with this alias, both ways")
+        .optional(),
+      thread_id: z.string().optional().describe(
+        "Only this thread (a message's thread_id, or its root's id)",
+      ),
+    },
     output: HistoryResultSchema,
     annotations: READ_ONLY,
     run: async (ctx, args) =>
@@ -373,6 +387,23 @@ export const TOOLS: readonly ToolSpec[] = [
     output: SearchResultSchema,
     annotations: READ_ONLY,
     run: (ctx, args) => ctx.broker.searchMessages(ctx.sessionId, args),
+  },
+  {
+    name: "message_status",
+    title: "Message status",
+    description:
+      "Where messages you sent are: queued (waiting for the recipient), delivered (handed to its agent: via poll, hook, push, wake or wait, and when), expired, dead_lettered, posted (room), or unknown (not yours). Give ids, or get your last N sent. Never shows content.",
+    input: {
+      ids: z.array(z.string()).max(MAX_STATUS_IDS).optional().describe(
+        `Message ids you sent (at most ${MAX_STATUS_IDS})`,
+      ),
+      last: z.number().int().min(0).max(MAX_STATUS_IDS).optional().describe(
+        `Without ids: your newest N sent messages (default ${DEFAULT_STATUS_LAST})`,
+      ),
+    },
+    output: MessageStatusResultSchema,
+    annotations: READ_ONLY,
+    run: (ctx, args) => ctx.broker.messageStatus(ctx.sessionId, args),
   },
   {
     name: "join_room",

@@ -21,6 +21,7 @@ export const C2C_TOOL_NAMES: readonly string[] = [
   "leave_room",
   "list",
   "list_rooms",
+  "message_status",
   "my_rooms",
   "peek_inbox",
   "poll_inbox",

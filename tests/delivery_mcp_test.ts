@@ -96,6 +96,10 @@ Deno.test("poll_inbox, peek_inbox and history show each body to every client's m
       /^<c2c event="message" from="storm-beacon" alias="tide-runner" reply_to="[^"]+" id="[^"]+" ts="[^"]+">direct "quoted" <b>body<\/b> & more<\/c2c>\n<c2c event="room_message" /,
     );
     const { messages } = r.structuredContent as unknown as InboxReply;
+    // history adds where each came from: received, and how.
+    const extra = tool === "history"
+      ? { direction: "in", delivered_via: "poll" }
+      : {};
     assert.deepEqual(
       { ...messages[0], drained_at: undefined },
       {
@@ -105,7 +109,10 @@ Deno.test("poll_inbox, peek_inbox and history show each body to every client's m
         to_alias: "tide-runner",
         content: direct,
         reply_to: replyTo,
+        // A reply to a message its sender never saw starts its thread there.
+        thread_id: replyTo,
         drained_at: undefined,
+        ...extra,
       },
     );
     assert.equal(messages[1].room_id, "lounge");
@@ -249,7 +256,7 @@ Deno.test("channel push waits for the session's delivery lock: a hook delivering
     assert.deepEqual(pushed, [], "pushed while a hook held the lock");
     const { messages } = await broker.peekInbox("tide-runner-s");
     assert.deepEqual(messages.map((m) => m.id), [first]);
-    await broker.drainMessages("tide-runner-s", [first]);
+    await broker.drainMessages("tide-runner-s", [first], "hook");
   });
   const second = await send("pushed by the channel");
   await waitFor(() => pushed.length > 0, 10_000, "a channel notification");

@@ -240,7 +240,12 @@ conformance(
       "unknown",
       main.send("s-a", { to_alias: "nobody", content: "x" }),
     );
-    await rec("dead", main.send("s-a", { to_alias: "delta", content: "x" }));
+    const queued = await rec(
+      "dead",
+      main.send("s-a", { to_alias: "delta", content: "x" }),
+    );
+    assert.equal(queued?.recipient_alive, false);
+    assert.ok(queued?.expires_at);
     await rec("self", main.send("s-a", { to_alias: "alpha", content: "x" }));
     await rec(
       "mismatch",
@@ -411,7 +416,10 @@ conformance(
     for (const content of ["one", "two", "three"]) {
       ids.push((await main.send("s-a", { to_alias: "bravo", content })).id);
     }
-    const drained = await rec("drain two", main.drainMessages("s-b", [ids[1]]));
+    const drained = await rec(
+      "drain two",
+      main.drainMessages("s-b", [ids[1]], "push"),
+    );
     assert.deepEqual(drained?.messages.map((m) => m.content), ["two"]);
     await rec("peek", main.peekInbox("s-b"));
     await rec("history", main.history("s-b"));
@@ -423,7 +431,7 @@ conformance(
       "three",
     ]);
     await rec("history after", main.history("s-b"));
-    await rec("drain unknown id", main.drainMessages("s-b", ["nope"]));
+    await rec("drain unknown id", main.drainMessages("s-b", ["nope"], "push"));
   },
 );
 
@@ -870,6 +878,208 @@ conformance(
       archive?.map((m) => [m.content, m.delivered_via]),
       [["one", "hook"], ["two", undefined]],
     );
+  },
+);
+
+conformance(
+  "offline: a DM to a dead recipient waits for its next session, expires into the dead letters and never comes back",
+  async (c) => {
+    const { main, rec, world } = c;
+    await c.live("s-a");
+    const b = await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    b.release();
+    const first = await rec(
+      "while down",
+      main.send("s-a", { to_alias: "bravo", content: "while down" }),
+    );
+    assert.equal(first?.recipient_alive, false);
+    const status = (id: string) =>
+      main.messageStatus("s-a", { ids: [id] }).then((r) => r.messages[0]);
+    assert.equal((await status(first!.id)).state, "queued");
+    const b2 = await c.live("s-b2");
+    const back = await rec(
+      "next session",
+      main.register("s-b2", { alias: "bravo", leased: true }),
+    );
+    assert.equal(back?.redelivered, 1);
+    const got = await rec("polls", main.pollInbox("s-b2"));
+    assert.deepEqual(got?.messages.map((m) => m.content), ["while down"]);
+    const delivered = await rec("status delivered", status(first!.id));
+    assert.equal(delivered?.state, "delivered");
+    assert.equal(delivered?.via, "poll");
+    b2.release();
+    const late = await main.send("s-a", {
+      to_alias: "bravo",
+      content: "too late",
+    });
+    world.clock.advance(7 * 24 * 3600_000 + 60_000);
+    assert.equal((await status(late.id)).state, "expired");
+    const swept = await rec("sweep", main.sweep());
+    assert.equal(swept?.expired_messages, 1);
+    const dead = await rec("dead letters", main.deadLetters());
+    assert.deepEqual(dead?.map((d) => [d.content, d.reason]), [[
+      "too late",
+      "expired",
+    ]]);
+    await c.live("s-b3");
+    const again = await rec(
+      "a later session",
+      main.register("s-b3", { alias: "bravo", leased: true }),
+    );
+    assert.equal(again?.redelivered, 0);
+    assert.deepEqual((await main.pollInbox("s-b3")).messages, []);
+    await rec("status expired", status(late.id));
+    await rec("dead letters after", main.deadLetters());
+  },
+);
+
+conformance(
+  "offline: a swept alias that sent lately still accepts DMs, kept in the dead letters until it registers; an unknown alias is refused",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    const k = await c.live("s-k");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-k", { alias: "kilo", leased: true });
+    await main.send("s-k", { to_alias: "alpha", content: "brb" });
+    k.release();
+    await rec("sweep", main.sweep());
+    const queued = await rec(
+      "to the swept alias",
+      main.send("s-a", { to_alias: "kilo", content: "welcome back" }),
+    );
+    assert.equal(queued?.recipient_alive, false);
+    const state = await main.messageStatus("s-a", { ids: [queued!.id] });
+    assert.equal(state.messages[0].state, "dead_lettered");
+    await rec(
+      "to nobody",
+      main.send("s-a", { to_alias: "nobody", content: "x" }),
+    );
+    assert.equal(code(c.transcript, 2), "unknown_alias");
+    await c.live("s-k2");
+    const back = await rec(
+      "kilo again",
+      main.register("s-k2", { alias: "kilo", leased: true }),
+    );
+    assert.equal(back?.redelivered, 1);
+    const got = await main.pollInbox("s-k2");
+    assert.deepEqual(got.messages.map((m) => m.content), ["welcome back"]);
+  },
+);
+
+conformance(
+  "message_status: receipts per delivery path, room posts, other senders' ids read unknown, never content",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await c.live("s-c");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.register("s-c", { alias: "charlie", leased: true });
+    const send = async (content: string) =>
+      (await main.send("s-a", { to_alias: "bravo", content })).id;
+    const polled = await send("secret one");
+    await main.pollInbox("s-b");
+    const pushed = await send("secret two");
+    await main.drainMessages("s-b", [pushed], "push");
+    const waiting = await send("secret three");
+    await main.joinRoom("s-a", { room_id: "lounge" });
+    const post = await main.sendRoom("s-a", {
+      room_id: "lounge",
+      content: "secret four",
+    });
+    const theirs = await main.send("s-c", { to_alias: "bravo", content: "c" });
+    const last = await rec("last", main.messageStatus("s-a"));
+    assert.deepEqual(
+      last?.messages.map((m) => [m.id, m.state, m.via]),
+      [
+        [polled, "delivered", "poll"],
+        [pushed, "delivered", "push"],
+        [waiting, "queued", undefined],
+        [post.id, "posted", undefined],
+      ],
+    );
+    const asked = await rec(
+      "by id",
+      main.messageStatus("s-a", { ids: [theirs.id, waiting, "nope"] }),
+    );
+    assert.deepEqual(asked?.messages.map((m) => m.state), [
+      "unknown",
+      "queued",
+      "unknown",
+    ]);
+    assert.ok(!JSON.stringify([last, asked]).includes("secret"));
+    await rec("last 1", main.messageStatus("s-a", { last: 1 }));
+    await rec(
+      "too many",
+      main.messageStatus("s-a", {
+        ids: Array.from({ length: 101 }, (_, i) => `m${i}`),
+      }),
+    );
+  },
+);
+
+conformance(
+  "history: a thread of 6 between two agents reads back in order from both sides, by peer and by thread",
+  async (c) => {
+    const { main, rec, world } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await c.live("s-c");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.register("s-c", { alias: "charlie", leased: true });
+    const ids: string[] = [];
+    let replyTo: string | undefined;
+    for (let i = 0; i < 6; i++) {
+      const [from, to, reader] = i % 2 === 0
+        ? ["s-a", "bravo", "s-b"]
+        : ["s-b", "alpha", "s-a"];
+      world.clock.advance(1000);
+      const r = await main.send(from, {
+        to_alias: to,
+        content: `turn ${i}`,
+        reply_to: replyTo,
+      });
+      ids.push(r.id);
+      replyTo = r.id;
+      await main.pollInbox(reader);
+      if (i === 2) {
+        await main.send("s-c", { to_alias: "alpha", content: "aside" });
+        await main.pollInbox("s-a");
+      }
+    }
+    const turns = ids.map((_, i) => `turn ${i}`);
+    const mine = await rec("alpha's history", main.history("s-a"));
+    assert.deepEqual(
+      mine?.messages.map((m) => [m.content, m.direction]),
+      [
+        ["turn 0", "out"],
+        ["turn 1", "in"],
+        ["turn 2", "out"],
+        ["aside", "in"],
+        ["turn 3", "in"],
+        ["turn 4", "out"],
+        ["turn 5", "in"],
+      ],
+    );
+    for (const session of ["s-a", "s-b"]) {
+      const thread = await main.history(session, { thread_id: ids[0] });
+      assert.deepEqual(thread.messages.map((m) => m.content), turns);
+      assert.ok(thread.messages.every((m) => m.thread_id === ids[0]));
+    }
+    const peer = await rec(
+      "bravo with alpha",
+      main.history("s-b", { peer: "alpha" }),
+    );
+    assert.deepEqual(peer?.messages.map((m) => m.content), turns);
+    const aside = await main.history("s-a", { peer: "charlie" });
+    assert.deepEqual(aside.messages.map((m) => m.content), ["aside"]);
+    const two = await main.history("s-a", { thread_id: ids[0], limit: 2 });
+    assert.deepEqual(two.messages.map((m) => m.content), ["turn 4", "turn 5"]);
   },
 );
 

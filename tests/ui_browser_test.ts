@@ -155,12 +155,15 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
     await Deno.mkdir(SCREENSHOT.replace(/\/[^/]+$/, ""), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
 
-    // A send to the dead bob is refused, in words, on the page.
+    // A send to the dead bob is queued for its next session, in words.
     await page.selectOption("#target", "dm:bob");
     await page.fill("#body", "are you there?");
     await page.click("#send");
     await page.waitForSelector("#send-error:not(:empty)");
-    assert.match(await page.locator("#send-error").innerText(), /not alive/);
+    assert.match(
+      await page.locator("#send-error").innerText(),
+      /Queued: bob is not alive now/,
+    );
 
     assert.equal(
       await page.evaluate(() =>

@@ -590,6 +590,7 @@ export const PAGE_JS = `"use strict";
           }
           $("body").value = "";
           if (data.deduplicated) error.textContent = "Not posted again: you sent the same text to this room within the last minute.";
+          if (data.recipient_alive === false) error.textContent = "Queued: " + data.to_alias + " is not alive now; its next session gets it (until " + data.expires_at + ").";
         });
       })
       .catch(function (e) { error.textContent = "Could not reach c2c ui: " + e.message; })

@@ -30,6 +30,7 @@ import type {
   DeadLetter,
   DeliveryVia,
   Message,
+  Receipt,
   RoomMessage,
   SentMessage,
 } from "../message.ts";
@@ -82,12 +83,37 @@ export interface RegistryView {
 
 /** An inbox move a registry change implies. */
 export type RegistryEffect =
-  /** A takeover: the dead holder's pending messages follow the alias. */
-  | { kind: "transfer"; from: InboxOwner; to: InboxOwner }
+  /**
+   * A takeover: the dead holder's pending messages follow the alias, but
+   * those that expired at `expire_before` go to the dead letters instead
+   * (reason `expired`, stamped `dead_at`).
+   */
+  | {
+    kind: "transfer";
+    from: InboxOwner;
+    to: InboxOwner;
+    expire_before?: string;
+    dead_at?: string;
+  }
   /** A rename: the session's pending messages follow it to its new alias. */
   | { kind: "rename"; from: InboxOwner; to: InboxOwner }
-  /** Dead letters for this alias or session come back into its inbox. */
-  | { kind: "redeliver"; to: InboxOwner }
+  /**
+   * Dead letters for this alias or session come back into its inbox, but
+   * never those that expired (reason `expired`, or `expires_at` at or
+   * before `expire_before`).
+   */
+  | { kind: "redeliver"; to: InboxOwner; expire_before?: string }
+  /**
+   * Messages whose `expires_at` is at or before `before` move from these
+   * inboxes to the dead letters, and dead letters that expired are marked
+   * so (reason `expired`, stamped `dead_at`): docs/design.md#conversations.
+   */
+  | {
+    kind: "expire";
+    owners: readonly InboxOwner[];
+    before: string;
+    dead_at: string;
+  }
   /** A swept session's pending messages go to the dead letters. */
   | { kind: "rescue"; owner: InboxOwner; dead_at: string }
   /** Pending messages of a session nobody is registered as go to the dead letters. */
@@ -102,6 +128,8 @@ export type RegistryEffect =
 export interface EffectOutcome {
   /** Messages moved into an inbox (transfers, renames, redeliveries). */
   moved: number;
+  /** Messages that expired into the dead letters (`expire`, transfers). */
+  expired?: number;
   /** Messages rescued to the dead letters. */
   rescued: number;
   /** Orphan inboxes rescued. */
@@ -168,12 +196,20 @@ export interface HistoryRange {
   stopAt?: (message: RoomMessage) => boolean;
 }
 
+/** Most receipts or sent-log lines one look-up by id reads, newest first. */
+export const RECEIPT_SCAN = 10_000;
+
 /** Which part of a sent log to read (docs/design.md#conversations). */
 export interface SentRange {
   /** At most this many, the newest (newest last). */
   limit?: number;
   /** Only messages sent at or after this ISO-8601 time. */
   since?: string;
+  /**
+   * Only these ids: reading stops once every one was found (or `limit`
+   * entries were looked at, newest first).
+   */
+  ids?: ReadonlySet<string>;
 }
 
 /** Where a broker keeps everything; see the module doc. */
@@ -308,6 +344,36 @@ export interface Store {
    * @returns Sent messages, oldest first.
    */
   sent(alias: string, range?: SentRange): Promise<SentMessage[]>;
+
+  /**
+   * Appends receipts to a sender's receipt log (docs/design.md#conversations).
+   *
+   * @param senderAlias Who sent the messages.
+   * @param receipts One per direct message handed over.
+   * @param by The recipient's inbox whose drain handed them over (the NATS
+   * store signs with its session's key).
+   */
+  appendReceipts(
+    senderAlias: string,
+    receipts: readonly Receipt[],
+    by: InboxOwner,
+  ): Promise<void>;
+  /**
+   * Reads a sender's receipts for some ids, newest first until every id was
+   * found (or {@linkcode RECEIPT_SCAN} receipts were looked at).
+   *
+   * @param senderAlias Who sent the messages.
+   * @param ids The message ids.
+   * @returns The receipts found (one per id, the first written).
+   */
+  receipts(senderAlias: string, ids: ReadonlySet<string>): Promise<Receipt[]>;
+  /**
+   * Adds dead letters directly: a message sent to an alias nobody holds
+   * right now, which waits there until the alias registers again.
+   *
+   * @param letters The letters (signed as their sender's, NATS store).
+   */
+  appendDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
 
   /**
    * Inboxes of sessions nobody is registered as, and how much waits there.

@@ -87,14 +87,18 @@ import {
   deadLetterProblem,
   type DeliveryVia,
   isDeliveryVia,
+  isExpired,
   type Message,
   messageProblem,
+  type Receipt,
+  receiptProblem,
   type RoomMessage,
   roomMessageProblem,
   type SentMessage,
   sentMessageProblem,
   SYSTEM_ALIAS,
   toMessage,
+  toReceipt,
   toSentMessage,
 } from "../../message.ts";
 import {
@@ -122,6 +126,7 @@ import type {
   SessionLease,
   Store,
 } from "../store.ts";
+import { RECEIPT_SCAN } from "../store.ts";
 import {
   FAILOVER_BUDGET_MS,
   isTransientNatsError,
@@ -174,6 +179,8 @@ export const DUPLICATE_WINDOW_MS = 120_000;
 export const ARCHIVE_KEEP = 10_000;
 /** Newest sent messages kept per alias (docs/design.md#conversations). */
 export const SENT_KEEP = 10_000;
+/** Newest receipts kept per sending alias (docs/design.md#conversations). */
+export const RECEIPTS_KEEP = 10_000;
 /** Newest audit entries kept. */
 export const AUDIT_KEEP = 100_000;
 /** How many times a registry change is recomputed after losing a race. */
@@ -499,6 +506,12 @@ export class NatsStore implements Store {
           ...base,
           subjects: [`${n.prefix}.sent.>`],
           max_msgs_per_subject: SENT_KEEP,
+        };
+      case "receipts":
+        return {
+          ...base,
+          subjects: [`${n.prefix}.receipts.>`],
+          max_msgs_per_subject: RECEIPTS_KEEP,
         };
       case "dead":
         return { ...base, subjects: [n.deadAll] };
@@ -1030,6 +1043,16 @@ export class NatsStore implements Store {
     const n = this.names;
     switch (effect.kind) {
       case "transfer": {
+        if (effect.expire_before !== undefined) {
+          outcome.expired = (outcome.expired ?? 0) +
+            await this.#expireInbox(
+              ctx,
+              effect.from.alias,
+              effect.from.session_id,
+              Date.parse(effect.expire_before),
+              effect.dead_at ?? new Date().toISOString(),
+            );
+        }
         if (effect.from.alias === effect.to.alias) {
           // Inboxes follow the alias already: what waits there comes with it.
           await this.#stream(ctx, "inbox");
@@ -1061,8 +1084,31 @@ export class NatsStore implements Store {
       case "forget_lease":
         return; // liveness reads `leased` from the registration itself
       case "redeliver":
-        outcome.moved += await this.#redeliver(ctx, effect.to);
+        outcome.moved += await this.#redeliver(
+          ctx,
+          effect.to,
+          effect.expire_before === undefined
+            ? -Infinity
+            : Date.parse(effect.expire_before),
+        );
         return;
+      case "expire": {
+        const before = Date.parse(effect.before);
+        let expired = 0;
+        for (const owner of effect.owners) {
+          if (!owner.alias) continue;
+          expired += await this.#expireInbox(
+            ctx,
+            owner.alias,
+            owner.session_id,
+            before,
+            effect.dead_at,
+          );
+        }
+        expired += await this.#expireDead(ctx, before, effect.dead_at);
+        outcome.expired = (outcome.expired ?? 0) + expired;
+        return;
+      }
       case "rescue":
         outcome.rescued += await this.#rescue(
           ctx,
@@ -1186,8 +1232,87 @@ export class NatsStore implements Store {
     return pending.length;
   }
 
-  /** Dead letters for the alias or the session come back into the inbox. */
-  async #redeliver(ctx: Context, to: InboxOwner): Promise<number> {
+  /**
+   * Moves the messages of an alias's inbox that expired at `before` to the
+   * dead letters (reason `expired`): each published there, then deleted
+   * from the inbox.
+   */
+  async #expireInbox(
+    ctx: Context,
+    alias: string,
+    sessionId: string,
+    before: number,
+    deadAt: string,
+  ): Promise<number> {
+    const n = this.names;
+    await Promise.all([this.#stream(ctx, "inbox"), this.#stream(ctx, "dead")]);
+    const gone = (await this.#readInbox(ctx, n.inbox(alias))).filter((p) =>
+      isExpired(p.message, before)
+    );
+    if (gone.length === 0) return 0;
+    await this.#publishAll(
+      ctx,
+      n.dead(alias, sessionId || "unknown"),
+      gone.map((p) => ({
+        data: encoder.encode(JSON.stringify(
+          {
+            ...toMessage(p.message),
+            dead_session_id: sessionId,
+            dead_at: deadAt,
+            reason: "expired",
+          } satisfies DeadLetter,
+        )),
+        msgID: `${p.message.id}:expired:${p.seq}`,
+        headers: p.headers,
+      })),
+    );
+    await Promise.all(
+      gone.map((p) => this.#deleteSeq(ctx, n.streams.inbox, p.seq)),
+    );
+    return gone.length;
+  }
+
+  /** Marks the dead letters that expired at `before` (reason `expired`). */
+  async #expireDead(
+    ctx: Context,
+    before: number,
+    deadAt: string,
+  ): Promise<number> {
+    const n = this.names;
+    await this.#stream(ctx, "dead");
+    const fresh = (await this.#readDead(ctx, n.deadAll)).filter(({ letter }) =>
+      letter.reason !== "expired" && isExpired(letter, before)
+    );
+    for (const { letter, rec } of fresh) {
+      const subject = n.dead(
+        letter.to_alias,
+        letter.dead_session_id || "unknown",
+      );
+      await this.#publishAll(ctx, subject, [{
+        data: encoder.encode(JSON.stringify(
+          {
+            ...letter,
+            reason: "expired",
+            dead_at: deadAt,
+          } satisfies DeadLetter,
+        )),
+        msgID: `${letter.id}:expired:${rec.seq}`,
+        headers: rec.headers,
+      }]);
+      await this.#deleteSeq(ctx, n.streams.dead, rec.seq);
+    }
+    return fresh.length;
+  }
+
+  /**
+   * Dead letters for the alias or the session come back into the inbox,
+   * except those that expired at `before`.
+   */
+  async #redeliver(
+    ctx: Context,
+    to: InboxOwner,
+    before = -Infinity,
+  ): Promise<number> {
     const n = this.names;
     await Promise.all([this.#stream(ctx, "inbox"), this.#stream(ctx, "dead")]);
     const found = new Map<number, { letter: DeadLetter; rec: StoredRecord }>();
@@ -1198,7 +1323,7 @@ export class NatsStore implements Store {
       ]
     ) {
       for (const d of await this.#readDead(ctx, filter)) {
-        found.set(d.rec.seq, d);
+        if (!isExpired(d.letter, before)) found.set(d.rec.seq, d);
       }
     }
     if (found.size === 0) return 0;
@@ -1380,6 +1505,7 @@ export class NatsStore implements Store {
               ...fields,
               dead_session_id: letter.dead_session_id,
               dead_at: letter.dead_at,
+              ...(letter.reason ? { reason: letter.reason } : {}),
             },
             rec,
           });
@@ -1858,51 +1984,192 @@ export class NatsStore implements Store {
   }
 
   /**
-   * Reads an alias's sent log from its end: the newest `limit`, or, for
-   * `since`, a growing tail until it reaches an entry sent before then (by
-   * each entry's `ts`, so no clock but the senders' matters). Entries whose
-   * signature does not verify are left out.
+   * Reads an alias's sent log from its end: the newest `limit`; for `since`,
+   * a growing tail until it reaches an entry sent before then (by each
+   * entry's `ts`, so no clock but the senders' matters); for `ids`, a
+   * growing tail until every id was found. Entries whose signature does not
+   * verify are left out.
    *
    * @param alias The sender's alias.
-   * @param range The newest `limit`, and/or those since a time.
+   * @param range The newest `limit`, and/or those since a time, or by id.
    * @returns Sent messages, oldest first.
    */
   sent(alias: string, range: SentRange = {}): Promise<SentMessage[]> {
     if (range.limit === 0) return Promise.resolve([]);
+    const { since, ids } = range;
     return this.#op(async (ctx) => {
       const n = this.names;
       await this.#stream(ctx, "sent");
       const subject = n.sent(alias);
-      const count = await this.#retry(() =>
-        subjectCount(ctx.jsm, n.streams.sent, subject)
-      );
-      if (count === 0) return [];
-      const since = range.since;
-      for (let want = range.limit ?? SENT_TAIL;; want *= 4) {
-        const start = await this.#retry(() =>
-          startOfLast(
-            ctx.jsm,
-            n.streams.sent,
-            subject,
-            Math.min(want, count),
-            count,
-          )
-        );
-        if (start === null) return [];
-        const out: SentMessage[] = [];
-        for await (
-          const rec of readSubject(ctx, n.streams.sent, subject, start)
-        ) {
-          const entry = await this.#checkSent(ctx, rec, alias);
-          if (entry) out.push(entry);
+      const most = ids
+        ? Math.min(range.limit ?? RECEIPT_SCAN, RECEIPT_SCAN)
+        : Infinity;
+      const first = ids
+        ? Math.min(Math.max(SENT_TAIL, ids.size * 2), most)
+        : range.limit ?? SENT_TAIL;
+      const wanted = (e: SentMessage) =>
+        (since === undefined || e.ts >= since) && (!ids || ids.has(e.id));
+      const enough = (out: SentMessage[], want: number, count: number) => {
+        if (want >= count || want >= most) return true;
+        if (ids) return out.filter((e) => ids.has(e.id)).length >= ids.size;
+        if (since !== undefined && range.limit === undefined) {
+          return out.length > 0 && out[0].ts < since;
         }
-        const reached = since === undefined || range.limit !== undefined ||
-          want >= count || (out.length > 0 && out[0].ts < since);
-        if (!reached) continue;
-        const fresh = since === undefined
-          ? out
-          : out.filter((e) => e.ts >= since);
-        return range.limit === undefined ? fresh : fresh.slice(-range.limit);
+        return true;
+      };
+      const out = await this.#tail(
+        ctx,
+        "sent",
+        subject,
+        first,
+        (rec) => this.#checkSent(ctx, rec, alias),
+        enough,
+      );
+      const fresh = out.filter(wanted);
+      if (ids) {
+        const seen = new Set<string>();
+        return fresh.filter((e) => !seen.has(e.id) && seen.add(e.id));
+      }
+      return range.limit === undefined ? fresh : fresh.slice(-range.limit);
+    });
+  }
+
+  /**
+   * Reads the newest `first` records of a subject, then 4 times as many,
+   * until `enough` says the tail read reaches far enough.
+   */
+  async #tail<T>(
+    ctx: Context,
+    role: StreamRole,
+    subject: string,
+    first: number,
+    check: (rec: StoredRecord) => Promise<T | null>,
+    enough: (out: T[], want: number, count: number) => boolean,
+  ): Promise<T[]> {
+    const stream = this.names.streams[role];
+    const count = await this.#retry(() =>
+      subjectCount(ctx.jsm, stream, subject)
+    );
+    if (count === 0) return [];
+    for (let want = Math.max(1, first);; want *= 4) {
+      const start = await this.#retry(() =>
+        startOfLast(ctx.jsm, stream, subject, Math.min(want, count), count)
+      );
+      if (start === null) return [];
+      const out: T[] = [];
+      for await (const rec of readSubject(ctx, stream, subject, start)) {
+        const value = await check(rec);
+        if (value !== null) out.push(value);
+      }
+      if (enough(out, want, count)) return out;
+    }
+  }
+
+  /**
+   * Appends receipts to a sender's receipt log, signed with the key of the
+   * session whose drain handed the messages over.
+   *
+   * @param senderAlias Who sent the messages.
+   * @param receipts One per message (subject `receipts.<alias>`).
+   * @param by The draining inbox.
+   */
+  appendReceipts(
+    senderAlias: string,
+    receipts: readonly Receipt[],
+    by: InboxOwner,
+  ): Promise<void> {
+    if (receipts.length === 0) return Promise.resolve();
+    return this.#op(async (ctx) => {
+      await this.#stream(ctx, "receipts");
+      const key = await this.#localKey(by.session_id, false);
+      if (!key) {
+        throw new C2cError(
+          "session_borrowed",
+          `session '${by.session_id}' has no signing key on this machine (${this.paths.root}/keys) to sign receipts with`,
+        );
+      }
+      const items: PublishItem[] = [];
+      for (const receipt of receipts) {
+        const record = toReceipt(receipt);
+        const h = makeHeaders();
+        h.set(SIG_HEADER, await signRecord(key.privateKey, record));
+        h.set(SIGNER_HEADER, by.session_id);
+        items.push({
+          data: encoder.encode(JSON.stringify(record)),
+          msgID: `receipt:${record.id}:${encodeName(record.to_alias)}`,
+          headers: h,
+        });
+      }
+      await this.#publishAll(ctx, this.names.receipts(senderAlias), items);
+    });
+  }
+
+  /**
+   * Reads a sender's receipts for some ids, from the end of its log.
+   *
+   * @param senderAlias Who sent the messages.
+   * @param ids The message ids.
+   * @returns One receipt per id found whose signer held its recipient.
+   */
+  receipts(senderAlias: string, ids: ReadonlySet<string>): Promise<Receipt[]> {
+    if (ids.size === 0) return Promise.resolve([]);
+    return this.#op(async (ctx) => {
+      await this.#stream(ctx, "receipts");
+      const out = await this.#tail(
+        ctx,
+        "receipts",
+        this.names.receipts(senderAlias),
+        Math.max(SENT_TAIL, ids.size * 2),
+        async (rec) => {
+          const value = parseJson(rec.data);
+          if (receiptProblem(value) !== null) return null;
+          const receipt = toReceipt(value as Receipt);
+          if (!ids.has(receipt.id)) return null;
+          if (
+            await this.#verified(ctx, rec.headers, receipt, receipt.to_alias)
+          ) {
+            return receipt;
+          }
+          await this.#forged(ctx, this.names.streams.receipts, rec.seq);
+          return null;
+        },
+        (out, want) =>
+          want >= RECEIPT_SCAN ||
+          new Set(out.map((r) => r.id)).size >= ids.size,
+      );
+      const found = new Map<string, Receipt>();
+      for (const r of out) if (!found.has(r.id)) found.set(r.id, r);
+      return [...found.values()];
+    });
+  }
+
+  /**
+   * Adds dead letters, each signed as its sender's.
+   *
+   * @param letters The letters (subject `dead.<alias>.<session>`).
+   */
+  appendDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return Promise.resolve();
+    return this.#op(async (ctx) => {
+      await this.#stream(ctx, "dead");
+      const snap = await this.#snapshot(ctx, false);
+      for (const letter of letters) {
+        const { session, key } = await this.#signerKey(
+          snap.rows,
+          letter.from_alias,
+        );
+        const h = makeHeaders();
+        h.set(SIG_HEADER, await signRecord(key.privateKey, toMessage(letter)));
+        h.set(SIGNER_HEADER, session);
+        await this.#publishAll(
+          ctx,
+          this.names.dead(letter.to_alias, letter.dead_session_id || "unknown"),
+          [{
+            data: encoder.encode(JSON.stringify(letter)),
+            msgID: `${letter.id}:offline`,
+            headers: h,
+          }],
+        );
       }
     });
   }
