@@ -170,3 +170,27 @@ Deno.test("c2c search prints one line per hit, newest first, only from the calle
   assert.equal(r.more, true);
   assert.equal(r.hits[0].direction, "out");
 });
+
+Deno.test("c2c send over the loop limit exits 1 with loop_detected and retry_after_s in --json", async () => {
+  await using dir = await tempDir("c2c-guard-cli-");
+  await registerAll(dir.path, ["alpha", "bravo"]);
+  await Deno.writeTextFile(
+    `${dir.path}/config.json`,
+    JSON.stringify({ loop_repeat_limit: 1 }),
+  );
+  const send = () =>
+    c2c(dir.path, [
+      "send",
+      "--session-id",
+      "alpha-s",
+      "bravo",
+      "same again",
+      "--json",
+    ]);
+  exits(await send(), 0);
+  const refused = exits(await send(), 1);
+  const error = JSON.parse(refused.stderr).error;
+  assert.equal(error.code, "loop_detected");
+  assert.ok(error.retry_after_s >= 1 && error.retry_after_s <= 60);
+  assert.match(error.message, /reply loop/);
+});
