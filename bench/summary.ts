@@ -1,7 +1,7 @@
 /**
  * The closing summary of `docs/benchmarks.md`: every speed target the issues
- * set (3, 4, 5, 6, 8, 13, 14 and 16), the figure this run measured for it, whether it
- * was met, and the original product's figure where one is quoted. The
+ * set (3, 4, 5, 6, 8, 13, 14 and 16), the figure this run measured for it,
+ * whether it was met, and the original product's figure where one is quoted. The
  * figures are read back from the groups' own tables (the single source of
  * each number), so a group that did not run shows as such.
  *
