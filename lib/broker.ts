@@ -832,7 +832,7 @@ export class Broker {
         const me = this.#sender(view.rows, sessionId, args.from_alias);
         if (toAlias === me.alias) throw new SelfSendError(me.alias);
         const target = findByAlias(view.rows, toAlias);
-        const guard = await this.#recentSent(me.alias);
+        const guard = await this.#recentSent(me.alias, config);
         guard.check({ to_alias: target?.alias ?? toAlias }, args.content);
         const message = this.#message(
           me.alias,
@@ -916,12 +916,13 @@ export class Broker {
   ): Promise<SendAllResult> {
     return this.#op("send_all", async () => {
       await this.#checkSize(args.content);
-      const quota = (await this.config()).max_inbox_bytes;
+      const config = await this.config();
+      const quota = config.max_inbox_bytes;
       return this.store.viewRegistry(async (view) => {
         const me = this.#sender(view.rows, sessionId, args.from_alias);
         const result: SendAllResult = { sent_to: [], skipped: [] };
         const sent: Message[] = [];
-        const guard = await this.#recentSent(me.alias);
+        const guard = await this.#recentSent(me.alias, config);
         for (const peer of view.rows) {
           if (peer.session_id === me.session_id) continue;
           if (await view.liveness(peer) === false) {
@@ -1530,7 +1531,8 @@ export class Broker {
     return this.#op("send_room", async () => {
       await this.#checkSize(args.content);
       const roomId = validateRoomId(args.room_id);
-      const quota = (await this.config()).max_inbox_bytes;
+      const config = await this.config();
+      const quota = config.max_inbox_bytes;
       // Lock order: the room, then the registry.
       return this.store.withRoom(
         roomId,
@@ -1560,7 +1562,7 @@ export class Broker {
                 deduplicated: true,
               };
             }
-            const guard = await this.#recentSent(me.alias);
+            const guard = await this.#recentSent(me.alias, config);
             guard.check({ room_id: roomId }, args.content);
             const post = this.#roomMessage(
               roomId,
@@ -2027,13 +2029,12 @@ export class Broker {
 
   /**
    * What the loop guard and rate limit need of a sender's sent log: its
-   * messages within the longer of their windows (docs/design.md#conversations),
+   * messages within the longer of their windows (docs/design.md#loop-guard),
    * read once per operation.
    */
-  async #recentSent(alias: string): Promise<{
+  async #recentSent(alias: string, config: BrokerConfig): Promise<{
     check: (target: GuardTarget, content: string) => void;
   }> {
-    const config = await this.config();
     const now = this.#now().getTime();
     const since = guardSince(config, now);
     if (since === null) return { check: () => {} };
