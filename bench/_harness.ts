@@ -24,7 +24,7 @@ export const BODY =
  * The settings that turn the loop guard and rate limit off
  * (docs/design.md#loop-guard). The groups that send thousands of messages
  * from one sender to one peer measure the broker's floor with them; the
- * conversations group measures `send` with the guard on.
+ * waiting group measures `send` with the guard on.
  */
 export const GUARD_OFF = { rate_limit_messages: 0, loop_repeat_limit: 0 };
 

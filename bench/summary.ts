@@ -31,7 +31,7 @@ import {
   GUARD_TABLE_TITLE,
   WAKE_P50_TARGET_MS as WAKE_AFTER_SEND_TARGET_MS,
   WAKE_TABLE_TITLE,
-} from "./conversations_bench.ts";
+} from "./waiting_bench.ts";
 
 /** Reads cells of one table found by group name and title. */
 interface TableReader {
@@ -379,7 +379,7 @@ const TARGETS: Target[] = [
     target: `p50 ≤ ${WAKE_AFTER_SEND_TARGET_MS} ms`,
     original: "—",
     measure(find) {
-      const t = find("conversations", WAKE_TABLE_TITLE);
+      const t = find("waiting", WAKE_TABLE_TITLE);
       const match = first(`${row}: after \`send\` returned`);
       const p50 = t?.cell(match, "p50");
       if (num(p50) === undefined) return undefined;
@@ -395,7 +395,7 @@ const TARGETS: Target[] = [
     target: `p50 ≤ ${GUARD_RATIO_TARGET}× off`,
     original: "—",
     measure(find) {
-      const t = find("conversations", GUARD_TABLE_TITLE);
+      const t = find("waiting", GUARD_TABLE_TITLE);
       const row = (c: string[]) => c[0].startsWith("guard on (defaults)");
       const ratio = t?.cell(row, "p50 / off");
       if (num(ratio) === undefined) return undefined;

@@ -1,10 +1,11 @@
 /**
- * Conversations (issue 14, docs/design.md#conversations): how soon a
+ * Waiting, search and the loop guard (issue 14,
+ * docs/design.md#conversations): how soon a
  * `wait_for_message` returns after the matching send (through the library,
  * and through one persistent MCP server), `search_messages` over 100,000
  * archived messages, and `send` with the loop guard and rate limit on.
  *
- * Run alone: `deno run -A bench/main.ts --only conversations --no-write`.
+ * Run alone: `deno run -A bench/main.ts --only waiting --no-write`.
  *
  * @module
  */
@@ -262,9 +263,9 @@ async function guardTable(quick: boolean): Promise<Table> {
   });
 }
 
-/** The conversations group. */
-export const conversationsGroup: BenchGroup = {
-  name: "conversations",
+/** The waiting, search and loop guard group. */
+export const waitingGroup: BenchGroup = {
+  name: "waiting",
   title: "Conversations: waiting, search, the loop guard",
   run: async ({ quick }) => {
     const tables: Table[] = [];
