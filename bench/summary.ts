@@ -32,6 +32,12 @@ import {
   WAKE_P50_TARGET_MS as WAKE_AFTER_SEND_TARGET_MS,
   WAKE_TABLE_TITLE,
 } from "./waiting_bench.ts";
+import {
+  CONV_SEND_RATIO_TARGET,
+  CONV_SEND_TITLE,
+  CONV_STATUS_TITLE,
+  STATUS_P50_TARGET_MS,
+} from "./conversations_bench.ts";
 
 /** Reads cells of one table found by group name and title. */
 interface TableReader {
@@ -404,6 +410,42 @@ const TARGETS: Target[] = [
         met: num(ratio)! <= GUARD_RATIO_TARGET,
         why:
           "the guard reads the sender's sent log back one minute before every send: a file open and a read of its tail, some tens of microseconds.",
+      };
+    },
+  },
+  {
+    issue: 14,
+    what: "`send` with the sent log (receipts' part of a send) vs. without",
+    target: `p50 ≤ ${CONV_SEND_RATIO_TARGET}× off (unchanged within 10%)`,
+    original: "—",
+    measure(find) {
+      const t = find("conversations", CONV_SEND_TITLE);
+      const row = first("`send`, sent log on");
+      const ratio = t?.cell(row, "p50 / off");
+      if (num(ratio) === undefined) return undefined;
+      return {
+        figure: `${ratio} (p50 ${t!.cell(row, "p50")} vs. ${
+          t!.cell(first("`send`, sent log off (as before)"), "p50")
+        })`,
+        met: num(ratio)! <= CONV_SEND_RATIO_TARGET,
+        why:
+          "each send also appends its line to the sender's sent log (one more locked append), which threads, history, message_status and the loop guard read.",
+      };
+    },
+  },
+  {
+    issue: 14,
+    what: "`message_status` of 100 ids (sent log of 10,000)",
+    target: `p50 ≤ ${STATUS_P50_TARGET_MS} ms (the design's bound)`,
+    original: "—",
+    measure(find) {
+      const t = find("conversations", CONV_STATUS_TITLE);
+      const row = (c: string[]) => c[0].startsWith("100 recent ids");
+      const p50 = t?.cell(row, "p50");
+      if (num(p50) === undefined) return undefined;
+      return {
+        figure: `p50 ${p50}, p95 ${t!.cell(row, "p95")}`,
+        met: num(p50)! <= STATUS_P50_TARGET_MS,
       };
     },
   },

@@ -140,6 +140,8 @@ export const HISTORY_SCAN = 10_000;
 export const DEFAULT_STATUS_LAST = 20;
 /** Most messages one `message_status` shows. */
 export const MAX_STATUS_IDS = 100;
+/** How far a receipt's clock may run behind its message's sender's. */
+const RECEIPT_CLOCK_SLACK_MS = 5 * 60_000;
 /**
  * The dead letters' session for a message sent to an alias nobody holds:
  * it waits there for the alias, whichever session takes it.
@@ -1323,11 +1325,20 @@ export class Broker {
     const now = this.#now().getTime();
     const direct = sent.filter((e) => e.to_alias !== undefined);
     const from = sent[0]?.from_alias;
+    // A receipt is written after its message was sent: none of these is
+    // older than the oldest of them (less a margin for clocks).
+    const oldest = Math.min(...direct.map((e) => Date.parse(e.ts)));
+    const since = Number.isFinite(oldest)
+      ? new Date(oldest - RECEIPT_CLOCK_SLACK_MS).toISOString()
+      : undefined;
     const receipts = new Map(
       from === undefined || direct.length === 0
         ? []
-        : (await this.store.receipts(from, new Set(direct.map((e) => e.id))))
-          .map((r) => [r.id, r]),
+        : (await this.store.receipts(
+          from,
+          new Set(direct.map((e) => e.id)),
+          since,
+        )).map((r) => [r.id, r]),
     );
     const open = direct.filter((e) => !receipts.has(e.id));
     const pending = new Set<string>();

@@ -364,9 +364,15 @@ export interface Store {
    *
    * @param senderAlias Who sent the messages.
    * @param ids The message ids.
+   * @param since Stop at receipts delivered before this ISO-8601 time (no
+   * receipt of these messages is older: they were sent after it).
    * @returns The receipts found (one per id, the first written).
    */
-  receipts(senderAlias: string, ids: ReadonlySet<string>): Promise<Receipt[]>;
+  receipts(
+    senderAlias: string,
+    ids: ReadonlySet<string>,
+    since?: string,
+  ): Promise<Receipt[]>;
   /**
    * Adds dead letters directly: a message sent to an alias nobody holds
    * right now, which waits there until the alias registers again.

@@ -38,6 +38,7 @@ import {
 } from "../../inbox.ts";
 import {
   appendJsonl,
+  appendJsonlUnlocked,
   readJsonl,
   readJsonlTail,
   rewriteJsonl,
@@ -615,18 +616,16 @@ export class FileStore implements Store {
   }
 
   /**
-   * Appends to an alias's sent log, under its lock.
+   * Appends to an alias's sent log: one `O_APPEND` write, no lock (a line
+   * torn by a crash is skipped by readers).
    *
    * @param alias The sender's alias.
    * @param entries What it sent, in order (`archive/sent/<alias>.jsonl`).
    */
   appendSent(alias: string, entries: readonly SentMessage[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
-    const path = this.paths.sent(alias);
-    withLock(this.paths.sentLock(alias), true, () => {
-      ensureDir(this.paths.sentDir);
-      appendJsonl(path, entries);
-    });
+    // One O_APPEND write, no lock: a send pays one open and one write.
+    appendJsonlUnlocked(this.paths.sent(alias), entries);
     return Promise.resolve();
   }
 
@@ -649,6 +648,7 @@ export class FileStore implements Store {
       const found: SentMessage[] = [];
       readJsonlTail<SentMessage>(this.paths.sent(alias), sentMessageProblem, {
         limit: range.limit ?? RECEIPT_SCAN,
+        skipBad: true,
         stopAt: (m) => {
           if (since !== undefined && Date.parse(m.ts) < since) return true;
           if (ids.has(m.id) && !found.some((f) => f.id === m.id)) {
@@ -662,6 +662,7 @@ export class FileStore implements Store {
     return Promise.resolve(
       readJsonlTail<SentMessage>(this.paths.sent(alias), sentMessageProblem, {
         limit: range.limit,
+        skipBad: true,
         stopAt: since === undefined
           ? undefined
           : (m) => Date.parse(m.ts) < since,
@@ -670,7 +671,7 @@ export class FileStore implements Store {
   }
 
   /**
-   * Appends to a sender's receipt log, under its lock.
+   * Appends to a sender's receipt log: one `O_APPEND` write, no lock.
    *
    * @param senderAlias Who sent the messages.
    * @param receipts One per message handed over
@@ -683,10 +684,10 @@ export class FileStore implements Store {
     _by: InboxOwner,
   ): Promise<void> {
     if (receipts.length === 0) return Promise.resolve();
-    withLock(this.paths.receiptsLock(senderAlias), true, () => {
-      ensureDir(this.paths.receiptsDir);
-      appendJsonl(this.paths.receipts(senderAlias), receipts.map(toReceipt));
-    });
+    appendJsonlUnlocked(
+      this.paths.receipts(senderAlias),
+      receipts.map(toReceipt),
+    );
     return Promise.resolve();
   }
 
@@ -695,14 +696,21 @@ export class FileStore implements Store {
    *
    * @param senderAlias Who sent the messages.
    * @param ids The message ids.
+   * @param since Stop at receipts delivered before this time.
    * @returns One receipt per id found (the earliest of the ones read).
    */
-  receipts(senderAlias: string, ids: ReadonlySet<string>): Promise<Receipt[]> {
+  receipts(
+    senderAlias: string,
+    ids: ReadonlySet<string>,
+    since?: string,
+  ): Promise<Receipt[]> {
     if (ids.size === 0) return Promise.resolve([]);
     const found = new Map<string, Receipt>();
     readJsonlTail<Receipt>(this.paths.receipts(senderAlias), receiptProblem, {
       limit: RECEIPT_SCAN,
+      skipBad: true,
       stopAt: (r) => {
+        if (since !== undefined && r.delivered_at < since) return true;
         if (ids.has(r.id)) found.set(r.id, toReceipt(r));
         return found.size >= ids.size;
       },

@@ -2109,9 +2109,14 @@ export class NatsStore implements Store {
    *
    * @param senderAlias Who sent the messages.
    * @param ids The message ids.
+   * @param since Stop at receipts delivered before this time.
    * @returns One receipt per id found whose signer held its recipient.
    */
-  receipts(senderAlias: string, ids: ReadonlySet<string>): Promise<Receipt[]> {
+  receipts(
+    senderAlias: string,
+    ids: ReadonlySet<string>,
+    since?: string,
+  ): Promise<Receipt[]> {
     if (ids.size === 0) return Promise.resolve([]);
     return this.#op(async (ctx) => {
       await this.#stream(ctx, "receipts");
@@ -2124,7 +2129,8 @@ export class NatsStore implements Store {
           const value = parseJson(rec.data);
           if (receiptProblem(value) !== null) return null;
           const receipt = toReceipt(value as Receipt);
-          if (!ids.has(receipt.id)) return null;
+          // Kept for where the read reaches; only the asked ids are checked.
+          if (!ids.has(receipt.id)) return { ...receipt, id: "" };
           if (
             await this.#verified(ctx, rec.headers, receipt, receipt.to_alias)
           ) {
@@ -2135,10 +2141,12 @@ export class NatsStore implements Store {
         },
         (out, want) =>
           want >= RECEIPT_SCAN ||
-          new Set(out.map((r) => r.id)).size >= ids.size,
+          (since !== undefined && out.length > 0 &&
+            out[0].delivered_at < since) ||
+          new Set(out.filter((r) => r.id).map((r) => r.id)).size >= ids.size,
       );
       const found = new Map<string, Receipt>();
-      for (const r of out) if (!found.has(r.id)) found.set(r.id, r);
+      for (const r of out) if (r.id && !found.has(r.id)) found.set(r.id, r);
       return [...found.values()];
     });
   }
