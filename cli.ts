@@ -131,7 +131,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       ? error.message.replace(/\s*\n\s*/g, " ")
       : describeError(error, CLI_WORDING);
     if (json) {
-      console.error(toJson({ error: { code: errorCode(error), message } }));
+      // A refusal that says when to retry says it to programs too.
+      const retry = (error as { retry_after_s?: unknown }).retry_after_s;
+      console.error(toJson({
+        error: {
+          code: errorCode(error),
+          message,
+          ...(typeof retry === "number" ? { retry_after_s: retry } : {}),
+        },
+      }));
     } else {
       const hint = usage ? `; see 'c2c ${where ? where + " " : ""}--help'` : "";
       // Errors echo what was typed or found (an alias, a path): inert, so

@@ -46,7 +46,23 @@ export {
   ROOM_DEDUPE_MS,
   type SendArgs,
   type SendRoomArgs,
+  type WaitOptions,
 } from "./lib/broker.ts";
+export {
+  DEFAULT_WAIT_S,
+  MAX_SHELL_WAIT_S,
+  MAX_WAIT_S,
+  type WaitArgs,
+  type WaitFilter,
+} from "./lib/wait.ts";
+export { MAX_STATUS_LENGTH } from "./lib/status.ts";
+export {
+  DEFAULT_SEARCH_LIMIT,
+  MAX_SEARCH_LIMIT,
+  type SearchHit,
+  type SearchResult,
+} from "./lib/search.ts";
+export { LOOP_WINDOW_S } from "./lib/guard.ts";
 export * from "./lib/errors.ts";
 export * from "./lib/types.ts";
 export {
@@ -66,10 +82,12 @@ export type {
   EffectOutcome,
   HistoryRange,
   InboxOwner,
+  InboxWatch,
   RegistryChange,
   RegistryEffect,
   RegistryView,
   RoomScope,
+  SentRange,
   SessionLease,
   Store,
 } from "./lib/store/store.ts";
@@ -104,8 +122,11 @@ export {
 export type {
   ArchivedMessage,
   DeadLetter,
+  DeliveryVia,
   Message,
+  Receipt,
   RoomMessage,
+  SentMessage,
 } from "./lib/message.ts";
 export type { Registration, WakeInfo } from "./lib/registry.ts";
 export type { RoomMember } from "./lib/rooms.ts";

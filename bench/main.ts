@@ -44,6 +44,8 @@ import { nativeWakeGroup } from "./native_wake_bench.ts";
 import { claimsGroup } from "./claims_bench.ts";
 import { uiGroup } from "./ui_bench.ts";
 import { natsGroup } from "./nats_bench.ts";
+import { waitingGroup } from "./waiting_bench.ts";
+import { conversationsGroup } from "./conversations_bench.ts";
 
 /** Every benchmark group, in the order a full run goes through them. */
 export const GROUPS: readonly BenchGroup[] = [
@@ -62,6 +64,8 @@ export const GROUPS: readonly BenchGroup[] = [
   claimsGroup,
   uiGroup,
   natsGroup,
+  waitingGroup,
+  conversationsGroup,
 ];
 
 /** Where the report goes unless `--out` says otherwise. */

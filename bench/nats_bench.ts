@@ -12,7 +12,13 @@
  */
 
 import type { BenchGroup } from "./group.ts";
-import { BODY, measureInterleaved } from "./_harness.ts";
+import {
+  BODY,
+  GUARD_OFF,
+  measureInterleaved,
+  writeGuardOff,
+} from "./_harness.ts";
+import { putNatsConfig } from "../tests/_stores.ts";
 import {
   connectMcp,
   DENO,
@@ -64,12 +70,15 @@ async function backend(
   url?: string,
 ): Promise<Backend> {
   const b: Backend = { label, dirs: [], stores: [] };
+  // The guard off: these groups flood one peer to measure the floor.
   if (url) {
     b.url = url;
     b.namespace = `bench-${crypto.randomUUID().slice(0, 8)}`;
+    await putNatsConfig(url, b.namespace, GUARD_OFF);
   } else {
     b.root = await Deno.makeTempDir({ prefix: "c2c-bench-file-" });
     b.dirs.push(b.root);
+    writeGuardOff(b.root);
   }
   return b;
 }

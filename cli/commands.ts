@@ -9,6 +9,8 @@
 import type { Broker } from "../lib/broker.ts";
 import { claimsOf } from "../lib/claims.ts";
 import { formatDuration, parseDuration } from "../lib/duration.ts";
+import { MAX_SHELL_WAIT_S } from "../lib/wait.ts";
+import { sessionPlace } from "../lib/status.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import { describeError } from "../lib/errors.ts";
 import type { HookClient } from "../lib/hook.ts";
@@ -24,6 +26,7 @@ import type {
   ClaimConflict,
   ClaimInfo,
   GcResult,
+  MessageStatus,
   SweepResult,
 } from "../lib/types.ts";
 import { intOption, UsageError } from "./args.ts";
@@ -475,6 +478,24 @@ function cliInboxBounds(ctx: Context): { limit: number; maxBytes: number } {
   };
 }
 
+/** `c2c status`: one line per message, never any content. */
+function statusText(statuses: readonly MessageStatus[]): string {
+  if (statuses.length === 0) return "(no sent messages)";
+  return statuses.map((s) => {
+    const to = s.room_id !== undefined ? `room ${s.room_id}` : s.to_alias;
+    const parts = [s.id, s.state];
+    if (to !== undefined) parts.push(`to ${to}`);
+    if (s.state === "delivered") {
+      parts.push(`via ${s.via} at ${s.delivered_at}`);
+    } else if (s.expires_at !== undefined) {
+      parts.push(
+        `${s.state === "expired" ? "expired" : "expires"} ${s.expires_at}`,
+      );
+    }
+    return parts.join("  ");
+  }).join("\n");
+}
+
 function inboxText(messages: readonly Message[], remaining: number): string {
   const text = envelopes(messages);
   return remaining > 0
@@ -513,6 +534,7 @@ export const HANDLERS: Record<string, Handler> = {
       client: str(ctx, "client") ?? (known ? undefined : "cli"),
       pid: known ? undefined : clientPid(ctx),
       leased: false,
+      ...(known ? {} : sessionPlace(ctx.env)),
     });
     return emit(ctx, result, (r) => {
       const head = {
@@ -576,6 +598,8 @@ export const HANDLERS: Record<string, Handler> = {
             "PID",
             "SESSION",
             "LAST SEEN",
+            "BRANCH",
+            "STATUS",
           ],
           r.peers.map((p) => [
             p.alias ?? "(unregistered)",
@@ -587,6 +611,8 @@ export const HANDLERS: Record<string, Handler> = {
             p.pid === null ? "-" : String(p.pid),
             p.session_id,
             p.last_seen === null ? "-" : relativeTime(p.last_seen, now),
+            p.git_branch ?? "-",
+            p.status ?? "-",
           ]),
           ctx.paint,
         ),
@@ -604,7 +630,14 @@ export const HANDLERS: Record<string, Handler> = {
       from_alias: statedAlias(ctx.values),
       reply_to: str(ctx, "reply-to"),
     });
-    return emit(ctx, r, (x) => `sent to ${x.to_alias} (id ${x.id})`);
+    return emit(
+      ctx,
+      r,
+      (x) =>
+        x.recipient_alive === false
+          ? `queued for ${x.to_alias} (id ${x.id}): not alive now; it gets it when a session takes the alias, until ${x.expires_at}`
+          : `sent to ${x.to_alias} (id ${x.id})`,
+    );
   },
 
   async "send-all"(ctx) {
@@ -636,6 +669,7 @@ export const HANDLERS: Record<string, Handler> = {
     let shown = false;
     const r = await deliver(broker, await ctx.session(broker), {
       order: "show-then-take",
+      via: "poll",
       bounds: cliInboxBounds(ctx),
       show: (batch) => {
         shown = true;
@@ -651,6 +685,84 @@ export const HANDLERS: Record<string, Handler> = {
     );
   },
 
+  async wait(ctx) {
+    const broker = await ctx.broker();
+    const timeout = str(ctx, "timeout");
+    const abort = new AbortController();
+    // Ctrl-C gives up the wait: it takes nothing (docs/design.md#conversations).
+    const signals = ["SIGINT", "SIGTERM"] as const;
+    const onSignal = () => abort.abort();
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
+    try {
+      const r = await broker.waitForMessage(await ctx.session(broker), {
+        from_alias: str(ctx, "from"),
+        room_id: str(ctx, "room"),
+        reply_to: str(ctx, "reply-to"),
+        timeout_s: timeout === undefined
+          ? undefined
+          : parseDuration(timeout, "--timeout") / 1000,
+      }, {
+        signal: abort.signal,
+        bounds: cliInboxBounds(ctx),
+        maxTimeoutS: MAX_SHELL_WAIT_S,
+      });
+      emit(
+        ctx,
+        r,
+        () =>
+          r.timed_out
+            ? `(no matching message came; ${
+              count(r.remaining, "other message")
+            } waiting)`
+            : inboxText(r.messages, r.remaining),
+      );
+      return r.timed_out ? 3 : 0;
+    } finally {
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    }
+  },
+
+  async "set-status"(ctx) {
+    const broker = await ctx.broker();
+    const text = ctx.positionals.join(" ");
+    if (ctx.values.clear !== true && text.trim() === "") {
+      throw new UsageError(
+        ctx.spec.name,
+        "say what you are working on (one line), or --clear to remove your status",
+      );
+    }
+    const r = await broker.setStatus(await ctx.session(broker), {
+      status: ctx.values.clear === true ? "" : text,
+    });
+    return emit(
+      ctx,
+      r,
+      (x) =>
+        x.status === null
+          ? `cleared the status of ${x.alias}`
+          : `${x.alias}: ${x.status}`,
+    );
+  },
+
+  async search(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.searchMessages(await ctx.session(broker), {
+      query: ctx.positionals.join(" "),
+      limit: intOption(ctx.values, "limit", ctx.spec.name),
+    });
+    const now = new Date();
+    return emit(ctx, r, (x) => {
+      if (x.hits.length === 0) return `no messages match '${x.query}'`;
+      const lines = x.hits.map((h) =>
+        `${relativeTime(h.ts, now)}  ${h.from_alias} → ${
+          h.room_id !== undefined ? `#${h.room_id}` : h.to_alias ?? "?"
+        }  ${inert(h.content)}${h.truncated ? " …" : ""}  (id ${h.id})`
+      );
+      if (x.more) lines.push("(more match: raise --limit or narrow the query)");
+      return lines.join("\n");
+    });
+  },
+
   async "peek-inbox"(ctx) {
     const broker = await ctx.broker();
     const r = await broker.peekInbox(
@@ -664,8 +776,19 @@ export const HANDLERS: Record<string, Handler> = {
     const broker = await ctx.broker();
     const r = await broker.history(await ctx.session(broker), {
       limit: intOption(ctx.values, "limit", ctx.spec.name),
+      peer: str(ctx, "peer"),
+      thread_id: str(ctx, "thread"),
     });
     return emit(ctx, r, () => envelopes(r.messages));
+  },
+
+  async status(ctx) {
+    const broker = await ctx.broker();
+    const r = await broker.messageStatus(await ctx.session(broker), {
+      ids: ctx.positionals.length > 0 ? ctx.positionals : undefined,
+      last: intOption(ctx.values, "last", ctx.spec.name),
+    });
+    return emit(ctx, r, (x) => statusText(x.messages));
   },
 
   init: join,
@@ -1200,6 +1323,7 @@ export const HANDLERS: Record<string, Handler> = {
     // lose it.
     const r = await deliver(broker, sessionId, {
       order: "show-then-take",
+      via: "hook",
       bounds: hookBounds(client, input),
       show: ({ messages, remaining }) => {
         const text = deliveryText(

@@ -458,6 +458,54 @@ export const COMMANDS: readonly CommandSpec[] = [
     session: "required",
   },
   {
+    name: "wait",
+    group: "Messages",
+    summary:
+      "wait for a message (from a peer, in a room, or answering one) and take it",
+    args: "",
+    description:
+      "Blocks until a message arrives that matches every filter given (none: any message), then prints it as poll-inbox does and takes it from your inbox; messages that do not match stay queued. Wakes on the inbox changing, never by polling. Exit status 3 when none came within --timeout (default 50 s, at most 1 h); Ctrl-C takes nothing.",
+    positionals: [0, 0],
+    options: [
+      {
+        name: "from",
+        type: "string",
+        value: "A",
+        description: "only a message from this alias",
+      },
+      {
+        name: "room",
+        type: "string",
+        value: "R",
+        description: "only a message posted to this room",
+      },
+      {
+        name: "reply-to",
+        type: "string",
+        value: "ID",
+        description: "only a message answering this message id",
+      },
+      {
+        name: "timeout",
+        type: "string",
+        value: "S",
+        description:
+          "give up after this long: 30, 90s, 5m (default 50s, max 1h)",
+      },
+    ],
+    examples: [
+      [
+        "c2c wait --from tide-runner --timeout 2m",
+        "wait up to two minutes for tide-runner's next message",
+      ],
+      [
+        'id=$(c2c send tide-runner "ready?" --json | jq -r .id); c2c wait --reply-to "$id"',
+        "ask, then wait for the answer",
+      ],
+    ],
+    session: "required",
+  },
+  {
     name: "peek-inbox",
     group: "Messages",
     summary: "print pending messages without removing them",
@@ -472,11 +520,84 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "history",
     group: "Messages",
-    summary: "print messages you already drained (newest last)",
+    summary: "print messages you received and sent (newest last)",
     args: "",
+    description:
+      "Received (drained) and sent messages merged by time; with --json each has direction 'in' or 'out'. --peer keeps the direct messages with one alias, --thread one thread (a message's thread_id, or the id of its root).",
     positionals: [0, 0],
-    options: [LIMIT("how many", 50)],
-    examples: [["c2c history --limit 10", "the last 10 drained messages"]],
+    options: [LIMIT("how many", 50), {
+      name: "peer",
+      type: "string",
+      value: "ALIAS",
+      description: "only direct messages with this alias, both ways",
+    }, {
+      name: "thread",
+      type: "string",
+      value: "ID",
+      description: "only this thread",
+    }],
+    examples: [
+      ["c2c history --limit 10", "the last 10 messages, both ways"],
+      ["c2c history --peer tide-runner", "the conversation with tide-runner"],
+    ],
+    session: "required",
+  },
+  {
+    name: "status",
+    group: "Messages",
+    summary: "where messages you sent are: queued, delivered, expired",
+    args: "[ID…]",
+    description:
+      "One line per message: queued (waiting in the recipient's inbox, until expires_at when its session was not alive), delivered (handed to the recipient's agent: how and when), expired, dead_lettered (waiting for its alias to register again), posted (a room post), or unknown (not a message this alias sent). Without ids: your newest sent messages (--last, default 20, max 100). Never shows any content.",
+    positionals: [0, 100],
+    options: [{
+      name: "last",
+      type: "string",
+      value: "N",
+      integer: { min: 0 },
+      description: "your newest N sent messages (default 20, max 100)",
+    }],
+    examples: [
+      ["c2c status", "your 20 newest sent messages"],
+      ["c2c status 3f1c9c1e-0b7a-4c3e-9a57-0d6c8f1e2b3a --json", "one message"],
+    ],
+    session: "required",
+  },
+  {
+    name: "set-status",
+    group: "Messages",
+    summary: "tell peers in one line what you are working on (shown by list)",
+    args: "<text…>",
+    description:
+      "One line of at most 120 characters, shown next to your alias in every peer's list (with your working directory and git branch) until you change it or your session ends. --clear removes it.",
+    positionals: [0, Infinity],
+    options: [{
+      name: "clear",
+      type: "boolean",
+      description: "remove your status",
+    }],
+    examples: [
+      [
+        'c2c set-status "reviewing the NATS failover PR"',
+        "peers see it in c2c list",
+      ],
+      ["c2c set-status --clear", "remove it"],
+    ],
+    session: "required",
+  },
+  {
+    name: "search",
+    group: "Messages",
+    summary: "find messages you received or sent, or in your rooms, by words",
+    args: "<query…>",
+    description:
+      "A case-insensitive search of your archive, your sent messages and the rooms you are a member of, newest first; one line per message, its body cut to 2,000 characters.",
+    positionals: [1, Infinity],
+    options: [LIMIT("most hits (max 100)", 20)],
+    examples: [
+      ['c2c search "flaky test"', "messages that mention a flaky test"],
+      ["c2c search deploy --limit 5 --json", "the 5 newest, as JSON"],
+    ],
     session: "required",
   },
   {

@@ -56,7 +56,13 @@ export function ensureDir(path: string, root = false): void {
  */
 export function recreateDir(path: string): void {
   for (const dir of created) {
-    if (dir === path || dir.startsWith(path + "/")) created.delete(dir);
+    // Its parents too: `archive/sent` is missing when `archive/` was removed.
+    if (
+      dir === path || dir.startsWith(path + "/") ||
+      (path.startsWith(dir + "/") && !roots.has(dir))
+    ) {
+      created.delete(dir);
+    }
   }
   ensureDir(path, roots.has(path));
 }

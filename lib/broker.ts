@@ -18,23 +18,53 @@ import {
   DeadPidError,
   InboxFullError,
   InvalidArgumentError,
+  LoopDetectedError,
   MessageTooLargeError,
   NotMemberError,
   NotRegisteredError,
-  RecipientDeadError,
+  RateLimitedError,
   SelfSendError,
   SenderMismatchError,
   UnknownAliasError,
+  WaitCancelledError,
 } from "./errors.ts";
+import { checkGuard, guardSince, type GuardTarget } from "./guard.ts";
+import {
+  checkQuery,
+  DEFAULT_SEARCH_LIMIT,
+  findHits,
+  MAX_SEARCH_LIMIT,
+  SEARCH_SCAN_LIMIT,
+  type Searchable,
+  type SearchResult,
+} from "./search.ts";
+import {
+  raceChange,
+  type WaitArgs,
+  waitMatcher,
+  waitTimeoutMs,
+} from "./wait.ts";
 import { selectMessages } from "./inbox.ts";
+import {
+  checkStatus,
+  MAX_BRANCH_LENGTH,
+  MAX_CWD_LENGTH,
+  MAX_STATUS_LENGTH,
+  oneLine,
+} from "./status.ts";
 import { type Liveness, readPidStartTime } from "./lease.ts";
 import { withDeliveryLock } from "./delivery_lock.ts";
 import { RewakeLock } from "./rewake_lock.ts";
 import {
   type DeadLetter,
+  type DeliveryVia,
+  isExpired,
   type Message,
+  type Receipt,
   type RoomMessage,
+  type SentMessage,
   SYSTEM_ALIAS,
+  toSentMessage,
 } from "./message.ts";
 import {
   type BrokerPaths,
@@ -59,12 +89,15 @@ import type {
 import { FileStore } from "./store/file/file_store.ts";
 import type {
   GcResult,
+  HistoryEntry,
   HistoryResult,
   InboxResult,
   JoinRoomResult,
   LeaveRoomResult,
   ListResult,
   ListRoomsResult,
+  MessageStatus,
+  MessageStatusResult,
   MyRoomsResult,
   PeerInfo,
   RefreshPeerResult,
@@ -74,9 +107,11 @@ import type {
   SendAllResult,
   SendReceipt,
   SendRoomResult,
+  SetStatusResult,
   SkippedPeer,
   SweepResult,
   TailLogResult,
+  WaitResult,
   WhoamiResult,
 } from "./types.ts";
 
@@ -91,6 +126,27 @@ export const DEFAULT_JOIN_HISTORY = 20;
 export const MAX_JOIN_HISTORY = 200;
 /** Default number of messages `history` and `room_history` return. */
 export const DEFAULT_HISTORY_LIMIT = 50;
+/**
+ * How many of the newest received and sent messages a reply looks through
+ * to find the thread of the message it answers (docs/design.md#conversations).
+ */
+export const THREAD_LOOKUP = 500;
+/**
+ * How many of the newest received and sent messages `history` looks
+ * through when filtered by peer or thread (docs/design.md#conversations).
+ */
+export const HISTORY_SCAN = 10_000;
+/** How many of the caller's newest sent messages `message_status` shows by default. */
+export const DEFAULT_STATUS_LAST = 20;
+/** Most messages one `message_status` shows. */
+export const MAX_STATUS_IDS = 100;
+/** How far a receipt's clock may run behind its message's sender's. */
+const RECEIPT_CLOCK_SLACK_MS = 5 * 60_000;
+/**
+ * The dead letters' session for a message sent to an alias nobody holds:
+ * it waits there for the alias, whichever session takes it.
+ */
+const OFFLINE_SESSION = "";
 /** Default and maximum number of entries `tail_log` returns. */
 export const DEFAULT_LOG_LIMIT = 50;
 /** Most entries `tail_log` returns. */
@@ -130,6 +186,10 @@ export interface RegisterArgs {
    * process of the same session, so it reads as unknown, not dead.
    */
   leased?: boolean;
+  /** The session's working directory (shown in `list`). */
+  cwd?: string;
+  /** The git branch checked out there (shown in `list`). */
+  git_branch?: string;
 }
 
 /** Arguments of {@linkcode Broker.send}. */
@@ -183,6 +243,24 @@ function checkBounds(bounds: InboxBounds): InboxBounds {
   return bounds;
 }
 
+/** Options of {@linkcode Broker.waitForMessage}. */
+export interface WaitOptions {
+  /** Aborts the wait (the MCP request was cancelled): nothing is taken. */
+  signal?: AbortSignal;
+  /** Bounds on what one reply takes. */
+  bounds?: InboxBounds;
+  /**
+   * Called once, when nothing matched yet and the armed watch starts
+   * waiting (the MCP server sends a progress notification then).
+   */
+  onWaiting?: () => void;
+  /**
+   * Longest `timeout_s` accepted (default 55 s: below MCP clients' call
+   * timeouts; `c2c wait` allows an hour).
+   */
+  maxTimeoutS?: number;
+}
+
 /** Options of {@linkcode Broker.gc}. */
 export interface GcOptions {
   /** Registrations without a lease idle longer than this expire (ms). */
@@ -212,6 +290,38 @@ function clientName(name: string | undefined): string | undefined {
   return printable.length > 0 ? printable : undefined;
 }
 
+/** Records where a session works, as one bounded line each. */
+function placeFields(row: Registration, args: RegisterArgs): void {
+  const cwd = oneLine(args.cwd, MAX_CWD_LENGTH);
+  if (cwd !== undefined) row.cwd = cwd;
+  const branch = oneLine(args.git_branch, MAX_BRANCH_LENGTH);
+  if (branch !== undefined) row.git_branch = branch;
+  else if (cwd !== undefined) delete row.git_branch; // moved off a branch
+}
+
+/**
+ * What `list` shows of a session's status and place: each field re-checked
+ * (a registry row may come from anyone), the status only while the session
+ * is not known dead.
+ */
+function peerStatus(
+  row: Registration,
+  alive: Liveness,
+): Pick<PeerInfo, "status" | "status_at" | "cwd" | "git_branch"> {
+  const out: Pick<PeerInfo, "status" | "status_at" | "cwd" | "git_branch"> = {};
+  const status = oneLine(row.status, MAX_STATUS_LENGTH);
+  if (status !== undefined && alive !== false) {
+    out.status = status;
+    const at = oneLine(row.status_at, 64);
+    if (at !== undefined) out.status_at = at;
+  }
+  const cwd = oneLine(row.cwd, MAX_CWD_LENGTH);
+  if (cwd !== undefined) out.cwd = cwd;
+  const branch = oneLine(row.git_branch, MAX_BRANCH_LENGTH);
+  if (branch !== undefined) out.git_branch = branch;
+  return out;
+}
+
 /** Longest client name recorded. */
 const MAX_CLIENT_NAME_LENGTH = 64;
 const SESSION_ID_SHAPE = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/;
@@ -230,6 +340,21 @@ function checkReplyTo(replyTo: unknown): void {
 
 const MESSAGE_ID = /^[A-Za-z0-9_.:-]+$/;
 
+/**
+ * Runs a guard check, answering the reason `send_all` gives for skipping a
+ * peer it refuses (`null`: passed).
+ */
+function guardRefusal(check: () => void): string | null {
+  try {
+    check();
+    return null;
+  } catch (e) {
+    if (e instanceof RateLimitedError) return "rate limited";
+    if (e instanceof LoopDetectedError) return "loop detected";
+    throw e;
+  }
+}
+
 /** Runs `queue`, answering `true` when the recipient's inbox was full. */
 async function inboxFull(queue: () => Promise<void>): Promise<boolean> {
   try {
@@ -239,6 +364,23 @@ async function inboxFull(queue: () => Promise<void>): Promise<boolean> {
     if (e instanceof InboxFullError) return true;
     throw e;
   }
+}
+
+/** A sent-log line as a `history` entry. */
+function sentEntry(e: SentMessage): HistoryEntry {
+  const entry: HistoryEntry = {
+    id: e.id,
+    ts: e.ts,
+    from_alias: e.from_alias,
+    to_alias: e.to_alias ?? "",
+    content: e.content,
+    direction: "out",
+  };
+  if (e.room_id !== undefined) entry.room_id = e.room_id;
+  if (e.reply_to !== undefined) entry.reply_to = e.reply_to;
+  if (e.thread_id !== undefined) entry.thread_id = e.thread_id;
+  if (e.expires_at !== undefined) entry.expires_at = e.expires_at;
+  return entry;
 }
 
 /** What identifies an inbox in the store. */
@@ -483,6 +625,9 @@ export class Broker {
       }
       if (args.wake !== undefined) row.wake = args.wake;
       if (args.leased !== undefined) row.leased = args.leased;
+      // The status is the session's own (from `mine`): a takeover never
+      // inherits the dead holder's.
+      placeFields(row, args);
       const next = rows.filter((r) =>
         r.session_id !== sessionId && r !== replaced
       );
@@ -493,12 +638,14 @@ export class Broker {
           kind: "transfer",
           from: owner(replaced),
           to: owner(row),
+          expire_before: now,
+          dead_at: now,
         });
       }
       if (mine && mine.alias !== alias) {
         effects.push({ kind: "rename", from: owner(mine), to: owner(row) });
       }
-      effects.push({ kind: "redeliver", to: owner(row) });
+      effects.push({ kind: "redeliver", to: owner(row), expire_before: now });
       if (args.leased === false) {
         effects.push({ kind: "forget_lease", session_id: sessionId });
       }
@@ -599,6 +746,7 @@ export class Broker {
           pending: pending[i],
         };
         if (r.wake) peer.wake = r.wake;
+        Object.assign(peer, peerStatus(r, alive[i]));
         return peer;
       });
       if (options.all) {
@@ -621,14 +769,57 @@ export class Broker {
   }
 
   /**
+   * Sets (or, with `""`, clears) the one line peers see in `list` next to
+   * the caller: what it is working on (docs/design.md#conversations). It
+   * lives in the registration, so it goes when the session is swept, and
+   * `list` leaves it out while the session is dead.
+   *
+   * @param sessionId The caller's session.
+   * @param args `status`: one line, at most 120 characters.
+   * @returns The status now shown.
+   * @throws {InvalidArgumentError} When the status is too long.
+   * @throws {NotRegisteredError} When the caller has no registration.
+   */
+  setStatus(
+    sessionId: string,
+    args: { status: string },
+  ): Promise<SetStatusResult> {
+    return this.#op("set_status", () => {
+      validateSessionId(sessionId);
+      const status = checkStatus(args.status);
+      const at = this.#stamp();
+      return this.store.changeRegistry((view) => {
+        const rows = view.rows.map((r) => ({ ...r }));
+        const me = findBySession(rows, sessionId);
+        if (!me) throw new NotRegisteredError(sessionId);
+        if (status === null) {
+          delete me.status;
+          delete me.status_at;
+        } else {
+          me.status = status;
+          me.status_at = at;
+        }
+        return Promise.resolve({
+          rows,
+          result: (): SetStatusResult => ({
+            alias: me.alias,
+            status,
+            status_at: at,
+          }),
+        });
+      });
+    });
+  }
+
+  /**
    * Sends a direct message.
    *
    * @param sessionId The caller's session (the sender).
    * @param args Recipient, body, and optionally the sender's stated alias.
    * @returns The delivery receipt.
    * @throws {SenderMismatchError} When `from_alias` is not the caller's alias.
-   * @throws {UnknownAliasError} When nobody holds `to_alias`.
-   * @throws {RecipientDeadError} When the recipient's session is dead.
+   * @throws {UnknownAliasError} When nobody holds `to_alias`, and nothing
+   * waits for it or was sent by it within the message TTL.
    * @throws {SelfSendError} When addressed to the caller.
    * @throws {MessageTooLargeError} When the body exceeds the limit.
    * @throws {InboxFullError} When the recipient's inbox is over its quota.
@@ -638,26 +829,79 @@ export class Broker {
       await this.#checkSize(args.content);
       const toAlias = validateAlias(args.to_alias);
       if (args.reply_to !== undefined) checkReplyTo(args.reply_to);
-      const quota = (await this.config()).max_inbox_bytes;
+      const config = await this.config();
       return this.store.viewRegistry(async (view) => {
         const me = this.#sender(view.rows, sessionId, args.from_alias);
         if (toAlias === me.alias) throw new SelfSendError(me.alias);
         const target = findByAlias(view.rows, toAlias);
-        if (!target) throw new UnknownAliasError(toAlias);
-        if (await view.liveness(target) === false) {
-          throw new RecipientDeadError(toAlias);
+        const guard = await this.#recentSent(me.alias, config);
+        guard.check({ to_alias: target?.alias ?? toAlias }, args.content);
+        const message = this.#message(
+          me.alias,
+          target?.alias ?? toAlias,
+          args.content,
+        );
+        if (args.reply_to !== undefined) {
+          message.reply_to = args.reply_to;
+          message.thread_id = await this.#threadOf(me, args.reply_to);
         }
-        const message = this.#message(me.alias, target.alias, args.content);
-        if (args.reply_to !== undefined) message.reply_to = args.reply_to;
-        await view.enqueue(owner(target), [message], quota);
-        return {
+        const expiresAt = new Date(
+          Date.parse(message.ts) + config.message_ttl_s * 1000,
+        ).toISOString();
+        let alive: Liveness;
+        if (target) {
+          alive = await view.liveness(target);
+          // Queued for whichever session takes the alias next, until then.
+          if (alive === false) message.expires_at = expiresAt;
+          await view.enqueue(owner(target), [message], config.max_inbox_bytes);
+        } else {
+          const session = await this.#awaitedAlias(toAlias, config);
+          if (session === null) throw new UnknownAliasError(toAlias);
+          alive = false;
+          message.expires_at = expiresAt;
+          await this.store.appendDeadLetters([{
+            ...message,
+            dead_session_id: session,
+            dead_at: message.ts,
+            reason: "offline",
+          }]);
+        }
+        await this.store.appendSent(me.alias, [toSentMessage(message)]);
+        const receipt: SendReceipt = {
           id: message.id,
           ts: message.ts,
-          to_alias: target.alias,
+          to_alias: message.to_alias,
           queued: true as const,
+          recipient_alive: alive,
+          thread_id: message.thread_id!,
         };
+        if (message.expires_at) receipt.expires_at = message.expires_at;
+        return receipt;
       });
     });
+  }
+
+  /**
+   * Whether an alias nobody holds is still awaited: a swept session of it
+   * left messages in the dead letters that have not expired, or it sent
+   * something within the message TTL (a `c2c run` that exited and will be
+   * back). Returns the session its dead letters name (`""` when none), or
+   * `null` when the alias is unknown.
+   */
+  async #awaitedAlias(
+    alias: string,
+    config: BrokerConfig,
+  ): Promise<string | null> {
+    const now = this.#now().getTime();
+    const waiting = (await this.store.deadLetters()).findLast((d) =>
+      d.to_alias === alias && !isExpired(d, now)
+    );
+    if (waiting) return waiting.dead_session_id;
+    const [last] = await this.store.sent(alias, { limit: 1 });
+    if (last && now - Date.parse(last.ts) < config.message_ttl_s * 1000) {
+      return OFFLINE_SESSION;
+    }
+    return null;
   }
 
   /**
@@ -674,14 +918,24 @@ export class Broker {
   ): Promise<SendAllResult> {
     return this.#op("send_all", async () => {
       await this.#checkSize(args.content);
-      const quota = (await this.config()).max_inbox_bytes;
+      const config = await this.config();
+      const quota = config.max_inbox_bytes;
       return this.store.viewRegistry(async (view) => {
         const me = this.#sender(view.rows, sessionId, args.from_alias);
         const result: SendAllResult = { sent_to: [], skipped: [] };
+        const sent: Message[] = [];
+        const guard = await this.#recentSent(me.alias, config);
         for (const peer of view.rows) {
           if (peer.session_id === me.session_id) continue;
           if (await view.liveness(peer) === false) {
             result.skipped.push({ alias: peer.alias, reason: "not alive" });
+            continue;
+          }
+          const refused = guardRefusal(() =>
+            guard.check({ to_alias: peer.alias }, args.content)
+          );
+          if (refused) {
+            result.skipped.push({ alias: peer.alias, reason: refused });
             continue;
           }
           const message = this.#message(me.alias, peer.alias, args.content);
@@ -692,13 +946,17 @@ export class Broker {
             result.skipped.push({ alias: peer.alias, reason: "inbox full" });
             continue;
           }
+          sent.push(message);
           result.sent_to.push({
             id: message.id,
             ts: message.ts,
             to_alias: peer.alias,
             queued: true,
+            recipient_alive: await view.liveness(peer),
+            thread_id: message.id,
           });
         }
+        await this.store.appendSent(me.alias, sent.map(toSentMessage));
         return result;
       });
     });
@@ -708,18 +966,162 @@ export class Broker {
    * Drains the caller's inbox: returns the pending messages (all, or the
    * oldest within `bounds`) and moves them to the archive.
    *
+   * Each direct message drained gets a receipt for its sender.
+   *
    * @param sessionId The caller's session.
    * @param bounds At most how many (or how many bytes of) messages.
+   * @param via How they reach the agent (default `poll`).
    * @returns The messages, oldest first, and how many are still pending.
    */
   pollInbox(
     sessionId: string,
     bounds: InboxBounds = {},
+    via: DeliveryVia = "poll",
   ): Promise<InboxResult> {
     return this.#op("poll_inbox", async () => {
       const me = await this.#me(sessionId);
-      return this.store.drain(owner(me), checkBounds(bounds), this.#stamp());
+      const drainedAt = this.#stamp();
+      const result = await this.store.drain(
+        owner(me),
+        checkBounds(bounds),
+        drainedAt,
+        via,
+      );
+      await this.#receipts(owner(me), result.messages, drainedAt, via);
+      return result;
     });
+  }
+
+  /**
+   * Waits for a matching message and takes it (docs/design.md#conversations):
+   * drains the pending messages that match (within `bounds`), else watches
+   * the inbox and tries again at each change, until `timeout_s` passes
+   * (then `timed_out: true`, nothing taken). Non-matching messages stay
+   * pending. It never polls on a timer: it wakes on the store's
+   * {@linkcode Store.watchInbox}, armed before the first look so that a
+   * message queued in between is not missed.
+   *
+   * A wait whose `signal` aborts takes nothing: it throws
+   * {@linkcode WaitCancelledError}, and messages a take was handing over
+   * as the signal came are put back.
+   *
+   * @param sessionId The caller's session.
+   * @param args What to match, and how long to wait (seconds).
+   * @param options The caller's cancellation, reply bounds, and a callback
+   * for when it starts waiting.
+   * @returns The messages taken, oldest first, or `timed_out`.
+   * @throws {WaitCancelledError} When `signal` aborted.
+   */
+  waitForMessage(
+    sessionId: string,
+    args: WaitArgs = {},
+    options: WaitOptions = {},
+  ): Promise<WaitResult> {
+    return this.#op("wait_for_message", async () => {
+      const match = waitMatcher(args);
+      const deadline = Date.now() +
+        waitTimeoutMs(args.timeout_s, options.maxTimeoutS);
+      const bounds = checkBounds(options.bounds ?? {});
+      const { signal } = options;
+      const me = await this.#me(sessionId);
+      using watch = await this.store.watchInbox(owner(me));
+      let waiting = false;
+      for (;;) {
+        if (signal?.aborted) throw new WaitCancelledError();
+        const { taken, who, drainedAt } = await this.#takeMatching(
+          sessionId,
+          match,
+          bounds,
+        );
+        if (taken.messages.length > 0) {
+          if (signal?.aborted) {
+            // Nobody will read the reply: what was taken goes back.
+            await this.store.restore(who, taken.messages);
+            throw new WaitCancelledError();
+          }
+          await this.#receipts(who, taken.messages, drainedAt, "wait");
+          return { ...taken, timed_out: false };
+        }
+        if (!waiting) {
+          waiting = true;
+          options.onWaiting?.();
+        }
+        const outcome = await raceChange(watch.changed(), deadline, signal);
+        if (outcome === "aborted") throw new WaitCancelledError();
+        if (outcome === "timeout") {
+          const [remaining] = await this.store.pendingCounts([owner(me)]);
+          return { messages: [], remaining, timed_out: true };
+        }
+      }
+    });
+  }
+
+  /**
+   * Drains the pending messages that match, under the delivery lock (a
+   * hook or a push cannot hand the same ones over meanwhile). The owner is
+   * read again each time: a rename moves the inbox with the alias.
+   */
+  async #takeMatching(
+    sessionId: string,
+    match: (m: Message) => boolean,
+    bounds: InboxBounds,
+  ): Promise<{ taken: InboxResult; who: InboxOwner; drainedAt: string }> {
+    return await this.withDeliveryLock(sessionId, async () => {
+      const who = owner(await this.#me(sessionId));
+      const ids = (await this.store.pending(who)).filter(match).map((m) =>
+        m.id
+      );
+      if (ids.length === 0) {
+        return { taken: { messages: [], remaining: 0 }, who, drainedAt: "" };
+      }
+      const drainedAt = this.#stamp();
+      const taken = await this.store.drain(
+        who,
+        { ...bounds, only: new Set(ids) },
+        drainedAt,
+        "wait",
+      );
+      return { taken, who, drainedAt };
+    });
+  }
+
+  /**
+   * Appends a receipt for each drained direct message to its sender's
+   * receipt log (docs/design.md#conversations). The messages are already
+   * the recipient's: a receipt that cannot be written is audited, never
+   * fails the drain.
+   */
+  async #receipts(
+    by: InboxOwner,
+    messages: readonly Message[],
+    deliveredAt: string,
+    via: DeliveryVia,
+  ): Promise<void> {
+    const bySender = new Map<string, Receipt[]>();
+    for (const m of messages) {
+      if (m.room_id !== undefined || m.event !== undefined) continue;
+      const list = bySender.get(m.from_alias) ?? [];
+      list.push({
+        id: m.id,
+        to_alias: m.to_alias,
+        delivered_at: deliveredAt,
+        via,
+      });
+      bySender.set(m.from_alias, list);
+    }
+    for (const [sender, receipts] of bySender) {
+      try {
+        await this.store.appendReceipts(sender, receipts, by);
+      } catch (e) {
+        this.store.audit({
+          ts: this.#stamp(),
+          tool: "receipt",
+          ok: false,
+          ms: 0,
+          error: e instanceof C2cError ? e.code : "internal",
+        });
+      }
+    }
   }
 
   /**
@@ -728,16 +1130,54 @@ export class Broker {
    *
    * @param sessionId The caller's session.
    * @param ids Ids of the messages to drain.
+   * @param via How they reached the agent (recorded, and in the receipts).
+   * @param receipts Write their receipts now (default); `false` for a
+   * caller that shows them after draining and confirms with
+   * {@linkcode Broker.confirmDelivery}.
    * @returns The drained messages.
    */
   drainMessages(
     sessionId: string,
     ids: Iterable<string>,
+    via: DeliveryVia,
+    receipts = true,
   ): Promise<InboxResult> {
     return this.#op("drain", async () => {
       const who = await this.#owner(sessionId);
-      return this.store.drain(who, { only: new Set(ids) }, this.#stamp());
+      const drainedAt = this.#stamp();
+      const result = await this.store.drain(
+        who,
+        { only: new Set(ids) },
+        drainedAt,
+        via,
+      );
+      if (receipts) {
+        await this.#receipts(who, result.messages, drainedAt, via);
+      }
+      return result;
     });
+  }
+
+  /**
+   * Writes the receipts of messages drained earlier and shown since (see
+   * `drainMessages(…, false)`).
+   *
+   * @param sessionId The recipient's session.
+   * @param messages The messages shown.
+   * @param via How.
+   */
+  async confirmDelivery(
+    sessionId: string,
+    messages: readonly Message[],
+    via: DeliveryVia,
+  ): Promise<void> {
+    if (messages.length === 0) return;
+    await this.#receipts(
+      await this.#owner(sessionId),
+      messages,
+      this.#stamp(),
+      via,
+    );
   }
 
   /**
@@ -789,22 +1229,211 @@ export class Broker {
   }
 
   /**
-   * Reads the caller's archive (messages already drained).
+   * Reads the caller's conversations: what it received (its archive) and
+   * what its alias sent (the sent log), merged by time, each marked `in` or
+   * `out`; optionally only those with one peer (direct messages) or in one
+   * thread. Filtered reads look through the newest {@linkcode HISTORY_SCAN}
+   * of each.
    *
    * @param sessionId The caller's session.
-   * @param args `limit`: how many, newest last (default 50).
-   * @returns The last `limit` drained messages.
+   * @param args `limit` (default 50), `peer` (an alias), `thread_id`.
+   * @returns The last `limit` matching messages, newest last.
    */
   history(
     sessionId: string,
-    args: { limit?: number } = {},
+    args: { limit?: number; peer?: string; thread_id?: string } = {},
   ): Promise<HistoryResult> {
     return this.#op("history", async () => {
       const limit = positiveInt("limit", args.limit, DEFAULT_HISTORY_LIMIT);
+      const peer = args.peer === undefined
+        ? undefined
+        : validateAlias(args.peer);
+      const thread = args.thread_id;
+      if (thread !== undefined) checkReplyTo(thread);
       const me = await this.#me(sessionId);
+      if (limit === 0) return { messages: [] };
+      const filtered = peer !== undefined || thread !== undefined;
+      const scan = filtered ? HISTORY_SCAN : limit;
+      const received: HistoryEntry[] = (await this.store.archive(
+        owner(me),
+        scan,
+      )).map((m) => ({ ...m, direction: "in" }));
+      const sent: HistoryEntry[] = (await this.store.sent(me.alias, {
+        limit: scan,
+      })).map(sentEntry);
+      const keep = (m: HistoryEntry) =>
+        (peer === undefined ||
+          (m.room_id === undefined &&
+            (m.direction === "in" ? m.from_alias : m.to_alias) === peer)) &&
+        (thread === undefined || m.id === thread || m.thread_id === thread);
+      const merged = [...received, ...sent].filter(keep).sort((a, b) =>
+        a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0
+      );
+      return { messages: merged.slice(-limit) };
+    });
+  }
+
+  /**
+   * Where the caller's sent messages are (docs/design.md#conversations):
+   * delivered (with how and when), queued, expired, in the dead letters, or
+   * posted to a room. Only messages the caller's alias sent: any other id
+   * reads `unknown`, and no content is ever shown.
+   *
+   * @param sessionId The caller's session.
+   * @param args `ids` (up to 100), or `last` (default 20, max 100) of the
+   * caller's newest sent messages.
+   * @returns One status per id (in the order asked), or per recent message
+   * (oldest first).
+   */
+  messageStatus(
+    sessionId: string,
+    args: { ids?: readonly string[]; last?: number } = {},
+  ): Promise<MessageStatusResult> {
+    return this.#op("message_status", async () => {
+      if (args.ids !== undefined) {
+        if (!Array.isArray(args.ids) || args.ids.length > MAX_STATUS_IDS) {
+          throw new InvalidArgumentError(
+            `ids must be a list of at most ${MAX_STATUS_IDS} message ids`,
+          );
+        }
+        for (const id of args.ids) checkReplyTo(id);
+      }
+      const last = positiveInt(
+        "last",
+        args.last,
+        DEFAULT_STATUS_LAST,
+        MAX_STATUS_IDS,
+      );
+      const me = await this.#me(sessionId);
+      const sent = args.ids === undefined
+        ? await this.store.sent(me.alias, { limit: last })
+        : args.ids.length === 0
+        ? []
+        : await this.store.sent(me.alias, { ids: new Set(args.ids) });
+      const statuses = await this.#statuses(sent);
+      if (args.ids === undefined) return { messages: statuses };
+      const byId = new Map(statuses.map((s) => [s.id, s]));
       return {
-        messages: limit === 0 ? [] : await this.store.archive(owner(me), limit),
+        messages: args.ids.map((id) =>
+          byId.get(id) ?? { id, state: "unknown" as const }
+        ),
       };
+    });
+  }
+
+  async #statuses(sent: readonly SentMessage[]): Promise<MessageStatus[]> {
+    const now = this.#now().getTime();
+    const direct = sent.filter((e) => e.to_alias !== undefined);
+    const from = sent[0]?.from_alias;
+    // A receipt is written after its message was sent: none of these is
+    // older than the oldest of them (less a margin for clocks).
+    const oldest = Math.min(...direct.map((e) => Date.parse(e.ts)));
+    const since = Number.isFinite(oldest)
+      ? new Date(oldest - RECEIPT_CLOCK_SLACK_MS).toISOString()
+      : undefined;
+    const receipts = new Map(
+      from === undefined || direct.length === 0
+        ? []
+        : (await this.store.receipts(
+          from,
+          new Set(direct.map((e) => e.id)),
+          since,
+        )).map((r) => [r.id, r]),
+    );
+    const open = direct.filter((e) => !receipts.has(e.id));
+    const pending = new Set<string>();
+    const rows = open.length > 0 ? await this.store.registrations() : [];
+    for (const alias of new Set(open.map((e) => e.to_alias!))) {
+      const row = findByAlias(rows, alias);
+      if (!row) continue;
+      for (const m of await this.store.pending(owner(row))) pending.add(m.id);
+    }
+    const dead = new Map<string, DeadLetter>();
+    if (open.some((e) => !pending.has(e.id))) {
+      const wanted = new Set(open.map((e) => e.id));
+      for (const d of await this.store.deadLetters()) {
+        if (wanted.has(d.id)) dead.set(d.id, d);
+      }
+    }
+    return sent.map((e): MessageStatus => {
+      const status: MessageStatus = { id: e.id, state: "unknown", ts: e.ts };
+      if (e.room_id !== undefined) {
+        return { ...status, state: "posted", room_id: e.room_id };
+      }
+      status.to_alias = e.to_alias;
+      if (e.thread_id !== undefined) status.thread_id = e.thread_id;
+      if (e.expires_at !== undefined) status.expires_at = e.expires_at;
+      const receipt = receipts.get(e.id);
+      const letter = dead.get(e.id);
+      if (receipt) {
+        status.state = "delivered";
+        status.via = receipt.via;
+        status.delivered_at = receipt.delivered_at;
+      } else if (isExpired(letter ?? e, now)) {
+        status.state = "expired";
+      } else if (pending.has(e.id)) {
+        status.state = "queued";
+      } else if (letter) {
+        status.state = "dead_lettered";
+      }
+      return status;
+    });
+  }
+
+  /**
+   * Searches what the caller may read (docs/design.md#conversations): the
+   * messages it received, what its alias sent, and the histories of the
+   * rooms it is a member of — never anyone else's direct messages. Case-
+   * insensitive substring; newest first; bodies cut to 2,000 characters;
+   * the reply bounded in count and bytes.
+   *
+   * @param sessionId The caller's session.
+   * @param args `query`, and `limit` (default 20, max 100).
+   * @returns The hits, newest first.
+   * @throws {InvalidArgumentError} On an empty or overlong query.
+   */
+  searchMessages(
+    sessionId: string,
+    args: { query: string; limit?: number },
+  ): Promise<SearchResult> {
+    return this.#op("search_messages", async () => {
+      const query = checkQuery(args.query);
+      const limit = positiveInt(
+        "limit",
+        args.limit,
+        DEFAULT_SEARCH_LIMIT,
+        MAX_SEARCH_LIMIT,
+      );
+      const me = await this.#me(sessionId);
+      if (limit === 0) return { query: args.query, hits: [], more: false };
+      const mine = (m: Searchable) =>
+        m.from_alias === me.alias ? "out" as const : "in" as const;
+      const sources: {
+        messages: readonly Searchable[];
+        direction: (m: Searchable) => "in" | "out";
+      }[] = [
+        {
+          messages: await this.store.archive(owner(me), SEARCH_SCAN_LIMIT),
+          direction: () => "in" as const,
+        },
+        {
+          messages: await this.store.sent(me.alias, {
+            limit: SEARCH_SCAN_LIMIT,
+          }),
+          direction: () => "out" as const,
+        },
+      ];
+      for (const roomId of await this.store.roomIds()) {
+        const members = await this.store.members(roomId);
+        if (!members.some((m) => m.alias === me.alias)) continue;
+        sources.push({
+          messages: await this.store.roomHistory(roomId, {
+            limit: SEARCH_SCAN_LIMIT,
+          }),
+          direction: mine,
+        });
+      }
+      return { query: args.query, ...findHits(query, sources, limit) };
     });
   }
 
@@ -913,7 +1542,8 @@ export class Broker {
     return this.#op("send_room", async () => {
       await this.#checkSize(args.content);
       const roomId = validateRoomId(args.room_id);
-      const quota = (await this.config()).max_inbox_bytes;
+      const config = await this.config();
+      const quota = config.max_inbox_bytes;
       // Lock order: the room, then the registry.
       return this.store.withRoom(
         roomId,
@@ -943,6 +1573,8 @@ export class Broker {
                 deduplicated: true,
               };
             }
+            const guard = await this.#recentSent(me.alias, config);
+            guard.check({ room_id: roomId }, args.content);
             const post = this.#roomMessage(
               roomId,
               me.alias,
@@ -950,6 +1582,13 @@ export class Broker {
               now.toISOString(),
             );
             await room.append([post]);
+            await this.store.appendSent(me.alias, [{
+              id: post.id,
+              ts: post.ts,
+              from_alias: me.alias,
+              room_id: roomId,
+              content: args.content,
+            }]);
             let queued = 0;
             const skipped: SkippedPeer[] = [];
             for (const member of members) {
@@ -1165,16 +1804,16 @@ export class Broker {
           }
         }
         const registered = new Set(keep.map((r) => r.session_id));
-        const summary = (rescued: number, orphans: number) => ({
-          result: {
+        const summary = (rescued: number, orphans: number, expired = 0) => {
+          const result: SweepResult = {
             removed_registrations: removed.length,
             removed,
             rescued_messages: rescued,
             orphan_inboxes: orphans,
-          },
-          registered,
-          gone: removed.map((r) => r.alias),
-        });
+          };
+          if (expired > 0) result.expired_messages = expired;
+          return { result, registered, gone: removed.map((r) => r.alias) };
+        };
         if (options.dryRun) {
           let rescued = 0;
           for (const r of removed) {
@@ -1202,10 +1841,19 @@ export class Broker {
             dead_at: deadAt,
           });
         }
+        // After the rescues: what they moved expires in the dead letters
+        // (every session that is not alive was just rescued).
+        effects.push({
+          kind: "expire",
+          owners: [],
+          before: deadAt,
+          dead_at: deadAt,
+        });
         return {
           rows: removed.length > 0 ? keep : null,
           effects,
-          result: (outcome) => summary(outcome.rescued, outcome.orphans),
+          result: (outcome) =>
+            summary(outcome.rescued, outcome.orphans, outcome.expired),
         };
       },
     );
@@ -1390,14 +2038,53 @@ export class Broker {
     return me;
   }
 
-  #message(from: string, to: string, content: string): Message {
+  /**
+   * What the loop guard and rate limit need of a sender's sent log: its
+   * messages within the longer of their windows (docs/design.md#loop-guard),
+   * read once per operation.
+   */
+  async #recentSent(alias: string, config: BrokerConfig): Promise<{
+    check: (target: GuardTarget, content: string) => void;
+  }> {
+    const now = this.#now().getTime();
+    const since = guardSince(config, now);
+    if (since === null) return { check: () => {} };
+    // By time only: both stores read back from the end until they pass
+    // `since`, so the cost follows what was sent lately, which the limits
+    // themselves keep small.
+    const recent = await this.store.sent(alias, { since });
     return {
-      id: crypto.randomUUID(),
+      check: (target, content) =>
+        checkGuard(recent, target, content, config, now),
+    };
+  }
+
+  /** A new direct message: the root of its own thread until told otherwise. */
+  #message(from: string, to: string, content: string): Message {
+    const id = crypto.randomUUID();
+    return {
+      id,
       ts: this.#stamp(),
       from_alias: from,
       to_alias: to,
       content,
+      thread_id: id,
     };
+  }
+
+  /**
+   * The thread a reply joins: that of the message it answers, when the
+   * sender received or sent it lately, else that message's id
+   * (docs/design.md#conversations).
+   */
+  async #threadOf(me: Registration, replyTo: string): Promise<string> {
+    const received = await this.store.archive(owner(me), THREAD_LOOKUP);
+    const sent = await this.store.sent(me.alias, { limit: THREAD_LOOKUP });
+    for (const list of [received, sent]) {
+      const found = list.findLast((m) => m.id === replyTo);
+      if (found) return found.thread_id ?? found.id;
+    }
+    return replyTo;
   }
 
   #roomMessage(

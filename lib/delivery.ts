@@ -37,7 +37,7 @@ import {
   selectMessages,
   selectNewest,
 } from "./inbox.ts";
-import type { Message } from "./message.ts";
+import type { DeliveryVia, Message } from "./message.ts";
 import type { HistoryResult } from "./types.ts";
 
 export type { InboxSelection, Selected } from "./inbox.ts";
@@ -73,6 +73,8 @@ export interface DeliveryOptions {
   order: DeliveryOrder;
   /** Count and size bounds, measured on what `show` emits. */
   bounds?: DeliveryBounds;
+  /** Which path this is: recorded in the archive and the senders' receipts. */
+  via: DeliveryVia;
   /**
    * Hands the batch to the agent. Resolving means all of it was shown;
    * throwing means none was; a {@linkcode Shown} says how many were.
@@ -153,6 +155,7 @@ async function showThenTake(
     ({ remaining } = await broker.drainMessages(
       sessionId,
       delivered.map((m) => m.id),
+      options.via,
     ));
   }
   return result(delivered, remaining, kept, batch.truncated, error);
@@ -173,6 +176,8 @@ async function takeThenShow(
   const drained = await broker.drainMessages(
     sessionId,
     picked.messages.map((m) => m.id),
+    options.via,
+    false,
   );
   // Another reader outside the lock (a sweep, a takeover) may have taken
   // some first: show only what this drain took.
@@ -188,6 +193,7 @@ async function takeThenShow(
   const delivered = messages.slice(0, shown);
   const kept = messages.slice(shown);
   if (kept.length > 0) await broker.restoreMessages(sessionId, kept);
+  await broker.confirmDelivery(sessionId, delivered, options.via);
   return result(
     delivered,
     drained.remaining + kept.length,

@@ -84,6 +84,14 @@ export function renderEnvelope(message: Message): string {
   if (message.reply_to !== undefined) {
     attrs += ` reply_to="${escapeAttribute(message.reply_to)}"`;
   }
+  // Named only when neither the id (a root) nor reply_to (an answer to
+  // the root) already says it.
+  if (
+    message.thread_id !== undefined && message.thread_id !== message.id &&
+    message.thread_id !== message.reply_to
+  ) {
+    attrs += ` thread_id="${escapeAttribute(message.thread_id)}"`;
+  }
   attrs += ` id="${escapeAttribute(message.id)}" ts="${
     escapeAttribute(message.ts)
   }"`;

@@ -40,7 +40,10 @@ export type C2cErrorCode =
   | "nats_tls"
   | "nats_no_jetstream"
   | "nats_namespace"
-  | "nats_unavailable";
+  | "nats_unavailable"
+  | "wait_cancelled"
+  | "rate_limited"
+  | "loop_detected";
 
 /**
  * A next step an error advises, as data. The broker knows what to do next;
@@ -725,6 +728,79 @@ export class NatsUnavailableError extends C2cError {
       } (${reason}); the cluster may be electing a leader or down — try again, and check the servers if it persists`,
     );
     this.url = url;
+  }
+}
+
+/**
+ * A `wait_for_message` its caller gave up on (the MCP request was
+ * cancelled, or the client timed out): it took nothing from the inbox.
+ */
+export class WaitCancelledError extends C2cError {
+  /** Creates the error. */
+  constructor() {
+    super(
+      "wait_cancelled",
+      "the wait was cancelled before a matching message came; nothing was taken from the inbox",
+    );
+  }
+}
+
+/**
+ * A sender over the broker's rate limit towards one alias or room
+ * (docs/design.md#conversations): nothing was sent.
+ */
+export class RateLimitedError extends C2cError {
+  /** The recipient alias, or `#room`. */
+  readonly target: string;
+  /** Seconds until a message to it would be accepted again. */
+  readonly retry_after_s: number;
+  /**
+   * Creates the error.
+   *
+   * @param target The recipient alias, or `#room` for a room.
+   * @param limit The broker's `rate_limit_messages`.
+   * @param windowS Its `rate_limit_window_s`.
+   * @param retryAfterS Seconds until the oldest counted message leaves the
+   * window.
+   */
+  constructor(
+    target: string,
+    limit: number,
+    windowS: number,
+    retryAfterS: number,
+  ) {
+    super(
+      "rate_limited",
+      `you sent ${limit} messages to ${target} within ${windowS} s, the broker's limit (rate_limit_messages in its config.json); nothing was sent — retry after ${retryAfterS} s, and if two agents are answering each other automatically, stop one`,
+    );
+    this.target = target;
+    this.retry_after_s = retryAfterS;
+  }
+}
+
+/**
+ * The same body sent to the same alias or room too often within a minute:
+ * refused as a reply loop (docs/design.md#conversations).
+ */
+export class LoopDetectedError extends C2cError {
+  /** The recipient alias, or `#room`. */
+  readonly target: string;
+  /** Seconds until the same body would be accepted again. */
+  readonly retry_after_s: number;
+  /**
+   * Creates the error.
+   *
+   * @param target The recipient alias, or `#room` for a room.
+   * @param times How many times that body went there within the window.
+   * @param retryAfterS Seconds until the oldest of them leaves the window.
+   */
+  constructor(target: string, times: number, retryAfterS: number) {
+    super(
+      "loop_detected",
+      `you already sent this exact message to ${target} ${times} times within 60 s (loop_repeat_limit in the broker's config.json): this looks like a reply loop, and nothing was sent — change the message, or retry after ${retryAfterS} s`,
+    );
+    this.target = target;
+    this.retry_after_s = retryAfterS;
   }
 }
 

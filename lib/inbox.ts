@@ -24,6 +24,7 @@ import {
 } from "./jsonl.ts";
 import {
   type ArchivedMessage,
+  type DeliveryVia,
   type Message,
   messageProblem,
   toMessage,
@@ -305,18 +306,18 @@ export function peekInbox(
  * @returns The newest that fit, oldest first; `remaining` counts the older
  * ones left out.
  */
-export function selectNewest(
-  records: readonly ArchivedMessage[],
+export function selectNewest<T extends Message = ArchivedMessage>(
+  records: readonly T[],
   selection: InboxSelection = {},
 ): {
-  messages: ArchivedMessage[];
+  messages: T[];
   remaining: number;
   truncated?: string[];
 } {
   const picked = pick(
     [...records].reverse(),
     { ...selection, only: undefined },
-    (r) => ({ ...toMessage(r), drained_at: r.drained_at }),
+    (r) => ({ ...r }),
   );
   picked.messages.reverse();
   return selected(picked);
@@ -331,6 +332,7 @@ export function selectNewest(
  * @param sessionId Inbox owner.
  * @param drainedAt Timestamp recorded in the archive.
  * @param selection Which messages to drain (default: all); the rest stay.
+ * @param via How they reach the agent, recorded in the archive.
  * @returns The drained messages as handed over, oldest first, and how many
  * remain.
  */
@@ -339,6 +341,7 @@ export function drainInbox(
   sessionId: string,
   drainedAt: string,
   selection: InboxSelection = {},
+  via?: DeliveryVia,
 ): Selected {
   const path = paths.inbox(sessionId);
   const { records, tornTail } = readJsonl<Message>(path, messageProblem);
@@ -348,6 +351,7 @@ export function drainInbox(
   const archived: ArchivedMessage[] = picked.indexes.map((i) => ({
     ...toMessage(records[i]),
     drained_at: drainedAt,
+    ...(via ? { delivered_via: via } : {}),
   }));
   appendJsonl(paths.archive(sessionId), archived);
   if (taken.remaining > 0) {

@@ -172,6 +172,11 @@ export interface TailOptions<T> {
   limit?: number;
   /** Stop at (and exclude) the first record, going backwards, this accepts. */
   stopAt?: (record: T) => boolean;
+  /**
+   * Skip a line that is not a valid record instead of throwing (logs
+   * appended without a lock, {@linkcode appendJsonlUnlocked}).
+   */
+  skipBad?: boolean;
 }
 
 /**
@@ -214,12 +219,19 @@ export function readJsonlTail<T>(
         if (trailing) {
           trailing = false; // drop whatever followed the last newline
         } else if (stop > at + 1) {
-          const record = parseLine<T>(
-            path,
-            chunk.subarray(at + 1, stop),
-            problem,
-            start + at + 1,
-          );
+          let record: T;
+          try {
+            record = parseLine<T>(
+              path,
+              chunk.subarray(at + 1, stop),
+              problem,
+              start + at + 1,
+            );
+          } catch (e) {
+            if (!options.skipBad || !(e instanceof CorruptFileError)) throw e;
+            stop = at;
+            continue;
+          }
           if (options.stopAt?.(record)) return found.reverse();
           found.push(record);
           if (found.length >= limit) break;
@@ -295,6 +307,33 @@ export function appendJsonl(path: string, records: readonly unknown[]): void {
   let text = "";
   for (const record of records) text += JSON.stringify(record) + "\n";
   appendText(path, text);
+}
+
+/**
+ * Appends records with one `O_APPEND` write and no lock: appends of several
+ * processes never interleave (each write lands whole at the end), but a
+ * writer that dies mid-write leaves a torn line that the next append runs
+ * into. Only for logs read with `skipBad` (see {@linkcode TailOptions}),
+ * where losing such a line is acceptable (docs/design.md#conversations).
+ *
+ * Requires `--allow-read` and `--allow-write` on the file.
+ *
+ * @param path The file (created 0600 with its directory when missing).
+ * @param records Records to append, in order.
+ */
+export function appendJsonlUnlocked(
+  path: string,
+  records: readonly unknown[],
+): void {
+  if (records.length === 0) return;
+  let text = "";
+  for (const record of records) text += JSON.stringify(record) + "\n";
+  const file = openCreating(path, { append: true });
+  try {
+    writeAll(file, encoder.encode(text));
+  } finally {
+    file.close();
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import { joinPath } from "./_path.ts";
+import { validateAlias } from "./alias.ts";
 import { InvalidRoomIdError, InvalidSessionIdError } from "./errors.ts";
 
 const SESSION_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/;
@@ -92,6 +93,18 @@ export interface BrokerPaths {
   inboxLock(sessionId: string): string;
   /** `archive/<session>.jsonl`. */
   archive(sessionId: string): string;
+  /** `archive/sent/`: the sent logs, one per alias. */
+  readonly sentDir: string;
+  /** `archive/sent/<alias>.jsonl`: what the holders of an alias sent. */
+  sent(alias: string): string;
+  /** Lock sidecar guarding one sent log. */
+  sentLock(alias: string): string;
+  /** `archive/receipts/`: the receipt logs, one per sending alias. */
+  readonly receiptsDir: string;
+  /** `archive/receipts/<alias>.jsonl`: receipts of what an alias sent. */
+  receipts(alias: string): string;
+  /** Lock sidecar guarding one receipt log. */
+  receiptsLock(alias: string): string;
   /** `leases/<session>.lock`, held by the session's live process. */
   lease(sessionId: string): string;
   /** `rewake/<session>.lock`, held by the session's armed rewake waiter. */
@@ -152,6 +165,16 @@ export function brokerPaths(root: string): BrokerPaths {
     inboxLock: (id) =>
       joinPath(locksDir, `inbox.${validateSessionId(id)}.lock`),
     archive: (id) => joinPath(archiveDir, `${validateSessionId(id)}.jsonl`),
+    sentDir: joinPath(archiveDir, "sent"),
+    sent: (alias) =>
+      joinPath(archiveDir, "sent", `${validateAlias(alias)}.jsonl`),
+    sentLock: (alias) =>
+      joinPath(locksDir, `sent.${validateAlias(alias)}.lock`),
+    receiptsDir: joinPath(archiveDir, "receipts"),
+    receipts: (alias) =>
+      joinPath(archiveDir, "receipts", `${validateAlias(alias)}.jsonl`),
+    receiptsLock: (alias) =>
+      joinPath(locksDir, `receipts.${validateAlias(alias)}.lock`),
     lease: (id) => joinPath(leasesDir, `${validateSessionId(id)}.lock`),
     rewakeLock: (id) => joinPath(rewakeDir, `${validateSessionId(id)}.lock`),
     deliveryLock: (id) =>

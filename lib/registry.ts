@@ -39,6 +39,14 @@ export interface Registration {
    * never-leased session from a dead one by itself reads it here.
    */
   leased?: boolean;
+  /** What the session says it works on (`set_status`), one line. */
+  status?: string;
+  /** When the status was set. */
+  status_at?: string;
+  /** The session's working directory, as it registered. */
+  cwd?: string;
+  /** The git branch checked out there, as it registered. */
+  git_branch?: string;
 }
 
 /**

@@ -21,8 +21,11 @@ import { withLock } from "./lock.ts";
 import {
   deadLetterProblem,
   messageProblem,
+  receiptProblem,
   roomMessageProblem,
+  sentMessageProblem,
 } from "./message.ts";
+import { validateAlias } from "./alias.ts";
 import { type BrokerPaths, INBOX_SUFFIX, validateSessionId } from "./paths.ts";
 import { quarantinedRows, readRegistry, writeRegistry } from "./registry.ts";
 import { listRoomIds, readMembers } from "./rooms.ts";
@@ -65,6 +68,16 @@ function sessionFromName(name: string, suffix: string): string | null {
   const id = name.slice(0, -suffix.length);
   try {
     return validateSessionId(id);
+  } catch {
+    return null;
+  }
+}
+
+/** The alias a sent log's file name stands for, or `null`. */
+function aliasFromName(name: string): string | null {
+  if (!name.endsWith(".jsonl")) return null;
+  try {
+    return validateAlias(name.slice(0, -".jsonl".length));
   } catch {
     return null;
   }
@@ -119,6 +132,28 @@ function targets(paths: BrokerPaths): Target[] {
       check: () => void readJsonl(archive, messageProblem),
     });
   }
+  for (const entry of safeReadDir(paths.sentDir)) {
+    const alias = aliasFromName(entry.name);
+    if (alias === null || entry.isDirectory) continue;
+    const sent = paths.sent(alias);
+    list.push({
+      path: sent,
+      lock: paths.sentLock(alias),
+      lineProblem: sentMessageProblem,
+      check: () => void readJsonl(sent, sentMessageProblem),
+    });
+  }
+  for (const entry of safeReadDir(paths.receiptsDir)) {
+    const alias = aliasFromName(entry.name);
+    if (alias === null || entry.isDirectory) continue;
+    const log = paths.receipts(alias);
+    list.push({
+      path: log,
+      lock: paths.receiptsLock(alias),
+      lineProblem: receiptProblem,
+      check: () => void readJsonl(log, receiptProblem),
+    });
+  }
   for (const roomId of roomIdsOrNone(paths)) {
     list.push({
       path: paths.roomMembers(roomId),
@@ -150,6 +185,8 @@ function roomIdsOrNone(paths: BrokerPaths): string[] {
 function directories(paths: BrokerPaths): string[] {
   const dirs = [
     paths.archiveDir,
+    paths.sentDir,
+    paths.receiptsDir,
     paths.locksDir,
     paths.leasesDir,
     paths.rewakeDir,

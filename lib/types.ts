@@ -9,7 +9,7 @@
 
 import type { AuditEntry } from "./audit.ts";
 import type { Liveness } from "./lease.ts";
-import type { ArchivedMessage, Message, RoomMessage } from "./message.ts";
+import type { DeliveryVia, Message, RoomMessage } from "./message.ts";
 import type { WakeInfo } from "./registry.ts";
 
 /** What `register` did. */
@@ -73,6 +73,14 @@ export interface PeerInfo {
   pending: number;
   /** How it can be woken when idle, if known. */
   wake?: WakeInfo;
+  /** What it says it works on (`set_status`); absent when it is dead. */
+  status?: string;
+  /** When it set that status. */
+  status_at?: string;
+  /** Its working directory. */
+  cwd?: string;
+  /** The git branch checked out there. */
+  git_branch?: string;
   /**
    * Live file claims it holds (`claim`). Set by the tool and the command,
    * which count them in the claim store; absent when that cannot be read.
@@ -96,6 +104,16 @@ export interface SendReceipt {
   to_alias: string;
   /** Always `true`: the message is in the recipient's inbox. */
   queued: true;
+  /**
+   * Whether the recipient's session was alive when it was queued (`null`:
+   * registered from a shell, unknown). `false`: it waits for a session to
+   * take the alias, until `expires_at` (docs/design.md#conversations).
+   */
+  recipient_alive?: Liveness;
+  /** When a message queued for a recipient that is not alive expires. */
+  expires_at?: string;
+  /** The thread it belongs to (its own id when it answers nothing). */
+  thread_id?: string;
 }
 
 /** A peer `send_all` did not deliver to. */
@@ -127,10 +145,39 @@ export interface InboxResult {
   truncated?: string[];
 }
 
+/** Result of `set_status`. */
+export interface SetStatusResult {
+  /** The caller's alias. */
+  alias: string;
+  /** The status now shown (`null`: cleared). */
+  status: string | null;
+  /** When it was set. */
+  status_at: string;
+}
+
+/** Result of `wait_for_message`. */
+export interface WaitResult extends InboxResult {
+  /** `true` when no matching message came within the timeout. */
+  timed_out: boolean;
+}
+
+/** A message in `history`: received (`in`) or sent (`out`). */
+export interface HistoryEntry extends Message {
+  /** `in`: received (from the archive); `out`: sent (from the sent log). */
+  direction: "in" | "out";
+  /** When a received message was drained. */
+  drained_at?: string;
+  /** How a received message was handed over. */
+  delivered_via?: DeliveryVia;
+}
+
 /** Result of `history`. */
 export interface HistoryResult {
-  /** Drained messages, newest last. */
-  messages: ArchivedMessage[];
+  /**
+   * Received and sent messages merged by time, newest last (a sent room
+   * post has `room_id` and an empty `to_alias`).
+   */
+  messages: HistoryEntry[];
   /**
    * Older messages within `limit` left out to keep the reply bounded (MCP
    * only). Absent when none.
@@ -242,6 +289,11 @@ export interface SweepResult {
   rescued_messages: number;
   /** Inbox files without a registration that were rescued and removed. */
   orphan_inboxes: number;
+  /**
+   * Messages whose `expires_at` passed, moved to (or marked in) the dead
+   * letters with reason `expired`. Absent when none.
+   */
+  expired_messages?: number;
 }
 
 /** Result of `broker-gc`. */
@@ -338,4 +390,47 @@ export interface GuardCheckResult {
   checked: number;
   /** Each file under another live session's exclusive claim. */
   blocked: ClaimConflict[];
+}
+
+/** Where a sent message is (docs/design.md#conversations). */
+export type MessageState =
+  | "queued"
+  | "delivered"
+  | "expired"
+  | "dead_lettered"
+  | "posted"
+  | "unknown";
+
+/** One message in `message_status`: never any content. */
+export interface MessageStatus {
+  /** The message's id. */
+  id: string;
+  /**
+   * `delivered` (handed to the recipient's agent), `queued` (waiting in its
+   * inbox), `expired` (its `expires_at` passed first), `dead_lettered`
+   * (waiting in the dead letters for its alias to register again),
+   * `posted` (a room post), `unknown` (not a message the caller sent, or
+   * no longer traceable).
+   */
+  state: MessageState;
+  /** Recipient of a direct message. */
+  to_alias?: string;
+  /** Room of a room post. */
+  room_id?: string;
+  /** When it was sent. */
+  ts?: string;
+  /** Its thread (direct messages). */
+  thread_id?: string;
+  /** How it was handed over (`delivered`). */
+  via?: DeliveryVia;
+  /** When it was handed over (`delivered`). */
+  delivered_at?: string;
+  /** When it expires, or expired (queued for a recipient not alive). */
+  expires_at?: string;
+}
+
+/** Result of `message_status`. */
+export interface MessageStatusResult {
+  /** One per id asked about, or the caller's newest sent, oldest first. */
+  messages: MessageStatus[];
 }

@@ -136,6 +136,7 @@ export class ChannelPusher {
     if ((await this.#broker.pendingMessages(sessionId)).length === 0) return;
     const r = await deliver(this.#broker, sessionId, {
       order: "take-then-show",
+      via: "push",
       bounds: {
         limit: CHANNEL_BATCH,
         maxBytes: CHANNEL_MAX_BYTES,

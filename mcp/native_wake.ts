@@ -222,6 +222,7 @@ export class NativeWaker {
     try {
       const r = await deliver(broker, sessionId, {
         order: "take-then-show",
+        via: "wake",
         bounds: {
           limit: this.#o.limit,
           maxBytes: this.#o.maxBytes,

@@ -22,6 +22,12 @@ export const MessageSchema = z.object({
   content: z.string(),
   room_id: z.string().optional(),
   reply_to: z.string().optional(),
+  thread_id: z.string().optional().describe(
+    "Id of the thread's root: answer with reply_to to stay in it",
+  ),
+  expires_at: z.string().optional().describe(
+    "Set on a message queued while its recipient was not alive",
+  ),
   event: z.string().optional().describe(
     "Set on notices from the broker: 'claim' when a peer asked for a file you claim",
   ),
@@ -30,6 +36,8 @@ export const MessageSchema = z.object({
 /** A drained message in the archive. */
 export const ArchivedMessageSchema = MessageSchema.extend({
   drained_at: z.string(),
+  delivered_via: z.enum(["poll", "hook", "push", "wake", "wait", "run"])
+    .optional(),
 });
 
 /** A line of a room's history. */
@@ -78,6 +86,14 @@ export const PeerInfoSchema = z.object({
   last_seen: z.string().nullable(),
   pending: z.number(),
   wake: wakeInfo.optional(),
+  status: z.string().optional().describe(
+    "What it says it works on (set_status); absent while it is dead",
+  ),
+  status_at: z.string().optional(),
+  cwd: z.string().optional().describe("Its working directory"),
+  git_branch: z.string().optional().describe(
+    "The git branch checked out there",
+  ),
   claims: z.number().optional().describe("Live file claims it holds"),
 });
 
@@ -90,6 +106,11 @@ export const SendReceiptSchema = z.object({
   ts: z.string(),
   to_alias: z.string(),
   queued: z.literal(true),
+  recipient_alive: liveness.optional().describe(
+    "false: the recipient's session is not alive; the message waits for the next session of that alias, until expires_at",
+  ),
+  expires_at: z.string().optional(),
+  thread_id: z.string().optional().describe("The thread this message is in"),
 });
 
 /** Result of `send_all`. */
@@ -111,9 +132,55 @@ export const InboxResultSchema = z.object({
   truncated,
 });
 
+/** Result of `set_status`. */
+export const SetStatusResultSchema = z.object({
+  alias: z.string(),
+  status: z.string().nullable().describe(
+    "The status now shown (null: cleared)",
+  ),
+  status_at: z.string(),
+});
+
+/** Result of `search_messages`. */
+export const SearchResultSchema = z.object({
+  query: z.string(),
+  hits: z.array(z.object({
+    id: z.string(),
+    ts: z.string(),
+    from_alias: z.string(),
+    to_alias: z.string().optional(),
+    room_id: z.string().optional(),
+    direction: z.enum(["in", "out"]).describe(
+      "in: you received it; out: you sent it",
+    ),
+    content: z.string(),
+    truncated: z.literal(true).optional().describe(
+      "The body was cut to 2,000 characters",
+    ),
+  })).describe("Newest first"),
+  more: z.boolean().describe(
+    "More messages matched than this reply holds: raise limit or narrow the query",
+  ),
+});
+
+/** Result of `wait_for_message`. */
+export const WaitResultSchema = InboxResultSchema.extend({
+  timed_out: z.boolean().describe(
+    "true: no matching message came within timeout_s (nothing was taken)",
+  ),
+});
+
+/** A message in `history`. */
+export const HistoryEntrySchema = MessageSchema.extend({
+  direction: z.enum(["in", "out"]).describe("in: received; out: sent"),
+  drained_at: z.string().optional(),
+  delivered_via: z.enum(["poll", "hook", "push", "wake", "wait", "run"])
+    .optional(),
+});
+
 /** Result of `history`. */
 export const HistoryResultSchema = z.object({
-  messages: z.array(ArchivedMessageSchema),
+  messages: z.array(HistoryEntrySchema),
   omitted: z.number().optional().describe(
     "Older messages within limit left out to keep the reply bounded",
   ),
@@ -179,6 +246,7 @@ export const SweepResultSchema = z.object({
   })),
   rescued_messages: z.number(),
   orphan_inboxes: z.number(),
+  expired_messages: z.number().optional(),
 });
 
 /** Result of `tail_log`. */
@@ -240,4 +308,26 @@ export const ReleaseResultSchema = z.object({
 /** Result of `claims`. */
 export const ClaimsResultSchema = z.object({
   claims: z.array(ClaimInfoSchema),
+});
+
+/** Result of `message_status`. */
+export const MessageStatusResultSchema = z.object({
+  messages: z.array(z.object({
+    id: z.string(),
+    state: z.enum([
+      "queued",
+      "delivered",
+      "expired",
+      "dead_lettered",
+      "posted",
+      "unknown",
+    ]),
+    to_alias: z.string().optional(),
+    room_id: z.string().optional(),
+    ts: z.string().optional(),
+    thread_id: z.string().optional(),
+    via: z.enum(["poll", "hook", "push", "wake", "wait", "run"]).optional(),
+    delivered_at: z.string().optional(),
+    expires_at: z.string().optional(),
+  })),
 });

@@ -19,6 +19,7 @@ import {
   type SessionSource,
 } from "../lib/session.ts";
 import { parseWakePath, WAKE_ENV, type WakePath } from "../lib/wake_info.ts";
+import { sessionPlace } from "../lib/status.ts";
 
 /** Where this session's client can be woken, from the environment. */
 export interface WakeConfig {
@@ -116,6 +117,8 @@ export class ServerSession {
   #recordedThread: string | undefined;
   /** Set once this run replaced the wake field a previous run left. */
   #wakeReset = false;
+  /** Where the session works, for peers' `list`. */
+  readonly #place: { cwd?: string; git_branch?: string };
 
   private constructor(
     broker: Broker | null,
@@ -134,6 +137,7 @@ export class ServerSession {
     const pid = Number(env("C2C_MCP_CLIENT_PID") ?? Deno.ppid);
     this.pid = Number.isInteger(pid) && pid > 0 ? pid : null;
     this.wake = wakeConfig(env);
+    this.#place = sessionPlace(env);
   }
 
   /** Whether `c2c run` holds this session (it records its own wake path). */
@@ -421,6 +425,10 @@ export class ServerSession {
     if (this.clientSessionId) args.client_session_id = this.clientSessionId;
     const wake = this.wakeInfo();
     if (wake) args.wake = wake;
+    if (this.#place.cwd !== undefined) args.cwd = this.#place.cwd;
+    if (this.#place.git_branch !== undefined) {
+      args.git_branch = this.#place.git_branch;
+    }
     return args;
   }
 

@@ -7,7 +7,11 @@
  */
 
 import { z } from "zod";
-import type { Broker } from "../lib/broker.ts";
+import {
+  type Broker,
+  DEFAULT_STATUS_LAST,
+  MAX_STATUS_IDS,
+} from "../lib/broker.ts";
 import { claimsOf, MAX_PATHS_PER_CALL, MAX_TTL_S } from "../lib/claims.ts";
 import {
   boundHistory,
@@ -16,7 +20,14 @@ import {
 } from "../lib/delivery.ts";
 import { renderEnvelope, renderEnvelopes } from "../lib/envelope.ts";
 import type { Message } from "../lib/message.ts";
-import type { HistoryResult, InboxResult } from "../lib/types.ts";
+import type { HistoryResult, InboxResult, WaitResult } from "../lib/types.ts";
+import { DEFAULT_WAIT_S, MAX_WAIT_S } from "../lib/wait.ts";
+import { MAX_STATUS_LENGTH } from "../lib/status.ts";
+import {
+  DEFAULT_SEARCH_LIMIT,
+  MAX_QUERY_LENGTH,
+  MAX_SEARCH_LIMIT,
+} from "../lib/search.ts";
 import { jsonBytes } from "../lib/_bytes.ts";
 import {
   ClaimResultSchema,
@@ -27,15 +38,19 @@ import {
   LeaveRoomResultSchema,
   ListResultSchema,
   ListRoomsResultSchema,
+  MessageStatusResultSchema,
   MyRoomsResultSchema,
   RegisterResultSchema,
   ReleaseResultSchema,
   RoomHistoryResultSchema,
+  SearchResultSchema,
   SendAllResultSchema,
   SendReceiptSchema,
   SendRoomResultSchema,
+  SetStatusResultSchema,
   SweepResultSchema,
   TailLogResultSchema,
+  WaitResultSchema,
   WhoamiResultSchema,
 } from "./schemas.ts";
 import type { ToolAnnotations } from "./sdk.ts";
@@ -52,6 +67,13 @@ export interface ToolContext {
   registerArgs: (
     alias: string | undefined,
   ) => Parameters<Broker["register"]>[1];
+  /** Aborts when the client cancels the call (or gives up on it). */
+  signal?: AbortSignal;
+  /**
+   * Reports progress of a long call, when the client asked for it (a
+   * `progressToken`); otherwise does nothing.
+   */
+  progress?: (message: string) => void;
 }
 
 /** One MCP tool. */
@@ -213,7 +235,7 @@ export const TOOLS: readonly ToolSpec[] = [
     name: "list",
     title: "List peers",
     description:
-      "List registered peers with liveness (alive true/false, null = unknown), pending message counts and how many files each claims.",
+      "List registered peers with liveness (alive true/false, null = unknown), what each says it works on (status), its working directory and git branch, pending message counts and how many files each claims.",
     input: {},
     output: ListResultSchema,
     annotations: READ_ONLY,
@@ -221,10 +243,24 @@ export const TOOLS: readonly ToolSpec[] = [
       claimsOf(ctx.broker).withCounts(await ctx.broker.list()),
   },
   {
+    name: "set_status",
+    title: "Set status",
+    description:
+      `Tell peers in one line what you are working on; list shows it next to your alias (with your working directory and git branch) until you change it or your session ends. "" clears it.`,
+    input: {
+      status: z.string().describe(
+        `One line, at most ${MAX_STATUS_LENGTH} characters, e.g. "fixing the flaky login test on fix/login"; "" clears it`,
+      ),
+    },
+    output: SetStatusResultSchema,
+    annotations: IDEMPOTENT,
+    run: (ctx, args) => ctx.broker.setStatus(ctx.sessionId, args),
+  },
+  {
     name: "send",
     title: "Send direct message",
     description:
-      "Send a direct message to another agent by alias. Fails if the recipient is unknown or not alive.",
+      "Send a direct message to another agent by alias (unknown aliases are an error). If the recipient's session is not alive (restarting, crashed), the message is queued anyway: the answer says recipient_alive: false and expires_at (default 7 days), and the next session that takes the alias gets it. Answer a message with reply_to set to its id to stay in its thread; message_status tells whether it was delivered.",
     input: {
       to_alias: alias("Recipient's alias"),
       content,
@@ -263,9 +299,40 @@ export const TOOLS: readonly ToolSpec[] = [
           ctx.broker.pollInbox(
             ctx.sessionId,
             replyBounds(args.limit ?? INBOX_REPLY_LIMIT),
+            "poll",
           ),
       ),
     text: inboxText((n) => `(${n} more waiting: call poll_inbox again)`),
+  },
+  {
+    name: "wait_for_message",
+    title: "Wait for a message",
+    description:
+      `Block until a message arrives that matches (any message, or from_alias, room_id, reply_to: all given must match), then return it taken from your inbox as poll_inbox does. Messages that do not match stay queued. Returns {timed_out: true} when none came within timeout_s (default ${DEFAULT_WAIT_S}, max ${MAX_WAIT_S}: below the clients' own tool-call timeouts; call again to keep waiting). Use it after send to wait for the answer: wait_for_message({reply_to: <id send returned>}).`,
+    input: {
+      from_alias: alias("Only a message from this alias").optional(),
+      room_id: roomId.optional().describe(
+        "Only a message posted to this room",
+      ),
+      reply_to: z.string().optional().describe(
+        "Only a message answering this message id (e.g. the id send returned)",
+      ),
+      timeout_s: z.number().min(0).max(MAX_WAIT_S).optional().describe(
+        `Seconds to wait (default ${DEFAULT_WAIT_S}, max ${MAX_WAIT_S}; 0: only look)`,
+      ),
+    },
+    output: WaitResultSchema,
+    annotations: WRITES,
+    run: (ctx, args) =>
+      ctx.broker.waitForMessage(ctx.sessionId, args, {
+        signal: ctx.signal,
+        bounds: replyBounds(INBOX_REPLY_LIMIT),
+        onWaiting: () => ctx.progress?.("waiting for a matching message"),
+      }),
+    text: (r: WaitResult) =>
+      r.timed_out
+        ? `(no matching message came; ${r.remaining} other message(s) waiting)`
+        : inboxText((n) => `(${n} more waiting: call poll_inbox)`)(r),
   },
   {
     name: "peek_inbox",
@@ -284,8 +351,16 @@ export const TOOLS: readonly ToolSpec[] = [
   {
     name: "history",
     title: "Inbox history",
-    description: "Show messages you already received, newest last.",
-    input: { limit: limit("How many (default 50)") },
+    description:
+      "Show your conversations, newest last: messages you received (direction 'in') and sent ('out'), merged by time. Optionally only the direct messages with one peer, or one thread.",
+    input: {
+      limit: limit("How many (default 50)"),
+      peer: alias("Only direct messages with this alias, both ways")
+        .optional(),
+      thread_id: z.string().optional().describe(
+        "Only this thread (a message's thread_id, or its root's id)",
+      ),
+    },
     output: HistoryResultSchema,
     annotations: READ_ONLY,
     run: async (ctx, args) =>
@@ -294,6 +369,41 @@ export const TOOLS: readonly ToolSpec[] = [
         replyBounds(),
       ),
     text: historyText,
+  },
+  {
+    name: "search_messages",
+    title: "Search messages",
+    description:
+      "Find messages by words: a case-insensitive search of what you received, what you sent and the rooms you are in, newest first. Bodies are cut to 2,000 characters.",
+    input: {
+      query: z.string().min(1).max(MAX_QUERY_LENGTH).describe(
+        "Text to look for (case-insensitive substring), e.g. a word or an error message",
+      ),
+      limit: z.number().int().min(0).max(MAX_SEARCH_LIMIT).optional()
+        .describe(
+          `Most hits (default ${DEFAULT_SEARCH_LIMIT}, max ${MAX_SEARCH_LIMIT})`,
+        ),
+    },
+    output: SearchResultSchema,
+    annotations: READ_ONLY,
+    run: (ctx, args) => ctx.broker.searchMessages(ctx.sessionId, args),
+  },
+  {
+    name: "message_status",
+    title: "Message status",
+    description:
+      "Where messages you sent are: queued (waiting for the recipient), delivered (handed to its agent: via poll, hook, push, wake or wait, and when), expired, dead_lettered, posted (room), or unknown (not yours). Give ids, or get your last N sent. Never shows content.",
+    input: {
+      ids: z.array(z.string()).max(MAX_STATUS_IDS).optional().describe(
+        `Message ids you sent (at most ${MAX_STATUS_IDS})`,
+      ),
+      last: z.number().int().min(0).max(MAX_STATUS_IDS).optional().describe(
+        `Without ids: your newest N sent messages (default ${DEFAULT_STATUS_LAST})`,
+      ),
+    },
+    output: MessageStatusResultSchema,
+    annotations: READ_ONLY,
+    run: (ctx, args) => ctx.broker.messageStatus(ctx.sessionId, args),
   },
   {
     name: "join_room",

@@ -23,6 +23,24 @@ export async function tempBroker(
   return broker;
 }
 
+/**
+ * Turns the loop guard and rate limit off in a broker root's `config.json`
+ * (docs/design.md#loop-guard): for tests that flood one peer on purpose.
+ */
+export async function unguarded(root: string): Promise<void> {
+  const path = `${root}/config.json`;
+  let config: Record<string, unknown> = {};
+  try {
+    config = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ ...config, rate_limit_messages: 0, loop_repeat_limit: 0 }),
+  );
+}
+
 /** Runs a fixture worker to completion with permissions scoped to `root`. */
 export async function runWorker(
   root: string,

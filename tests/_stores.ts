@@ -145,6 +145,29 @@ export async function putNatsConfig(
   }
 }
 
+/**
+ * Turns the loop guard and rate limit off in a NATS namespace (the KV
+ * config): for tests that flood one peer on purpose.
+ */
+export async function unguardedNats(
+  url: string,
+  namespace: string,
+): Promise<void> {
+  // A cluster that just started may still be electing its JetStream
+  // leader: try again on failure, as the store itself does.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await putNatsConfig(url, namespace, {
+        rate_limit_messages: 0,
+        loop_repeat_limit: 0,
+      });
+    } catch (e) {
+      if (attempt >= 50) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Holds a session's lease in `broker` (which answers for it). */
 export function hold(broker: Broker, sessionId: string): Promise<SessionLease> {
   return broker.acquireLease(sessionId);

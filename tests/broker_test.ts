@@ -12,7 +12,6 @@ import {
   MessageTooLargeError,
   NotMemberError,
   NotRegisteredError,
-  RecipientDeadError,
   ReservedAliasError,
   SelfSendError,
   SenderMismatchError,
@@ -231,10 +230,15 @@ Deno.test("send() rejects unknown, dead and self recipients and unregistered sen
     NotRegisteredError,
   );
   (await broker.acquireLease("s-b")).release();
-  await rejects(
-    broker.send("s-a", { to_alias: "tide-runner", content: "x" }),
-    RecipientDeadError,
-    /recipient is not alive/,
+  // A dead recipient's next session gets it (docs/design.md#conversations).
+  const queued = await broker.send("s-a", {
+    to_alias: "tide-runner",
+    content: "x",
+  });
+  assert.equal(queued.recipient_alive, false);
+  assert.equal(
+    Date.parse(queued.expires_at!) - Date.parse(queued.ts),
+    7 * 24 * 3600_000,
   );
 });
 
@@ -313,7 +317,7 @@ Deno.test("drainMessages() drains only the listed ids", async () => {
   await pair(broker);
   const a = await broker.send("s-a", { to_alias: "tide-runner", content: "a" });
   await broker.send("s-a", { to_alias: "tide-runner", content: "b" });
-  const drained = await broker.drainMessages("s-b", [a.id]);
+  const drained = await broker.drainMessages("s-b", [a.id], "push");
   assert.deepEqual(drained.messages.map((m) => m.content), ["a"]);
   assert.deepEqual(
     (await broker.peekInbox("s-b")).messages.map((m) => m.content),

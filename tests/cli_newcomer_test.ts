@@ -123,7 +123,7 @@ Deno.test("c2c list shows how long ago peers were seen; --json keeps ISO times",
     c2c(root.path, ["list"]),
     c2c(root.path, ["list", "--json"]),
   ]);
-  assert.match(exits(text, 0).stdout, /\nalice .* (just now|\d+s ago)\n$/);
+  assert.match(exits(text, 0).stdout, /\nalice .* (just now|\d+s ago) .*\n$/);
   const peers = exits(json, 0).json<{ peers: { last_seen: string }[] }>()
     .peers;
   assert.match(peers[0].last_seen, /^\d{4}-\d\d-\d\dT.*Z$/);
@@ -181,7 +181,7 @@ Deno.test("c2c completion prints scripts that complete commands, room commands, 
   }).output();
   const lines = new TextDecoder().decode(out.stdout).split("\n");
   assert.deepEqual(lines.slice(0, 5), [
-    "setup send send-all",
+    "setup send send-all set-status search",
     "history",
     "claude-code",
     "--limit",

@@ -248,7 +248,7 @@ Deno.test("c2c list prints an aligned table, --all adds unregistered inboxes, --
   assert.equal(lines.length, 3);
   assert.match(
     lines[0],
-    /^ALIAS +ALIVE +PENDING +CLAIMS +CLIENT +WAKE +PID +SESSION +LAST SEEN$/,
+    /^ALIAS +ALIVE +PENDING +CLAIMS +CLIENT +WAKE +PID +SESSION +LAST SEEN +BRANCH +STATUS$/,
   );
   assert.match(lines[1], /^alpha {11}unknown {2}0 +0 +cli /);
   assert.match(lines[2], /^beta-long-name {2}no {7}0 +0 +cli /);
@@ -294,9 +294,12 @@ Deno.test("c2c send queues a message as the session's alias and prints a receipt
   assert.deepEqual(Object.keys(json).sort(), [
     "id",
     "queued",
+    "recipient_alive",
+    "thread_id",
     "to_alias",
     "ts",
   ]);
+  assert.equal(json.thread_id, json.id);
   assert.equal(json.queued, true);
   const stdin = exits(
     await c2c(root.path, ["send", "beta", "-", "--session-id", "alpha-s"], {
@@ -340,7 +343,7 @@ Deno.test("c2c send exits 1 naming an unknown alias", async () => {
   });
 });
 
-Deno.test("c2c send refuses self, a dead peer, a foreign --alias and a missing session", async () => {
+Deno.test("c2c send refuses self, a foreign --alias and a missing session, and queues for a dead peer", async () => {
   await using root = await tempDir();
   await registerAll(root.path, ["alpha", "beta", "gamma"]);
   markDead(root.path, "gamma-s");
@@ -353,7 +356,10 @@ Deno.test("c2c send refuses self, a dead peer, a foreign --alias and a missing s
     c2c(root.path, ["send", "beta", "", ...as]),
   ]);
   assert.equal(exits(self, 1).error().code, "self_send");
-  assert.equal(exits(dead, 1).error().code, "recipient_dead");
+  const queued = JSON.parse(exits(dead, 0).stdout);
+  assert.equal(queued.queued, true);
+  assert.equal(queued.recipient_alive, false);
+  assert.ok(Date.parse(queued.expires_at) > Date.now());
   assert.deepEqual(exits(forged, 1).error(), {
     code: "sender_mismatch",
     message:

@@ -2,7 +2,13 @@
 
 import assert from "node:assert/strict";
 import { Broker } from "../mod.ts";
-import { lines, runWorker, tempBroker, workerCommand } from "./_helpers.ts";
+import {
+  lines,
+  runWorker,
+  tempBroker,
+  unguarded,
+  workerCommand,
+} from "./_helpers.ts";
 
 Deno.test("send() from 12 processes × 20 into one inbox keeps all 240 and each writer's order", async () => {
   await using broker = await tempBroker();
@@ -98,9 +104,9 @@ Deno.test("send() racing 8 alias takeovers of the recipient loses no acknowledge
   const refused = sent.stdout.trim().split("\n").filter((l) =>
     l.startsWith("err ")
   );
-  assert.equal(acked.length + refused.length, 60);
-  for (const line of refused) assert.match(line, /^err recipient_dead /);
-  assert.ok(acked.length > 0, "no send overlapped a live recipient");
+  // A dead recipient's messages wait for its next session: none refused.
+  assert.deepEqual(refused, []);
+  assert.equal(acked.length, 60);
   const final = await broker.register("r-final", { alias: "target" });
   assert.equal(final.status, "taken_over");
   const received = (await broker.pollInbox("r-final")).messages.map((m) =>
@@ -140,6 +146,7 @@ Deno.test("send() from 3 processes racing 300 back-to-back takeovers loses no ac
 
 Deno.test("SIGKILL of a writer mid-loop leaves a readable inbox holding every acknowledged send", async () => {
   await using broker = await tempBroker();
+  await unguarded(broker.root); // 300+ sends to one peer in a second
   await broker.register("inbox", { alias: "sink" });
   await broker.register("w", { alias: "writer" });
   const child = workerCommand(broker.root, ["send", "w", "sink", "100000", "k"])
@@ -181,10 +188,11 @@ Deno.test("a lease held by a child reads alive, and dead the moment SIGKILL land
   await child.status;
   await child.stderr.cancel();
   assert.equal(await broker.liveness("s-child"), false);
-  await assert.rejects(
-    broker.send("s-me", { to_alias: "child-agent", content: "hi" }),
-    /recipient is not alive/,
-  );
+  const queued = await broker.send("s-me", {
+    to_alias: "child-agent",
+    content: "hi",
+  });
+  assert.equal(queued.recipient_alive, false);
   const list = await broker.list();
   assert.deepEqual(
     list.peers.map((p) => [p.alias, p.alive]),

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Broker } from "../mod.ts";
 import { baseEnv, cliArgs, registerAll, tempDir } from "./_cli.ts";
-import { DENO } from "./_helpers.ts";
+import { DENO, unguarded } from "./_helpers.ts";
 
 /** A `c2c poll-inbox` for `beta-s`, its stdout read by the test. */
 function poller(root: string): Deno.ChildProcess {
@@ -56,6 +56,7 @@ function envelopeIds(text: string): string[] {
 
 async function setup(root: string, count: number) {
   await registerAll(root, ["alpha", "beta"]);
+  await unguarded(root); // hundreds of messages to one peer at once
   const broker = new Broker({ root });
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {

@@ -11,7 +11,7 @@ import { MAX_ALONE_BYTES } from "../lib/delivery.ts";
 import type { Message } from "../lib/message.ts";
 import { jsonBytes } from "../lib/_bytes.ts";
 import { type CallToolResult, connect, type Connection } from "./_mcp.ts";
-import { tempBroker, waitFor } from "./_helpers.ts";
+import { tempBroker, unguarded, waitFor } from "./_helpers.ts";
 
 async function tempRoot(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "c2c-delivery-" });
@@ -96,6 +96,10 @@ Deno.test("poll_inbox, peek_inbox and history show each body to every client's m
       /^<c2c event="message" from="storm-beacon" alias="tide-runner" reply_to="[^"]+" id="[^"]+" ts="[^"]+">direct "quoted" <b>body<\/b> & more<\/c2c>\n<c2c event="room_message" /,
     );
     const { messages } = r.structuredContent as unknown as InboxReply;
+    // history adds where each came from: received, and how.
+    const extra = tool === "history"
+      ? { direction: "in", delivered_via: "poll" }
+      : {};
     assert.deepEqual(
       { ...messages[0], drained_at: undefined },
       {
@@ -105,7 +109,10 @@ Deno.test("poll_inbox, peek_inbox and history show each body to every client's m
         to_alias: "tide-runner",
         content: direct,
         reply_to: replyTo,
+        // A reply to a message its sender never saw starts its thread there.
+        thread_id: replyTo,
         drained_at: undefined,
+        ...extra,
       },
     );
     assert.equal(messages[1].room_id, "lounge");
@@ -115,6 +122,7 @@ Deno.test("poll_inbox, peek_inbox and history show each body to every client's m
 
 Deno.test("poll_inbox hands over a flood of 64 KiB control-character bodies and the messages between them: none lost, connection up", async () => {
   const root = await tempRoot();
+  await unguarded(root); // a flood to one peer, on purpose
   await using b = await agent(root, "tide-runner");
   const sender = new Broker({ root });
   await sender.register("flood-s", { alias: "flooder" });
@@ -248,7 +256,7 @@ Deno.test("channel push waits for the session's delivery lock: a hook delivering
     assert.deepEqual(pushed, [], "pushed while a hook held the lock");
     const { messages } = await broker.peekInbox("tide-runner-s");
     assert.deepEqual(messages.map((m) => m.id), [first]);
-    await broker.drainMessages("tide-runner-s", [first]);
+    await broker.drainMessages("tide-runner-s", [first], "hook");
   });
   const second = await send("pushed by the channel");
   await waitFor(() => pushed.length > 0, 10_000, "a channel notification");

@@ -127,6 +127,7 @@ Deno.test("deliver() show-then-take: a show that throws takes nothing; a partial
   const ids = await sendAll(broker, ["one", "two", "three"]);
   const failed = await deliver(broker, "s-b", {
     order: "show-then-take",
+    via: "hook",
     show: () => {
       throw new Error("stdout closed");
     },
@@ -137,6 +138,7 @@ Deno.test("deliver() show-then-take: a show that throws takes nothing; a partial
   assert.equal((await broker.pendingMessages("s-b")).length, 3);
   const partial = await deliver(broker, "s-b", {
     order: "show-then-take",
+    via: "hook",
     show: () => ({ shown: 1 }),
   });
   assert.deepEqual(partial.delivered.map((m) => m.id), [ids[0]]);
@@ -157,6 +159,7 @@ Deno.test("deliver() take-then-show: a failed show puts everything back in order
   let seen: string[] = [];
   const failed = await deliver(broker, "s-b", {
     order: "take-then-show",
+    via: "hook",
     show: async (batch) => {
       seen = batch.messages.map((m) => m.id);
       // Taken before shown: the inbox is empty while the show runs.
@@ -171,6 +174,7 @@ Deno.test("deliver() take-then-show: a failed show puts everything back in order
   assert.equal((await broker.history("s-b")).messages.length, 0);
   const partial = await deliver(broker, "s-b", {
     order: "take-then-show",
+    via: "hook",
     bounds: { limit: 2 },
     show: () => ({ shown: 1, error: new Error("second push failed") }),
   });
@@ -188,6 +192,7 @@ Deno.test("deliver() with an empty inbox calls no show", async () => {
   for (const order of ["show-then-take", "take-then-show"] as const) {
     const r = await deliver(broker, "s-b", {
       order,
+      via: "hook",
       show: () => assert.fail("show called for nothing"),
     });
     assert.deepEqual([r.delivered, r.remaining, r.kept], [[], 0, []]);

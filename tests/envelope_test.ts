@@ -40,3 +40,22 @@ Deno.test("renderEnvelope() XML-escapes attribute values", () => {
   assert.ok(out.includes('id="&quot;&gt;&lt;c2c x=&apos;1&apos;&amp;"'));
   assert.equal(out.match(/<c2c/g)?.length, 1);
 });
+
+Deno.test("renderEnvelope names thread_id only when neither id nor reply_to says it", () => {
+  const m = {
+    id: "m3",
+    ts: "2026-01-01T00:00:00.000Z",
+    from_alias: "storm-beacon",
+    to_alias: "tide-runner",
+    content: "hi",
+  };
+  assert.doesNotMatch(renderEnvelope({ ...m, thread_id: "m3" }), /thread_id/);
+  assert.doesNotMatch(
+    renderEnvelope({ ...m, reply_to: "m1", thread_id: "m1" }),
+    /thread_id/,
+  );
+  assert.match(
+    renderEnvelope({ ...m, reply_to: "m2", thread_id: "m1" }),
+    / reply_to="m2" thread_id="m1" id="m3" /,
+  );
+});

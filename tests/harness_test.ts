@@ -156,7 +156,8 @@ Deno.test("runHarness() keeps the session live; SIGKILL of the harness makes it 
   tui.pty.kill("SIGKILL", false);
   await tui.pty.exited;
   assert.equal(await broker.liveness(row.session_id), false);
-  await assert.rejects(send("mortal"), /not alive/);
+  // Queued for the alias's next session, not refused.
+  assert.equal((await send("mortal")).recipient_alive, false);
 });
 
 Deno.test("runHarness() refuses an alias held by a live session", async () => {

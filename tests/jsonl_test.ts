@@ -1,7 +1,12 @@
 // JSON Lines readers: the backward tail reader agrees with the forward one.
 
 import assert from "node:assert/strict";
-import { countLines, readJsonl, readJsonlTail } from "../lib/jsonl.ts";
+import {
+  appendJsonlUnlocked,
+  countLines,
+  readJsonl,
+  readJsonlTail,
+} from "../lib/jsonl.ts";
 import { CorruptFileError } from "../mod.ts";
 
 const ok = () => null;
@@ -49,4 +54,18 @@ Deno.test("readJsonlTail() reports a bad line with the file name", async () => {
     (e: unknown) => e instanceof CorruptFileError && e.message.includes(path),
   );
   assert.deepEqual(readJsonlTail(`${dir}/missing`, ok, { limit: 3 }), []);
+});
+
+Deno.test("appendJsonlUnlocked() after a torn line: readJsonlTail({skipBad}) skips the damaged line and keeps the rest", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/sent/a.jsonl`;
+  appendJsonlUnlocked(path, [{ i: 1 }]);
+  await Deno.writeTextFile(path, '{"i": 2, "torn', { append: true });
+  appendJsonlUnlocked(path, [{ i: 3 }, { i: 4 }]);
+  assert.throws(() => readJsonlTail(path, ok, {}), CorruptFileError);
+  assert.deepEqual(
+    readJsonlTail<{ i: number }>(path, ok, { skipBad: true }).map((r) => r.i),
+    [1, 4],
+  );
+  await Deno.remove(dir, { recursive: true });
 });

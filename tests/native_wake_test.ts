@@ -210,7 +210,11 @@ Deno.test("Broker.restoreMessages() puts drained messages back at the head of th
   await using root = await tempBroker();
   const { broker, send } = await setup(root.root);
   const ids = await send(3);
-  const { messages } = await broker.drainMessages("s-me", ids.slice(0, 2));
+  const { messages } = await broker.drainMessages(
+    "s-me",
+    ids.slice(0, 2),
+    "wake",
+  );
   await send(1, "late");
   assert.equal(await broker.restoreMessages("s-me", messages), 2);
   assert.deepEqual(

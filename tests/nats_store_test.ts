@@ -23,6 +23,7 @@ import { connect } from "../lib/store/nats/transport.ts";
 import { natsConfigFromEnv } from "../lib/store/nats/url.ts";
 import { freePorts, startNats, startNatsCluster } from "./_nats.ts";
 import { waitFor } from "./_helpers.ts";
+import { unguardedNats } from "./_stores.ts";
 
 /** A broker on its own NATS store and local directory ("a machine"). */
 async function machine(
@@ -51,6 +52,7 @@ function hostPorts(url: string): string[] {
 Deno.test("NatsStore.drain() delivers each message once to two pollers on separate connections", async () => {
   await using server = await startNats();
   const space = ns();
+  await unguardedNats(server.url, space); // 300 messages to one peer
   await using sender = await machine(server.url, space);
   await using p1 = await machine(server.url, space);
   await using p2 = await machine(server.url, space);
@@ -288,6 +290,7 @@ Deno.test("NatsStore.watchSignal() keeps the local signal file non-empty exactly
 Deno.test("NatsStore on a 3-node cluster: sends during a node's SIGKILL and restart are stored once each", async () => {
   await using cluster = await startNatsCluster();
   const space = ns();
+  await unguardedNats(cluster.url, space); // 150 messages to one peer
   await using a = await machine(cluster.url, space);
   await using b = await machine(cluster.url, space);
   using _la = await a.acquireLease("s-a");

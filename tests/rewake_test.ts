@@ -236,7 +236,7 @@ Deno.test("c2c hook waits for a delivery in progress and never shows what it too
     hook = child.output();
     assert.equal(await settlesWithin(hook, 1_500), false, "did not wait");
     const ids = (await t.broker.pendingMessages("sess-b")).map((m) => m.id);
-    await t.broker.drainMessages("sess-b", ids);
+    await t.broker.drainMessages("sess-b", ids, "hook");
   });
   const out = await hook!;
   assert.equal(out.code, 0, decoder.decode(out.stderr));

@@ -24,6 +24,12 @@ same<z.infer<typeof schemas.SendReceiptSchema>, types.SendReceipt>(true);
 same<z.infer<typeof schemas.SendAllResultSchema>, types.SendAllResult>(true);
 same<z.infer<typeof schemas.InboxResultSchema>, types.InboxResult>(true);
 same<z.infer<typeof schemas.HistoryResultSchema>, types.HistoryResult>(true);
+same<
+  z.infer<typeof schemas.MessageStatusResultSchema>,
+  types.MessageStatusResult
+>(
+  true,
+);
 same<z.infer<typeof schemas.JoinRoomResultSchema>, types.JoinRoomResult>(true);
 same<z.infer<typeof schemas.LeaveRoomResultSchema>, types.LeaveRoomResult>(
   true,

@@ -283,10 +283,13 @@ Deno.test("a session whose server exits reads dead at once; its alias can be tak
     peers.peers.map((p) => [p.alias, p.alive]),
     [["storm-beacon", true], ["tide-runner", false]],
   );
-  assert.match(
-    await a.fails("send", { to_alias: "tide-runner", content: "x" }),
-    /recipient is not alive/,
+  // Queued for the alias's next session (docs/design.md#conversations).
+  const queued = await a.ok<{ recipient_alive: boolean; expires_at: string }>(
+    "send",
+    { to_alias: "tide-runner", content: "x" },
   );
+  assert.equal(queued.recipient_alive, false);
+  assert.ok(queued.expires_at);
   // A new session (as `claude -p` starts each run) takes the alias over.
   await using b2 = await connect(root, {
     C2C_MCP_SESSION_ID: "tide-runner-s2",
@@ -295,7 +298,7 @@ Deno.test("a session whose server exits reads dead at once; its alias can be tak
   const { messages } = await b2.ok<{ messages: { content: string }[] }>(
     "poll_inbox",
   );
-  assert.deepEqual(messages.map((m) => m.content), ["while you were out"]);
+  assert.deepEqual(messages.map((m) => m.content), ["while you were out", "x"]);
   await a.ok("send", { to_alias: "tide-runner", content: "welcome back" });
   assert.equal(
     (await b2.ok<{ messages: unknown[] }>("poll_inbox")).messages.length,

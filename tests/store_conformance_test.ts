@@ -240,7 +240,12 @@ conformance(
       "unknown",
       main.send("s-a", { to_alias: "nobody", content: "x" }),
     );
-    await rec("dead", main.send("s-a", { to_alias: "delta", content: "x" }));
+    const queued = await rec(
+      "dead",
+      main.send("s-a", { to_alias: "delta", content: "x" }),
+    );
+    assert.equal(queued?.recipient_alive, false);
+    assert.ok(queued?.expires_at);
     await rec("self", main.send("s-a", { to_alias: "alpha", content: "x" }));
     await rec(
       "mismatch",
@@ -305,7 +310,12 @@ conformance(
     await main.register("s-a", { alias: "alpha", leased: true });
     await peer.register("s-c", { alias: "charlie", leased: true });
     await main.register("s-b", { alias: "bravo", leased: true });
-    await world.setConfig({ max_inbox_bytes: 20_000 });
+    // The guard off: 200 messages to one peer is the point here.
+    await world.setConfig({
+      max_inbox_bytes: 20_000,
+      rate_limit_messages: 0,
+      loop_repeat_limit: 0,
+    });
     let accepted = 0;
     for (let i = 0; i < 200; i++) {
       const [broker, from] = i % 3 === 0 ? [peer, "s-c"] : [main, "s-a"];
@@ -406,7 +416,10 @@ conformance(
     for (const content of ["one", "two", "three"]) {
       ids.push((await main.send("s-a", { to_alias: "bravo", content })).id);
     }
-    const drained = await rec("drain two", main.drainMessages("s-b", [ids[1]]));
+    const drained = await rec(
+      "drain two",
+      main.drainMessages("s-b", [ids[1]], "push"),
+    );
     assert.deepEqual(drained?.messages.map((m) => m.content), ["two"]);
     await rec("peek", main.peekInbox("s-b"));
     await rec("history", main.history("s-b"));
@@ -418,7 +431,7 @@ conformance(
       "three",
     ]);
     await rec("history after", main.history("s-b"));
-    await rec("drain unknown id", main.drainMessages("s-b", ["nope"]));
+    await rec("drain unknown id", main.drainMessages("s-b", ["nope"], "push"));
   },
 );
 
@@ -560,6 +573,201 @@ conformance(
   },
 );
 
+/** Resolves when `broker`'s store has armed its next inbox watch. */
+function nextWatchArmed(broker: Broker): Promise<void> {
+  const store = broker.store;
+  const original = store.watchInbox.bind(store);
+  const armed = Promise.withResolvers<void>();
+  store.watchInbox = async (owner) => {
+    const watch = await original(owner);
+    store.watchInbox = original;
+    armed.resolve();
+    return watch;
+  };
+  return armed.promise;
+}
+
+conformance(
+  "wait_for_message: takes only what matches, wakes on a send from another process, times out and cancels taking nothing",
+  async (c) => {
+    const { main, peer, rec } = c;
+    for (
+      const [s, alias] of [["s-a", "alpha"], ["s-b", "bravo"], [
+        "s-c",
+        "charlie",
+      ]]
+    ) {
+      await c.live(s);
+      await main.register(s, { alias, leased: true });
+    }
+    await main.send("s-a", { to_alias: "bravo", content: "one" });
+    const none = await rec(
+      "nothing from charlie yet",
+      peer.waitForMessage("s-b", { from_alias: "charlie", timeout_s: 0 }),
+    );
+    assert.equal(none?.timed_out, true);
+    assert.equal(none?.remaining, 1);
+    // Armed first (in the peer process), then a non-matching and a
+    // matching send from this one: the wait wakes on the inbox, takes the match only.
+    const armed = nextWatchArmed(peer);
+    const waiting = peer.waitForMessage("s-b", {
+      from_alias: "charlie",
+      timeout_s: 30,
+    });
+    await armed;
+    await main.send("s-a", { to_alias: "bravo", content: "two" });
+    const ask = await main.send("s-c", {
+      to_alias: "bravo",
+      content: "from charlie",
+    });
+    const got = await rec("charlie's message", waiting);
+    assert.equal(got?.timed_out, false);
+    assert.deepEqual(got?.messages.map((m) => m.content), ["from charlie"]);
+    const left = await rec("the rest stays", main.peekInbox("s-b"));
+    assert.deepEqual(left?.messages.map((m) => m.content), ["one", "two"]);
+    // reply_to: only the answer to that message.
+    const armedReply = nextWatchArmed(peer);
+    const reply = peer.waitForMessage("s-c", {
+      reply_to: ask.id,
+      timeout_s: 30,
+    });
+    await armedReply;
+    await main.send("s-b", { to_alias: "charlie", content: "unrelated" });
+    await main.send("s-b", {
+      to_alias: "charlie",
+      content: "the answer",
+      reply_to: ask.id,
+    });
+    const answer = await rec("the reply", reply);
+    assert.deepEqual(answer?.messages.map((m) => m.content), ["the answer"]);
+    // Cancelled: throws, takes nothing.
+    const abort = new AbortController();
+    const armedCancel = nextWatchArmed(peer);
+    const cancelled = rec(
+      "cancelled",
+      peer.waitForMessage("s-b", { room_id: "lounge", timeout_s: 30 }, {
+        signal: abort.signal,
+      }),
+    );
+    await armedCancel;
+    abort.abort();
+    await cancelled;
+    assert.equal(code(c.transcript, c.transcript.length - 1), "wait_cancelled");
+    await rec(
+      "a short timeout",
+      peer.waitForMessage("s-b", { timeout_s: 0.05, room_id: "lounge" }),
+    );
+    const still = await rec("nothing taken", main.peekInbox("s-b"));
+    assert.deepEqual(still?.messages.map((m) => m.content), ["one", "two"]);
+    await rec(
+      "bad filter",
+      peer.waitForMessage("s-b", { from_alias: "Not An Alias" }),
+    );
+    await rec(
+      "timeout too long",
+      peer.waitForMessage("s-b", { timeout_s: 3600 }),
+    );
+  },
+);
+
+conformance(
+  "loop guard and rate limit: counted from the sender's sent log, per peer and per room, and lifted as the window passes",
+  async (c) => {
+    const { main, rec, world } = c;
+    await world.setConfig({
+      rate_limit_messages: 4,
+      rate_limit_window_s: 30,
+      loop_repeat_limit: 2,
+    });
+    for (
+      const [s, alias] of [["s-a", "alpha"], ["s-b", "bravo"], [
+        "s-c",
+        "charlie",
+      ]]
+    ) {
+      await c.live(s);
+      await main.register(s, { alias, leased: true });
+    }
+    await main.send("s-a", { to_alias: "bravo", content: "same" });
+    await main.send("s-a", { to_alias: "bravo", content: "same" });
+    await rec(
+      "third same",
+      main.send("s-a", { to_alias: "bravo", content: "same" }),
+    );
+    assert.equal(code(c.transcript, 0), "loop_detected");
+    await main.send("s-a", { to_alias: "bravo", content: "other" });
+    await main.send("s-a", { to_alias: "bravo", content: "more" });
+    await rec(
+      "fifth",
+      main.send("s-a", { to_alias: "bravo", content: "fifth" }),
+    );
+    assert.equal(code(c.transcript, 1), "rate_limited");
+    await rec(
+      "to charlie",
+      main.send("s-a", { to_alias: "charlie", content: "fifth" }),
+    );
+    await rec("send_all", main.sendAll("s-a", { content: "all" }));
+    await main.joinRoom("s-a", { room_id: "lounge" });
+    for (const n of [1, 2, 3, 4]) {
+      await main.sendRoom("s-a", { room_id: "lounge", content: `post ${n}` });
+    }
+    await rec(
+      "room over",
+      main.sendRoom("s-a", { room_id: "lounge", content: "post 5" }),
+    );
+    assert.equal(code(c.transcript, 4), "rate_limited");
+    world.clock.advance(31_000);
+    await rec(
+      "after the window",
+      main.send("s-a", { to_alias: "bravo", content: "later" }),
+    );
+    assert.equal(code(c.transcript, 5), undefined);
+  },
+);
+
+conformance(
+  "search_messages: received, sent and room messages, newest first; not another session's",
+  async (c) => {
+    const { main, rec } = c;
+    for (
+      const [s, alias] of [["s-a", "alpha"], ["s-b", "bravo"], [
+        "s-c",
+        "charlie",
+      ]]
+    ) {
+      await c.live(s);
+      await main.register(s, { alias, leased: true });
+    }
+    await main.joinRoom("s-a", { room_id: "lounge" });
+    await main.joinRoom("s-b", { room_id: "lounge" });
+    await main.send("s-a", { to_alias: "bravo", content: "Deploy done" });
+    c.world.clock.advance(10);
+    await main.send("s-b", { to_alias: "charlie", content: "private deploy" });
+    c.world.clock.advance(10);
+    await main.sendRoom("s-b", {
+      room_id: "lounge",
+      content: "deploy at noon",
+    });
+    c.world.clock.advance(10);
+    await main.send("s-c", { to_alias: "alpha", content: "DEPLOY?" });
+    await main.pollInbox("s-a");
+    const found = await rec(
+      "alpha",
+      main.searchMessages("s-a", { query: "deploy" }),
+    );
+    assert.deepEqual(found?.hits.map((h) => h.content), [
+      "DEPLOY?",
+      "deploy at noon",
+      "Deploy done",
+    ]);
+    await rec(
+      "charlie",
+      main.searchMessages("s-c", { query: "deploy", limit: 1 }),
+    );
+    await rec("empty", main.searchMessages("s-c", { query: " " }));
+  },
+);
+
 conformance(
   "tail_log: the newest entries, oldest first, with error codes and never content",
   async (c) => {
@@ -577,6 +785,301 @@ conformance(
     ]);
     assert.ok(!JSON.stringify(tail).includes("secret"));
     await rec("tail 0", main.tailLog({ limit: 0 }));
+  },
+);
+
+conformance(
+  "sent log: DMs, replies in thread, send_all and room posts, by limit and since, kept with the alias across a takeover",
+  async (c) => {
+    const { main, rec, world } = c;
+    const a = await c.live("s-a");
+    await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    const root = await main.send("s-a", { to_alias: "bravo", content: "q1" });
+    await rec("b polls", main.pollInbox("s-b"));
+    const reply = await main.send("s-b", {
+      to_alias: "alpha",
+      content: "a1",
+      reply_to: root.id,
+    });
+    const got = await rec("a polls", main.pollInbox("s-a"));
+    assert.equal(got?.messages[0].thread_id, root.id);
+    assert.equal(got?.messages[0].reply_to, root.id);
+    world.clock.advance(60_000);
+    const since = new Date(world.clock.now().getTime()).toISOString();
+    await main.send("s-a", {
+      to_alias: "bravo",
+      content: "q2",
+      reply_to: reply.id,
+    });
+    // A reply to an id the sender never saw starts its thread there.
+    await main.send("s-a", {
+      to_alias: "bravo",
+      content: "q3",
+      reply_to: "not-seen-here",
+    });
+    await main.sendAll("s-a", { content: "all" });
+    await main.joinRoom("s-a", { room_id: "lounge" });
+    await main.sendRoom("s-a", { room_id: "lounge", content: "posted" });
+    const all = await rec("alpha's sent log", main.store.sent("alpha"));
+    assert.deepEqual(
+      all?.map((m) => [m.content, m.to_alias ?? m.room_id]),
+      [
+        ["q1", "bravo"],
+        ["q2", "bravo"],
+        ["q3", "bravo"],
+        ["all", "bravo"],
+        ["posted", "lounge"],
+      ],
+    );
+    assert.equal(all?.[0].thread_id, root.id);
+    assert.equal(all?.[1].thread_id, root.id);
+    assert.equal(all?.[1].reply_to, reply.id);
+    assert.equal(all?.[2].thread_id, "not-seen-here");
+    assert.equal(all?.[4].thread_id, undefined);
+    const last2 = await rec("last 2", main.store.sent("alpha", { limit: 2 }));
+    assert.deepEqual(last2?.map((m) => m.content), ["all", "posted"]);
+    const recent = await rec("since", main.store.sent("alpha", { since }));
+    assert.deepEqual(recent?.map((m) => m.content), [
+      "q2",
+      "q3",
+      "all",
+      "posted",
+    ]);
+    await rec("bravo's sent log", main.store.sent("bravo"));
+    assert.deepEqual(await main.store.sent("nobody-here"), []);
+    a.release();
+    await c.live("s-a2");
+    await main.register("s-a2", { alias: "alpha", leased: true });
+    await main.send("s-a2", { to_alias: "bravo", content: "q4" });
+    assert.deepEqual(
+      (await main.store.sent("alpha", { limit: 3 })).map((m) => m.content),
+      ["all", "posted", "q4"],
+    );
+  },
+);
+
+conformance(
+  "drain: the archive records how a message was delivered",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.send("s-a", { to_alias: "bravo", content: "one" });
+    const me = { session_id: "s-b", alias: "bravo" };
+    await main.store.drain(me, {}, new Date().toISOString(), "hook");
+    await main.send("s-a", { to_alias: "bravo", content: "two" });
+    await main.store.drain(me, {}, new Date().toISOString());
+    const archive = await rec("archive", main.store.archive(me));
+    assert.deepEqual(
+      archive?.map((m) => [m.content, m.delivered_via]),
+      [["one", "hook"], ["two", undefined]],
+    );
+  },
+);
+
+conformance(
+  "offline: a DM to a dead recipient waits for its next session, expires into the dead letters and never comes back",
+  async (c) => {
+    const { main, rec, world } = c;
+    await c.live("s-a");
+    const b = await c.live("s-b");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    b.release();
+    const first = await rec(
+      "while down",
+      main.send("s-a", { to_alias: "bravo", content: "while down" }),
+    );
+    assert.equal(first?.recipient_alive, false);
+    const status = (id: string) =>
+      main.messageStatus("s-a", { ids: [id] }).then((r) => r.messages[0]);
+    assert.equal((await status(first!.id)).state, "queued");
+    const b2 = await c.live("s-b2");
+    const back = await rec(
+      "next session",
+      main.register("s-b2", { alias: "bravo", leased: true }),
+    );
+    assert.equal(back?.redelivered, 1);
+    const got = await rec("polls", main.pollInbox("s-b2"));
+    assert.deepEqual(got?.messages.map((m) => m.content), ["while down"]);
+    const delivered = await rec("status delivered", status(first!.id));
+    assert.equal(delivered?.state, "delivered");
+    assert.equal(delivered?.via, "poll");
+    b2.release();
+    const late = await main.send("s-a", {
+      to_alias: "bravo",
+      content: "too late",
+    });
+    world.clock.advance(7 * 24 * 3600_000 + 60_000);
+    assert.equal((await status(late.id)).state, "expired");
+    const swept = await rec("sweep", main.sweep());
+    assert.equal(swept?.expired_messages, 1);
+    const dead = await rec("dead letters", main.deadLetters());
+    assert.deepEqual(dead?.map((d) => [d.content, d.reason]), [[
+      "too late",
+      "expired",
+    ]]);
+    await c.live("s-b3");
+    const again = await rec(
+      "a later session",
+      main.register("s-b3", { alias: "bravo", leased: true }),
+    );
+    assert.equal(again?.redelivered, 0);
+    assert.deepEqual((await main.pollInbox("s-b3")).messages, []);
+    await rec("status expired", status(late.id));
+    await rec("dead letters after", main.deadLetters());
+  },
+);
+
+conformance(
+  "offline: a swept alias that sent lately still accepts DMs, kept in the dead letters until it registers; an unknown alias is refused",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    const k = await c.live("s-k");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-k", { alias: "kilo", leased: true });
+    await main.send("s-k", { to_alias: "alpha", content: "brb" });
+    k.release();
+    await rec("sweep", main.sweep());
+    const queued = await rec(
+      "to the swept alias",
+      main.send("s-a", { to_alias: "kilo", content: "welcome back" }),
+    );
+    assert.equal(queued?.recipient_alive, false);
+    const state = await main.messageStatus("s-a", { ids: [queued!.id] });
+    assert.equal(state.messages[0].state, "dead_lettered");
+    await rec(
+      "to nobody",
+      main.send("s-a", { to_alias: "nobody", content: "x" }),
+    );
+    assert.equal(code(c.transcript, 2), "unknown_alias");
+    await c.live("s-k2");
+    const back = await rec(
+      "kilo again",
+      main.register("s-k2", { alias: "kilo", leased: true }),
+    );
+    assert.equal(back?.redelivered, 1);
+    const got = await main.pollInbox("s-k2");
+    assert.deepEqual(got.messages.map((m) => m.content), ["welcome back"]);
+  },
+);
+
+conformance(
+  "message_status: receipts per delivery path, room posts, other senders' ids read unknown, never content",
+  async (c) => {
+    const { main, rec } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await c.live("s-c");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.register("s-c", { alias: "charlie", leased: true });
+    const send = async (content: string) =>
+      (await main.send("s-a", { to_alias: "bravo", content })).id;
+    const polled = await send("secret one");
+    await main.pollInbox("s-b");
+    const pushed = await send("secret two");
+    await main.drainMessages("s-b", [pushed], "push");
+    const waiting = await send("secret three");
+    await main.joinRoom("s-a", { room_id: "lounge" });
+    const post = await main.sendRoom("s-a", {
+      room_id: "lounge",
+      content: "secret four",
+    });
+    const theirs = await main.send("s-c", { to_alias: "bravo", content: "c" });
+    const last = await rec("last", main.messageStatus("s-a"));
+    assert.deepEqual(
+      last?.messages.map((m) => [m.id, m.state, m.via]),
+      [
+        [polled, "delivered", "poll"],
+        [pushed, "delivered", "push"],
+        [waiting, "queued", undefined],
+        [post.id, "posted", undefined],
+      ],
+    );
+    const asked = await rec(
+      "by id",
+      main.messageStatus("s-a", { ids: [theirs.id, waiting, "nope"] }),
+    );
+    assert.deepEqual(asked?.messages.map((m) => m.state), [
+      "unknown",
+      "queued",
+      "unknown",
+    ]);
+    assert.ok(!JSON.stringify([last, asked]).includes("secret"));
+    await rec("last 1", main.messageStatus("s-a", { last: 1 }));
+    await rec(
+      "too many",
+      main.messageStatus("s-a", {
+        ids: Array.from({ length: 101 }, (_, i) => `m${i}`),
+      }),
+    );
+  },
+);
+
+conformance(
+  "history: a thread of 6 between two agents reads back in order from both sides, by peer and by thread",
+  async (c) => {
+    const { main, rec, world } = c;
+    await c.live("s-a");
+    await c.live("s-b");
+    await c.live("s-c");
+    await main.register("s-a", { alias: "alpha", leased: true });
+    await main.register("s-b", { alias: "bravo", leased: true });
+    await main.register("s-c", { alias: "charlie", leased: true });
+    const ids: string[] = [];
+    let replyTo: string | undefined;
+    for (let i = 0; i < 6; i++) {
+      const [from, to, reader] = i % 2 === 0
+        ? ["s-a", "bravo", "s-b"]
+        : ["s-b", "alpha", "s-a"];
+      world.clock.advance(1000);
+      const r = await main.send(from, {
+        to_alias: to,
+        content: `turn ${i}`,
+        reply_to: replyTo,
+      });
+      ids.push(r.id);
+      replyTo = r.id;
+      await main.pollInbox(reader);
+      if (i === 2) {
+        await main.send("s-c", { to_alias: "alpha", content: "aside" });
+        await main.pollInbox("s-a");
+      }
+    }
+    const turns = ids.map((_, i) => `turn ${i}`);
+    const mine = await rec("alpha's history", main.history("s-a"));
+    assert.deepEqual(
+      mine?.messages.map((m) => [m.content, m.direction]),
+      [
+        ["turn 0", "out"],
+        ["turn 1", "in"],
+        ["turn 2", "out"],
+        ["aside", "in"],
+        ["turn 3", "in"],
+        ["turn 4", "out"],
+        ["turn 5", "in"],
+      ],
+    );
+    for (const session of ["s-a", "s-b"]) {
+      const thread = await main.history(session, { thread_id: ids[0] });
+      assert.deepEqual(thread.messages.map((m) => m.content), turns);
+      assert.ok(thread.messages.every((m) => m.thread_id === ids[0]));
+    }
+    const peer = await rec(
+      "bravo with alpha",
+      main.history("s-b", { peer: "alpha" }),
+    );
+    assert.deepEqual(peer?.messages.map((m) => m.content), turns);
+    const aside = await main.history("s-a", { peer: "charlie" });
+    assert.deepEqual(aside.messages.map((m) => m.content), ["aside"]);
+    const two = await main.history("s-a", { thread_id: ids[0], limit: 2 });
+    assert.deepEqual(two.messages.map((m) => m.content), ["turn 4", "turn 5"]);
   },
 );
 

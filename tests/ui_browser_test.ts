@@ -4,6 +4,7 @@
 // sleeps; each run saves a screenshot (.cache/ui-screenshot.png).
 
 import assert from "node:assert/strict";
+import { unguarded } from "./_helpers.ts";
 import { Broker } from "../lib/broker.ts";
 import type { Message } from "../lib/message.ts";
 import { connect } from "./_mcp.ts";
@@ -154,12 +155,15 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
     await Deno.mkdir(SCREENSHOT.replace(/\/[^/]+$/, ""), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
 
-    // A send to the dead bob is refused, in words, on the page.
+    // A send to the dead bob is queued for its next session, in words.
     await page.selectOption("#target", "dm:bob");
     await page.fill("#body", "are you there?");
     await page.click("#send");
     await page.waitForSelector("#send-error:not(:empty)");
-    assert.match(await page.locator("#send-error").innerText(), /not alive/);
+    assert.match(
+      await page.locator("#send-error").innerText(),
+      /Queued: bob is not alive now/,
+    );
 
     assert.equal(
       await page.evaluate(() =>
@@ -181,6 +185,7 @@ Deno.test("c2c ui shows two live agents, a DM between them as it is sent, a deat
 Deno.test("c2c ui --read-only in a narrow dark window: no composer, one column, dark colours, a room's history scrolls back to its first post", async () => {
   await using root = await tempDir("c2c-ui-ro-");
   const broker = new Broker({ root: root.path });
+  await unguarded(root.path); // a long room history from one poster
   await broker.register("s-a", { alias: "alpha" });
   await broker.joinRoom("s-a", { room_id: "build" });
   // 1 join line + 250 posts: three pages of history.

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { startUi } from "../ui/server.ts";
-import { lines, tempBroker } from "./_helpers.ts";
+import { lines, tempBroker, unguarded } from "./_helpers.ts";
 
 /** Reads server-sent events: `{event, id, data}` as they come. */
 async function* events(body: ReadableStream<Uint8Array>) {
@@ -88,6 +88,7 @@ Deno.test("startUi() serves the page with its first snapshot inline, escaped, an
 
 Deno.test("startUi() puts the newest 200 messages in the page and serves the rest of the stream after them", async () => {
   await using broker = await tempBroker();
+  await unguarded(broker.root); // 250 messages to one peer
   await broker.register("s-a", { alias: "alpha" });
   await broker.register("s-b", { alias: "bravo" });
   for (let i = 0; i < 250; i++) {

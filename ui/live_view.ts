@@ -27,6 +27,21 @@ import type { Liveness } from "../lib/lease.ts";
 import type { Message, RoomMessage } from "../lib/message.ts";
 import type { Registration } from "../lib/registry.ts";
 import type { InboxOwner } from "../lib/store/store.ts";
+import {
+  MAX_BRANCH_LENGTH,
+  MAX_STATUS_LENGTH,
+  oneLine,
+} from "../lib/status.ts";
+
+/** An agent's status and branch, each one bounded inert line. */
+function placeOf(row: Registration): Pick<AgentView, "status" | "git_branch"> {
+  const out: Pick<AgentView, "status" | "git_branch"> = {};
+  const status = oneLine(row.status, MAX_STATUS_LENGTH);
+  if (status !== undefined) out.status = status;
+  const branch = oneLine(row.git_branch, MAX_BRANCH_LENGTH);
+  if (branch !== undefined) out.git_branch = branch;
+  return out;
+}
 
 /** One agent, as the page shows it. */
 export interface AgentView {
@@ -44,6 +59,10 @@ export interface AgentView {
   last_seen: string;
   /** Its live file claims (empty where the store keeps none). */
   claims: ClaimView[];
+  /** What it says it works on (`set_status`); the page hides it when dead. */
+  status?: string;
+  /** The git branch it works on. */
+  git_branch?: string;
 }
 
 /** A live file claim of an agent. */
@@ -497,6 +516,7 @@ export class LiveView implements Disposable {
         pending: pending[i],
         last_seen: r.last_seen,
         claims: [],
+        ...placeOf(r),
       });
     });
     this.#rows = rows;

@@ -168,6 +168,7 @@ ul.agents, ul.rooms { list-style: none; margin: 0; padding: 0; }
 .agent.me .alias::after { content: " (you)"; font-weight: 400; color: var(--muted); }
 .claims { list-style: none; margin: 2px 0 0; padding-left: 17px; font-size: 12px; color: var(--muted); }
 .claims li { overflow-wrap: anywhere; }
+.agent .status { margin: 2px 0 0; padding-left: 17px; font-size: 12px; overflow-wrap: anywhere; }
 .main { display: flex; flex-direction: column; min-width: 0; min-height: 0; }
 .tabs { display: flex; gap: 4px; padding: 8px 16px 0; border-bottom: 1px solid var(--line); }
 .tabs button {
@@ -394,7 +395,10 @@ export const PAGE_JS = `"use strict";
       t.dataset.ts = a.last_seen;
       t.title = "last registered or refreshed " + a.last_seen;
       sub.append(el("span", "state", aliveWord(a)), " · seen ", t);
+      if (a.git_branch) sub.append(" · ", el("code", "branch", a.git_branch));
       li.append(line, sub);
+      // A dead session's status is stale: shown only while it may be alive.
+      if (a.status && a.alive !== false) li.append(el("div", "status", a.status));
       if (a.claims && a.claims.length > 0) {
         var cl = el("ul", "claims");
         a.claims.forEach(function (c) {
@@ -586,6 +590,7 @@ export const PAGE_JS = `"use strict";
           }
           $("body").value = "";
           if (data.deduplicated) error.textContent = "Not posted again: you sent the same text to this room within the last minute.";
+          if (data.recipient_alive === false) error.textContent = "Queued: " + data.to_alias + " is not alive now; its next session gets it (until " + data.expires_at + ").";
         });
       })
       .catch(function (e) { error.textContent = "Could not reach c2c ui: " + e.message; })

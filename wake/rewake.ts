@@ -218,6 +218,7 @@ async function deliverOnce(o: Settings): Promise<RewakeOutcome | null> {
   let stopped = false;
   const r = await deliver(broker, sessionId, {
     order: "take-then-show",
+    via: "wake",
     bounds: rewakeBounds(o),
     show: async ({ messages, remaining }) => {
       // A failed write (Claude Code gone: a closed pipe) throws: they go back.

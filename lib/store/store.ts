@@ -29,8 +29,11 @@ import type { Liveness } from "../lease.ts";
 import type {
   ArchivedMessage,
   DeadLetter,
+  DeliveryVia,
   Message,
+  Receipt,
   RoomMessage,
+  SentMessage,
 } from "../message.ts";
 import type { BrokerPaths } from "../paths.ts";
 import type { QuarantinedRow, Registration } from "../registry.ts";
@@ -81,12 +84,37 @@ export interface RegistryView {
 
 /** An inbox move a registry change implies. */
 export type RegistryEffect =
-  /** A takeover: the dead holder's pending messages follow the alias. */
-  | { kind: "transfer"; from: InboxOwner; to: InboxOwner }
+  /**
+   * A takeover: the dead holder's pending messages follow the alias, but
+   * those that expired at `expire_before` go to the dead letters instead
+   * (reason `expired`, stamped `dead_at`).
+   */
+  | {
+    kind: "transfer";
+    from: InboxOwner;
+    to: InboxOwner;
+    expire_before?: string;
+    dead_at?: string;
+  }
   /** A rename: the session's pending messages follow it to its new alias. */
   | { kind: "rename"; from: InboxOwner; to: InboxOwner }
-  /** Dead letters for this alias or session come back into its inbox. */
-  | { kind: "redeliver"; to: InboxOwner }
+  /**
+   * Dead letters for this alias or session come back into its inbox, but
+   * never those that expired (reason `expired`, or `expires_at` at or
+   * before `expire_before`).
+   */
+  | { kind: "redeliver"; to: InboxOwner; expire_before?: string }
+  /**
+   * Messages whose `expires_at` is at or before `before` move from these
+   * inboxes to the dead letters, and dead letters that expired are marked
+   * so (reason `expired`, stamped `dead_at`): docs/design.md#conversations.
+   */
+  | {
+    kind: "expire";
+    owners: readonly InboxOwner[];
+    before: string;
+    dead_at: string;
+  }
   /** A swept session's pending messages go to the dead letters. */
   | { kind: "rescue"; owner: InboxOwner; dead_at: string }
   /** Pending messages of a session nobody is registered as go to the dead letters. */
@@ -101,6 +129,8 @@ export type RegistryEffect =
 export interface EffectOutcome {
   /** Messages moved into an inbox (transfers, renames, redeliveries). */
   moved: number;
+  /** Messages that expired into the dead letters (`expire`, transfers). */
+  expired?: number;
   /** Messages rescued to the dead letters. */
   rescued: number;
   /** Orphan inboxes rescued. */
@@ -145,12 +175,42 @@ export interface RoomScope {
   recent(options: HistoryRange): Promise<RoomMessage[]>;
 }
 
+/**
+ * A watch of one inbox, armed when {@linkcode Store.watchInbox} resolves:
+ * any message queued into the inbox after that is reported. Reports are
+ * hints (a drain or a restore may report too); the reader re-reads the
+ * inbox. Dispose of it to stop watching.
+ */
+export interface InboxWatch extends Disposable {
+  /**
+   * Resolves at the first change seen since the watch was armed or since
+   * the last call resolved (at once when one was seen meanwhile).
+   */
+  changed(): Promise<void>;
+}
+
 /** Which part of a room's history to read. */
 export interface HistoryRange {
   /** At most this many, newest last. */
   limit?: number;
   /** Going backwards, stop at (and exclude) the first message this accepts. */
   stopAt?: (message: RoomMessage) => boolean;
+}
+
+/** Most receipts or sent-log lines one look-up by id reads, newest first. */
+export const RECEIPT_SCAN = 10_000;
+
+/** Which part of a sent log to read (docs/design.md#conversations). */
+export interface SentRange {
+  /** At most this many, the newest (newest last). */
+  limit?: number;
+  /** Only messages sent at or after this ISO-8601 time. */
+  since?: string;
+  /**
+   * Only these ids: reading stops once every one was found (or `limit`
+   * entries were looked at, newest first).
+   */
+  ids?: ReadonlySet<string>;
 }
 
 /** Where a broker keeps everything; see the module doc. */
@@ -230,16 +290,28 @@ export interface Store {
    */
   pendingCounts(owners: readonly InboxOwner[]): Promise<number[]>;
   /**
+   * Starts watching an inbox for messages queued into it (`wait_for_message`
+   * wakes on it instead of polling, docs/design.md#conversations): the
+   * file store watches the broker directory for the inbox file, the NATS
+   * store subscribes to the alias's inbox subject.
+   *
+   * @param owner Whose inbox.
+   * @returns The watch, once armed.
+   */
+  watchInbox(owner: InboxOwner): Promise<InboxWatch>;
+  /**
    * Drains a selection of an inbox into its archive, atomically.
    *
    * @param owner Whose inbox.
    * @param selection Which messages, within which bounds.
    * @param drainedAt Timestamp for the archive.
+   * @param via How they reach the agent (the archive's `delivered_via`).
    */
   drain(
     owner: InboxOwner,
     selection: InboxSelection,
     drainedAt: string,
+    via?: DeliveryVia,
   ): Promise<Selected>;
   /**
    * Puts drained messages back at the head of the inbox.
@@ -255,6 +327,60 @@ export interface Store {
    * @param limit How many (default: all).
    */
   archive(owner: InboxOwner, limit?: number): Promise<ArchivedMessage[]>;
+
+  /**
+   * Appends to an alias's sent log (docs/design.md#conversations): what the
+   * holders of `alias` sent, kept with the alias across takeovers.
+   *
+   * @param alias The sender's alias.
+   * @param entries Direct messages and room posts, in order.
+   */
+  appendSent(alias: string, entries: readonly SentMessage[]): Promise<void>;
+  /**
+   * Reads an alias's sent log; the cost depends on `range`, not on the
+   * log's size.
+   *
+   * @param alias The sender's alias.
+   * @param range The newest `limit`, and/or those since a time.
+   * @returns Sent messages, oldest first.
+   */
+  sent(alias: string, range?: SentRange): Promise<SentMessage[]>;
+
+  /**
+   * Appends receipts to a sender's receipt log (docs/design.md#conversations).
+   *
+   * @param senderAlias Who sent the messages.
+   * @param receipts One per direct message handed over.
+   * @param by The recipient's inbox whose drain handed them over (the NATS
+   * store signs with its session's key).
+   */
+  appendReceipts(
+    senderAlias: string,
+    receipts: readonly Receipt[],
+    by: InboxOwner,
+  ): Promise<void>;
+  /**
+   * Reads a sender's receipts for some ids, newest first until every id was
+   * found (or {@linkcode RECEIPT_SCAN} receipts were looked at).
+   *
+   * @param senderAlias Who sent the messages.
+   * @param ids The message ids.
+   * @param since Stop at receipts delivered before this ISO-8601 time (no
+   * receipt of these messages is older: they were sent after it).
+   * @returns The receipts found (one per id, the first written).
+   */
+  receipts(
+    senderAlias: string,
+    ids: ReadonlySet<string>,
+    since?: string,
+  ): Promise<Receipt[]>;
+  /**
+   * Adds dead letters directly: a message sent to an alias nobody holds
+   * right now, which waits there until the alias registers again.
+   *
+   * @param letters The letters (signed as their sender's, NATS store).
+   */
+  appendDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
 
   /**
    * Inboxes of sessions nobody is registered as, and how much waits there.

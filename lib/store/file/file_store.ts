@@ -14,6 +14,7 @@
  * @module
  */
 
+import { ChangeLatch } from "../../_change_latch.ts";
 import { ensureDir } from "../../_fs.ts";
 import { FileClaimStore } from "../../claims.ts";
 import { appendAudit, type AuditEntry, tailAudit } from "../../audit.ts";
@@ -36,7 +37,13 @@ import {
   type Selected,
   takeInbox,
 } from "../../inbox.ts";
-import { appendJsonl, readJsonl, rewriteJsonl } from "../../jsonl.ts";
+import {
+  appendJsonl,
+  appendJsonlUnlocked,
+  readJsonl,
+  readJsonlTail,
+  rewriteJsonl,
+} from "../../jsonl.ts";
 import {
   clearStaleLease,
   Lease,
@@ -48,9 +55,16 @@ import {
   type ArchivedMessage,
   type DeadLetter,
   deadLetterProblem,
+  type DeliveryVia,
+  isExpired,
   type Message,
+  type Receipt,
+  receiptProblem,
   type RoomMessage,
+  type SentMessage,
+  sentMessageProblem,
   toMessage,
+  toReceipt,
 } from "../../message.ts";
 import {
   type BrokerPaths,
@@ -78,13 +92,16 @@ import type {
   EffectOutcome,
   HistoryRange,
   InboxOwner,
+  InboxWatch,
   RegistryChange,
   RegistryEffect,
   RegistryView,
   RoomScope,
+  SentRange,
   SessionLease,
   Store,
 } from "../store.ts";
+import { RECEIPT_SCAN } from "../store.ts";
 import { withScopedLock } from "./scoped_lock.ts";
 
 const encoder = new TextEncoder();
@@ -256,22 +273,33 @@ export class FileStore implements Store {
         // Messages were addressed to the alias, which the new session holds.
         const { from, to } = effect;
         withLock(paths.inboxLock(to.session_id), true, () => {
-          const moved = withLock(
+          let moved = withLock(
             paths.inboxLock(from.session_id),
             true,
             () => takeInbox(paths, from.session_id),
           );
+          if (effect.expire_before !== undefined) {
+            const before = Date.parse(effect.expire_before);
+            const gone = moved.filter((m) => isExpired(m, before));
+            moved = moved.filter((m) => !isExpired(m, before));
+            this.#expireInto(gone, from.session_id, effect.dead_at, outcome);
+          }
           appendToInbox(paths, to.session_id, moved);
           outcome.moved += moved.length;
         });
         return;
       }
+      case "expire":
+        return this.#expire(effect, outcome);
       case "rename":
         return; // inboxes are the session's: nothing moves
       case "forget_lease":
         return; // after the registry is written
       case "redeliver":
-        return this.#redeliver(effect.to, outcome);
+        return this.#redeliver(
+          { ...effect.to, expire_before: effect.expire_before },
+          outcome,
+        );
       case "rescue":
         outcome.rescued += this.#rescue(
           effect.owner.session_id,
@@ -295,7 +323,10 @@ export class FileStore implements Store {
    * dead-letter file is reported and left alone: it must not stop anyone
    * from registering.
    */
-  #redeliver(to: InboxOwner, outcome: EffectOutcome): void {
+  #redeliver(
+    to: InboxOwner & { expire_before?: string },
+    outcome: EffectOutcome,
+  ): void {
     const paths = this.paths;
     try {
       withLock(
@@ -307,8 +338,12 @@ export class FileStore implements Store {
               paths.deadLetter,
               deadLetterProblem,
             );
+            const before = to.expire_before === undefined
+              ? -Infinity
+              : Date.parse(to.expire_before);
             const mine = (d: DeadLetter) =>
-              d.to_alias === to.alias || d.dead_session_id === to.session_id;
+              (d.to_alias === to.alias ||
+                d.dead_session_id === to.session_id) && !isExpired(d, before);
             const back = records.filter(mine);
             if (back.length === 0) return;
             appendToInbox(paths, to.session_id, back.map(toMessage));
@@ -316,6 +351,79 @@ export class FileStore implements Store {
             outcome.moved += back.length;
           }),
       );
+    } catch (e) {
+      if (
+        !(e instanceof CorruptFileError || e instanceof SymlinkRefusedError)
+      ) {
+        throw e;
+      }
+      outcome.warning = `dead letters were not checked: ${e.message}`;
+    }
+  }
+
+  /** Expired messages of a transfer go to the dead letters, marked so. */
+  #expireInto(
+    messages: readonly Message[],
+    sessionId: string,
+    deadAt: string | undefined,
+    outcome: EffectOutcome,
+  ): void {
+    if (messages.length === 0) return;
+    const at = deadAt ?? new Date().toISOString();
+    withLock(this.paths.deadLetterLock, true, () =>
+      appendJsonl(
+        this.paths.deadLetter,
+        messages.map((m): DeadLetter => ({
+          ...toMessage(m),
+          dead_session_id: sessionId,
+          dead_at: at,
+          reason: "expired",
+        })),
+      ));
+    outcome.expired = (outcome.expired ?? 0) + messages.length;
+  }
+
+  /**
+   * Moves the expired messages of some inboxes to the dead letters, and
+   * marks the dead letters that expired. A damaged dead-letter file is
+   * reported and left alone, as in {@linkcode FileStore.#redeliver}.
+   */
+  #expire(
+    effect: Extract<RegistryEffect, { kind: "expire" }>,
+    outcome: EffectOutcome,
+  ): void {
+    const paths = this.paths;
+    const before = Date.parse(effect.before);
+    for (const owner of effect.owners) {
+      withLock(paths.inboxLock(owner.session_id), true, () => {
+        const pending = readInbox(paths, owner.session_id);
+        const gone = pending.filter((m) => isExpired(m, before));
+        if (gone.length === 0) return;
+        rewriteJsonl(
+          paths.inbox(owner.session_id),
+          pending.filter((m) => !isExpired(m, before)),
+        );
+        this.#expireInto(gone, owner.session_id, effect.dead_at, outcome);
+      });
+    }
+    try {
+      withLock(paths.deadLetterLock, true, () => {
+        const { records } = readJsonl<DeadLetter>(
+          paths.deadLetter,
+          deadLetterProblem,
+        );
+        const fresh = (d: DeadLetter) =>
+          d.reason !== "expired" && isExpired(d, before);
+        const count = records.filter(fresh).length;
+        if (count === 0) return;
+        rewriteJsonl(
+          paths.deadLetter,
+          records.map((d) =>
+            fresh(d) ? { ...d, reason: "expired", dead_at: effect.dead_at } : d
+          ),
+        );
+        outcome.expired = (outcome.expired ?? 0) + count;
+      });
     } catch (e) {
       if (
         !(e instanceof CorruptFileError || e instanceof SymlinkRefusedError)
@@ -429,24 +537,52 @@ export class FileStore implements Store {
   }
 
   /**
+   * Watches the broker directory (not recursively: inboxes sit directly in
+   * it) for events on the session's inbox file. Deno's watch is armed when
+   * `watchFs` returns, so an append after this resolves is reported.
+   *
+   * Requires `--allow-read` on the broker root.
+   *
+   * @param owner Whose inbox.
+   * @returns The armed watch.
+   */
+  watchInbox(owner: InboxOwner): Promise<InboxWatch> {
+    const file = validateSessionId(owner.session_id) + INBOX_SUFFIX;
+    const watcher = Deno.watchFs(this.paths.root, { recursive: false });
+    const latch = new ChangeLatch(() => {
+      try {
+        watcher.close();
+      } catch { /* already closed */ }
+    });
+    (async () => {
+      for await (const event of watcher) {
+        if (event.paths.some((p) => p.endsWith(`/${file}`))) latch.notify();
+      }
+    })().catch(() => latch.notify()); // a failed watch: let the reader re-read
+    return Promise.resolve(latch);
+  }
+
+  /**
    * Read → archive → remove, under the inbox lock.
    *
    * @param owner Whose inbox.
    * @param selection Which messages.
    * @param drainedAt Timestamp for the archive.
+   * @param via How they reach the agent (recorded in the archive).
    * @returns What was taken, as handed over.
    */
   drain(
     owner: InboxOwner,
     selection: InboxSelection,
     drainedAt: string,
+    via?: DeliveryVia,
   ): Promise<Selected> {
     const id = validateSessionId(owner.session_id);
     return Promise.resolve(
       withLock(
         this.paths.inboxLock(id),
         true,
-        () => drainInbox(this.paths, id, drainedAt, selection),
+        () => drainInbox(this.paths, id, drainedAt, selection, via),
       ),
     );
   }
@@ -478,6 +614,124 @@ export class FileStore implements Store {
    */
   archive(owner: InboxOwner, limit?: number): Promise<ArchivedMessage[]> {
     return Promise.resolve(readArchive(this.paths, owner.session_id, limit));
+  }
+
+  /**
+   * Appends to an alias's sent log: one `O_APPEND` write, no lock (a line
+   * torn by a crash is skipped by readers).
+   *
+   * @param alias The sender's alias.
+   * @param entries What it sent, in order (`archive/sent/<alias>.jsonl`).
+   */
+  appendSent(alias: string, entries: readonly SentMessage[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    // One O_APPEND write, no lock: a send pays one open and one write.
+    appendJsonlUnlocked(this.paths.sent(alias), entries);
+    return Promise.resolve();
+  }
+
+  /**
+   * Reads the newest part of an alias's sent log, from its end: the cost
+   * depends on the range asked for, not on the log's size.
+   *
+   * @param alias The sender's alias.
+   * @param range The newest `limit`, and/or those since a time.
+   * @returns Sent messages, oldest first.
+   */
+  sent(alias: string, range: SentRange = {}): Promise<SentMessage[]> {
+    if (range.limit === 0) return Promise.resolve([]);
+    const since = range.since === undefined
+      ? undefined
+      : Date.parse(range.since);
+    const ids = range.ids;
+    if (ids !== undefined) {
+      // Collected on the way back: stops once every id was seen.
+      const found: SentMessage[] = [];
+      readJsonlTail<SentMessage>(this.paths.sent(alias), sentMessageProblem, {
+        limit: range.limit ?? RECEIPT_SCAN,
+        skipBad: true,
+        stopAt: (m) => {
+          if (since !== undefined && Date.parse(m.ts) < since) return true;
+          if (ids.has(m.id) && !found.some((f) => f.id === m.id)) {
+            found.push(m);
+          }
+          return found.length >= ids.size;
+        },
+      });
+      return Promise.resolve(found.reverse());
+    }
+    return Promise.resolve(
+      readJsonlTail<SentMessage>(this.paths.sent(alias), sentMessageProblem, {
+        limit: range.limit,
+        skipBad: true,
+        stopAt: since === undefined
+          ? undefined
+          : (m) => Date.parse(m.ts) < since,
+      }),
+    );
+  }
+
+  /**
+   * Appends to a sender's receipt log: one `O_APPEND` write, no lock.
+   *
+   * @param senderAlias Who sent the messages.
+   * @param receipts One per message handed over
+   * (`archive/receipts/<alias>.jsonl`).
+   * @param _by The draining inbox (the file store does not sign).
+   */
+  appendReceipts(
+    senderAlias: string,
+    receipts: readonly Receipt[],
+    _by: InboxOwner,
+  ): Promise<void> {
+    if (receipts.length === 0) return Promise.resolve();
+    appendJsonlUnlocked(
+      this.paths.receipts(senderAlias),
+      receipts.map(toReceipt),
+    );
+    return Promise.resolve();
+  }
+
+  /**
+   * Reads a sender's receipts for some ids, from the end of its log.
+   *
+   * @param senderAlias Who sent the messages.
+   * @param ids The message ids.
+   * @param since Stop at receipts delivered before this time.
+   * @returns One receipt per id found (the earliest of the ones read).
+   */
+  receipts(
+    senderAlias: string,
+    ids: ReadonlySet<string>,
+    since?: string,
+  ): Promise<Receipt[]> {
+    if (ids.size === 0) return Promise.resolve([]);
+    const found = new Map<string, Receipt>();
+    readJsonlTail<Receipt>(this.paths.receipts(senderAlias), receiptProblem, {
+      limit: RECEIPT_SCAN,
+      skipBad: true,
+      stopAt: (r) => {
+        if (since !== undefined && r.delivered_at < since) return true;
+        if (ids.has(r.id)) found.set(r.id, toReceipt(r));
+        return found.size >= ids.size;
+      },
+    });
+    return Promise.resolve([...found.values()]);
+  }
+
+  /**
+   * Appends dead letters, under the dead-letter lock.
+   *
+   * @param letters The letters (`dead-letter.jsonl`).
+   */
+  appendDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return Promise.resolve();
+    withLock(
+      this.paths.deadLetterLock,
+      true,
+      () => appendJsonl(this.paths.deadLetter, letters),
+    );
+    return Promise.resolve();
   }
 
   /**

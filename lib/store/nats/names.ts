@@ -21,6 +21,10 @@ export interface NatsStreamNames {
   inbox: string;
   /** Drained messages, subject `archive.<session>`. */
   archive: string;
+  /** Sent logs, subject `sent.<alias>`. */
+  sent: string;
+  /** Receipt logs, subject `receipts.<alias>` (the sender's). */
+  receipts: string;
   /** Dead letters, subject `dead.<alias>.<session>`. */
   dead: string;
   /** Room histories, subject `room.<room>`. */
@@ -61,6 +65,10 @@ export interface NatsNames {
   readonly inboxes: string;
   /** Subject of a session's archive. */
   archive(sessionId: string): string;
+  /** Subject of an alias's sent log. */
+  sent(alias: string): string;
+  /** Subject of the receipts of what an alias sent. */
+  receipts(alias: string): string;
   /** Subject of a dead letter addressed to an alias, rescued from a session. */
   dead(alias: string, sessionId: string): string;
   /** Filter of the dead letters addressed to an alias. */
@@ -123,6 +131,8 @@ export function natsNames(namespace: string): NatsNames {
     streams: {
       inbox: stream("INBOX"),
       archive: stream("ARCHIVE"),
+      sent: stream("SENT"),
+      receipts: stream("RECEIPTS"),
       dead: stream("DEAD"),
       rooms: stream("ROOMS"),
       audit: stream("AUDIT"),
@@ -138,6 +148,8 @@ export function natsNames(namespace: string): NatsNames {
     inbox: (alias) => `${prefix}.inbox.${encodeName(alias)}`,
     inboxes: `${prefix}.inbox.>`,
     archive: (id) => `${prefix}.archive.${encodeName(id)}`,
+    sent: (alias) => `${prefix}.sent.${encodeName(alias)}`,
+    receipts: (alias) => `${prefix}.receipts.${encodeName(alias)}`,
     dead: (alias, id) =>
       `${prefix}.dead.${encodeName(alias)}.${encodeName(id)}`,
     deadForAlias: (alias) => `${prefix}.dead.${encodeName(alias)}.*`,

@@ -42,7 +42,7 @@
  * @module
  */
 
-import type { MsgHdrs, NatsConnection } from "@nats-io/nats-core";
+import type { MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { headers as makeHeaders, nanos } from "@nats-io/nats-core";
 import {
   DeliverPolicy,
@@ -61,6 +61,7 @@ import {
   removeIfExists,
 } from "../../_fs.ts";
 import { joinPath } from "../../_path.ts";
+import { ChangeLatch } from "../../_change_latch.ts";
 import type { AuditEntry } from "../../audit.ts";
 import type { BrokerChange } from "../../broker_watch.ts";
 import {
@@ -85,12 +86,21 @@ import {
   type ArchivedMessage,
   type DeadLetter,
   deadLetterProblem,
+  type DeliveryVia,
+  isDeliveryVia,
+  isExpired,
   type Message,
   messageProblem,
+  type Receipt,
+  receiptProblem,
   type RoomMessage,
   roomMessageProblem,
+  type SentMessage,
+  sentMessageProblem,
   SYSTEM_ALIAS,
   toMessage,
+  toReceipt,
+  toSentMessage,
 } from "../../message.ts";
 import {
   type BrokerPaths,
@@ -108,13 +118,16 @@ import type {
   EffectOutcome,
   HistoryRange,
   InboxOwner,
+  InboxWatch,
   RegistryChange,
   RegistryEffect,
   RegistryView,
   RoomScope,
+  SentRange,
   SessionLease,
   Store,
 } from "../store.ts";
+import { RECEIPT_SCAN } from "../store.ts";
 import {
   FAILOVER_BUDGET_MS,
   isTransientNatsError,
@@ -167,6 +180,10 @@ export const CONNECTION_WAIT_MS = 5000;
 export const DUPLICATE_WINDOW_MS = 120_000;
 /** Newest drained messages kept per session. */
 export const ARCHIVE_KEEP = 10_000;
+/** Newest sent messages kept per alias (docs/design.md#conversations). */
+export const SENT_KEEP = 10_000;
+/** Newest receipts kept per sending alias (docs/design.md#conversations). */
+export const RECEIPTS_KEEP = 10_000;
 /** Newest audit entries kept. */
 export const AUDIT_KEEP = 100_000;
 /** How many times a registry change is recomputed after losing a race. */
@@ -190,6 +207,8 @@ const RECENT_WINDOW_MS = 5 * 60_000;
 const DRAIN_CHUNK = 64;
 // Pending messages published per batch when moving an inbox.
 const MOVE_BATCH = 256;
+// A sent log read by time starts with this many of its newest entries.
+const SENT_TAIL = 64;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -488,6 +507,18 @@ export class NatsStore implements Store {
           ...base,
           subjects: [`${n.prefix}.archive.>`],
           max_msgs_per_subject: ARCHIVE_KEEP,
+        };
+      case "sent":
+        return {
+          ...base,
+          subjects: [`${n.prefix}.sent.>`],
+          max_msgs_per_subject: SENT_KEEP,
+        };
+      case "receipts":
+        return {
+          ...base,
+          subjects: [`${n.prefix}.receipts.>`],
+          max_msgs_per_subject: RECEIPTS_KEEP,
         };
       case "dead":
         return { ...base, subjects: [n.deadAll] };
@@ -1019,6 +1050,16 @@ export class NatsStore implements Store {
     const n = this.names;
     switch (effect.kind) {
       case "transfer": {
+        if (effect.expire_before !== undefined) {
+          outcome.expired = (outcome.expired ?? 0) +
+            await this.#expireInbox(
+              ctx,
+              effect.from.alias,
+              effect.from.session_id,
+              Date.parse(effect.expire_before),
+              effect.dead_at ?? new Date().toISOString(),
+            );
+        }
         if (effect.from.alias === effect.to.alias) {
           // Inboxes follow the alias already: what waits there comes with it.
           await this.#stream(ctx, "inbox");
@@ -1050,8 +1091,31 @@ export class NatsStore implements Store {
       case "forget_lease":
         return; // liveness reads `leased` from the registration itself
       case "redeliver":
-        outcome.moved += await this.#redeliver(ctx, effect.to);
+        outcome.moved += await this.#redeliver(
+          ctx,
+          effect.to,
+          effect.expire_before === undefined
+            ? -Infinity
+            : Date.parse(effect.expire_before),
+        );
         return;
+      case "expire": {
+        const before = Date.parse(effect.before);
+        let expired = 0;
+        for (const owner of effect.owners) {
+          if (!owner.alias) continue;
+          expired += await this.#expireInbox(
+            ctx,
+            owner.alias,
+            owner.session_id,
+            before,
+            effect.dead_at,
+          );
+        }
+        expired += await this.#expireDead(ctx, before, effect.dead_at);
+        outcome.expired = (outcome.expired ?? 0) + expired;
+        return;
+      }
       case "rescue":
         outcome.rescued += await this.#rescue(
           ctx,
@@ -1175,8 +1239,87 @@ export class NatsStore implements Store {
     return pending.length;
   }
 
-  /** Dead letters for the alias or the session come back into the inbox. */
-  async #redeliver(ctx: Context, to: InboxOwner): Promise<number> {
+  /**
+   * Moves the messages of an alias's inbox that expired at `before` to the
+   * dead letters (reason `expired`): each published there, then deleted
+   * from the inbox.
+   */
+  async #expireInbox(
+    ctx: Context,
+    alias: string,
+    sessionId: string,
+    before: number,
+    deadAt: string,
+  ): Promise<number> {
+    const n = this.names;
+    await Promise.all([this.#stream(ctx, "inbox"), this.#stream(ctx, "dead")]);
+    const gone = (await this.#readInbox(ctx, n.inbox(alias))).filter((p) =>
+      isExpired(p.message, before)
+    );
+    if (gone.length === 0) return 0;
+    await this.#publishAll(
+      ctx,
+      n.dead(alias, sessionId || "unknown"),
+      gone.map((p) => ({
+        data: encoder.encode(JSON.stringify(
+          {
+            ...toMessage(p.message),
+            dead_session_id: sessionId,
+            dead_at: deadAt,
+            reason: "expired",
+          } satisfies DeadLetter,
+        )),
+        msgID: `${p.message.id}:expired:${p.seq}`,
+        headers: p.headers,
+      })),
+    );
+    await Promise.all(
+      gone.map((p) => this.#deleteSeq(ctx, n.streams.inbox, p.seq)),
+    );
+    return gone.length;
+  }
+
+  /** Marks the dead letters that expired at `before` (reason `expired`). */
+  async #expireDead(
+    ctx: Context,
+    before: number,
+    deadAt: string,
+  ): Promise<number> {
+    const n = this.names;
+    await this.#stream(ctx, "dead");
+    const fresh = (await this.#readDead(ctx, n.deadAll)).filter(({ letter }) =>
+      letter.reason !== "expired" && isExpired(letter, before)
+    );
+    for (const { letter, rec } of fresh) {
+      const subject = n.dead(
+        letter.to_alias,
+        letter.dead_session_id || "unknown",
+      );
+      await this.#publishAll(ctx, subject, [{
+        data: encoder.encode(JSON.stringify(
+          {
+            ...letter,
+            reason: "expired",
+            dead_at: deadAt,
+          } satisfies DeadLetter,
+        )),
+        msgID: `${letter.id}:expired:${rec.seq}`,
+        headers: rec.headers,
+      }]);
+      await this.#deleteSeq(ctx, n.streams.dead, rec.seq);
+    }
+    return fresh.length;
+  }
+
+  /**
+   * Dead letters for the alias or the session come back into the inbox,
+   * except those that expired at `before`.
+   */
+  async #redeliver(
+    ctx: Context,
+    to: InboxOwner,
+    before = -Infinity,
+  ): Promise<number> {
     const n = this.names;
     await Promise.all([this.#stream(ctx, "inbox"), this.#stream(ctx, "dead")]);
     const found = new Map<number, { letter: DeadLetter; rec: StoredRecord }>();
@@ -1187,7 +1330,7 @@ export class NatsStore implements Store {
       ]
     ) {
       for (const d of await this.#readDead(ctx, filter)) {
-        found.set(d.rec.seq, d);
+        if (!isExpired(d.letter, before)) found.set(d.rec.seq, d);
       }
     }
     if (found.size === 0) return 0;
@@ -1369,6 +1512,7 @@ export class NatsStore implements Store {
               ...fields,
               dead_session_id: letter.dead_session_id,
               dead_at: letter.dead_at,
+              ...(letter.reason ? { reason: letter.reason } : {}),
             },
             rec,
           });
@@ -1532,6 +1676,37 @@ export class NatsStore implements Store {
   }
 
   /**
+   * Subscribes to the alias's inbox subject: every message published there
+   * (a send, a room copy, a redelivery) is a hint. The subscription is
+   * flushed to the server before this resolves, so a publish after that is
+   * seen. The client resubscribes by itself after a reconnection; a
+   * connection replaced meanwhile leaves the reader to its timeout.
+   *
+   * Requires `--allow-net` to the NATS servers.
+   *
+   * @param owner Whose inbox.
+   * @returns The armed watch.
+   */
+  watchInbox(owner: InboxOwner): Promise<InboxWatch> {
+    return this.#op(async (ctx) => {
+      const latch = new ChangeLatch(() => sub?.unsubscribe());
+      let sub: Subscription | undefined = owner.alias
+        ? ctx.nc.subscribe(this.names.inbox(owner.alias), {
+          callback: () => latch.notify(),
+        })
+        : undefined;
+      try {
+        await ctx.nc.flush();
+      } catch (e) {
+        sub?.unsubscribe();
+        sub = undefined;
+        throw e;
+      }
+      return latch;
+    });
+  }
+
+  /**
    * Reads the inbox, archives the selection, then claims it: a prefix by
    * one `purge` up to its last message (the purge's count says how many of
    * them this call removed — the newest ones, since every claim cuts a
@@ -1541,12 +1716,14 @@ export class NatsStore implements Store {
    * @param owner Whose inbox.
    * @param selection Which messages.
    * @param drainedAt Timestamp for the archive.
+   * @param via How they reach the agent (recorded in the archive).
    * @returns What this call took, as handed over.
    */
   drain(
     owner: InboxOwner,
     selection: InboxSelection,
     drainedAt: string,
+    via?: DeliveryVia,
   ): Promise<Selected> {
     if (!owner.alias) return Promise.resolve({ messages: [], remaining: 0 });
     return this.#op(async (ctx) => {
@@ -1595,6 +1772,7 @@ export class NatsStore implements Store {
             {
               ...toMessage(p.message),
               drained_at: drainedAt,
+              ...(via ? { delivered_via: via } : {}),
             } satisfies ArchivedMessage,
           )),
           msgID: `${p.message.id}:${p.seq}`,
@@ -1770,11 +1948,264 @@ export class NatsStore implements Store {
         if (messageProblem(v) !== null || typeof v!.drained_at !== "string") {
           continue;
         }
-        out.push({ ...toMessage(v!), drained_at: v!.drained_at });
+        const archived: ArchivedMessage = {
+          ...toMessage(v!),
+          drained_at: v!.drained_at,
+        };
+        if (isDeliveryVia(v!.delivered_via)) {
+          archived.delivered_via = v!.delivered_via;
+        }
+        out.push(archived);
         if (limit !== undefined && out.length >= limit) break;
       }
       return out;
     });
+  }
+
+  /**
+   * Appends to an alias's sent log, each entry signed by the sender.
+   *
+   * @param alias The sender's alias.
+   * @param entries What it sent, in order (subject `sent.<alias>`).
+   */
+  appendSent(alias: string, entries: readonly SentMessage[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return this.#op(async (ctx) => {
+      await this.#stream(ctx, "sent");
+      const snap = await this.#snapshot(ctx, false);
+      const items: PublishItem[] = [];
+      for (const entry of entries) {
+        const record = toSentMessage(entry);
+        const { session, key } = await this.#signerKey(snap.rows, alias);
+        const h = makeHeaders();
+        h.set(SIG_HEADER, await signRecord(key.privateKey, record));
+        h.set(SIGNER_HEADER, session);
+        items.push({
+          data: encoder.encode(JSON.stringify(record)),
+          msgID: `sent:${record.id}`,
+          headers: h,
+        });
+      }
+      await this.#publishAll(ctx, this.names.sent(alias), items);
+    });
+  }
+
+  /**
+   * Reads an alias's sent log from its end: the newest `limit`; for `since`,
+   * a growing tail until it reaches an entry sent before then (by each
+   * entry's `ts`, so no clock but the senders' matters); for `ids`, a
+   * growing tail until every id was found. Entries whose signature does not
+   * verify are left out.
+   *
+   * @param alias The sender's alias.
+   * @param range The newest `limit`, and/or those since a time, or by id.
+   * @returns Sent messages, oldest first.
+   */
+  sent(alias: string, range: SentRange = {}): Promise<SentMessage[]> {
+    if (range.limit === 0) return Promise.resolve([]);
+    const { since, ids } = range;
+    return this.#op(async (ctx) => {
+      const n = this.names;
+      await this.#stream(ctx, "sent");
+      const subject = n.sent(alias);
+      const most = ids
+        ? Math.min(range.limit ?? RECEIPT_SCAN, RECEIPT_SCAN)
+        : Infinity;
+      const first = ids
+        ? Math.min(Math.max(SENT_TAIL, ids.size * 2), most)
+        : range.limit ?? SENT_TAIL;
+      const wanted = (e: SentMessage) =>
+        (since === undefined || e.ts >= since) && (!ids || ids.has(e.id));
+      const enough = (out: SentMessage[], want: number, count: number) => {
+        if (want >= count || want >= most) return true;
+        if (ids) return out.filter((e) => ids.has(e.id)).length >= ids.size;
+        if (since !== undefined && range.limit === undefined) {
+          return out.length > 0 && out[0].ts < since;
+        }
+        return true;
+      };
+      const out = await this.#tail(
+        ctx,
+        "sent",
+        subject,
+        first,
+        (rec) => this.#checkSent(ctx, rec, alias),
+        enough,
+      );
+      const fresh = out.filter(wanted);
+      if (ids) {
+        const seen = new Set<string>();
+        return fresh.filter((e) => !seen.has(e.id) && seen.add(e.id));
+      }
+      return range.limit === undefined ? fresh : fresh.slice(-range.limit);
+    });
+  }
+
+  /**
+   * Reads the newest `first` records of a subject, then 4 times as many,
+   * until `enough` says the tail read reaches far enough.
+   */
+  async #tail<T>(
+    ctx: Context,
+    role: StreamRole,
+    subject: string,
+    first: number,
+    check: (rec: StoredRecord) => Promise<T | null>,
+    enough: (out: T[], want: number, count: number) => boolean,
+  ): Promise<T[]> {
+    const stream = this.names.streams[role];
+    const count = await this.#retry(() =>
+      subjectCount(ctx.jsm, stream, subject)
+    );
+    if (count === 0) return [];
+    for (let want = Math.max(1, first);; want *= 4) {
+      const start = await this.#retry(() =>
+        startOfLast(ctx.jsm, stream, subject, Math.min(want, count), count)
+      );
+      if (start === null) return [];
+      const out: T[] = [];
+      for await (const rec of readSubject(ctx, stream, subject, start)) {
+        const value = await check(rec);
+        if (value !== null) out.push(value);
+      }
+      if (enough(out, want, count)) return out;
+    }
+  }
+
+  /**
+   * Appends receipts to a sender's receipt log, signed with the key of the
+   * session whose drain handed the messages over.
+   *
+   * @param senderAlias Who sent the messages.
+   * @param receipts One per message (subject `receipts.<alias>`).
+   * @param by The draining inbox.
+   */
+  appendReceipts(
+    senderAlias: string,
+    receipts: readonly Receipt[],
+    by: InboxOwner,
+  ): Promise<void> {
+    if (receipts.length === 0) return Promise.resolve();
+    return this.#op(async (ctx) => {
+      await this.#stream(ctx, "receipts");
+      const key = await this.#localKey(by.session_id, false);
+      if (!key) {
+        throw new C2cError(
+          "session_borrowed",
+          `session '${by.session_id}' has no signing key on this machine (${this.paths.root}/keys) to sign receipts with`,
+        );
+      }
+      const items: PublishItem[] = [];
+      for (const receipt of receipts) {
+        const record = toReceipt(receipt);
+        const h = makeHeaders();
+        h.set(SIG_HEADER, await signRecord(key.privateKey, record));
+        h.set(SIGNER_HEADER, by.session_id);
+        items.push({
+          data: encoder.encode(JSON.stringify(record)),
+          msgID: `receipt:${record.id}:${encodeName(record.to_alias)}`,
+          headers: h,
+        });
+      }
+      await this.#publishAll(ctx, this.names.receipts(senderAlias), items);
+    });
+  }
+
+  /**
+   * Reads a sender's receipts for some ids, from the end of its log.
+   *
+   * @param senderAlias Who sent the messages.
+   * @param ids The message ids.
+   * @param since Stop at receipts delivered before this time.
+   * @returns One receipt per id found whose signer held its recipient.
+   */
+  receipts(
+    senderAlias: string,
+    ids: ReadonlySet<string>,
+    since?: string,
+  ): Promise<Receipt[]> {
+    if (ids.size === 0) return Promise.resolve([]);
+    return this.#op(async (ctx) => {
+      await this.#stream(ctx, "receipts");
+      const out = await this.#tail(
+        ctx,
+        "receipts",
+        this.names.receipts(senderAlias),
+        Math.max(SENT_TAIL, ids.size * 2),
+        async (rec) => {
+          const value = parseJson(rec.data);
+          if (receiptProblem(value) !== null) return null;
+          const receipt = toReceipt(value as Receipt);
+          // Kept for where the read reaches; only the asked ids are checked.
+          if (!ids.has(receipt.id)) return { ...receipt, id: "" };
+          if (
+            await this.#verified(ctx, rec.headers, receipt, receipt.to_alias)
+          ) {
+            return receipt;
+          }
+          await this.#forged(ctx, this.names.streams.receipts, rec.seq);
+          return null;
+        },
+        (out, want) =>
+          want >= RECEIPT_SCAN ||
+          (since !== undefined && out.length > 0 &&
+            out[0].delivered_at < since) ||
+          new Set(out.filter((r) => r.id).map((r) => r.id)).size >= ids.size,
+      );
+      const found = new Map<string, Receipt>();
+      for (const r of out) if (r.id && !found.has(r.id)) found.set(r.id, r);
+      return [...found.values()];
+    });
+  }
+
+  /**
+   * Adds dead letters, each signed as its sender's.
+   *
+   * @param letters The letters (subject `dead.<alias>.<session>`).
+   */
+  appendDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return Promise.resolve();
+    return this.#op(async (ctx) => {
+      await this.#stream(ctx, "dead");
+      const snap = await this.#snapshot(ctx, false);
+      for (const letter of letters) {
+        const { session, key } = await this.#signerKey(
+          snap.rows,
+          letter.from_alias,
+        );
+        const h = makeHeaders();
+        h.set(SIG_HEADER, await signRecord(key.privateKey, toMessage(letter)));
+        h.set(SIGNER_HEADER, session);
+        await this.#publishAll(
+          ctx,
+          this.names.dead(letter.to_alias, letter.dead_session_id || "unknown"),
+          [{
+            data: encoder.encode(JSON.stringify(letter)),
+            msgID: `${letter.id}:offline`,
+            headers: h,
+          }],
+        );
+      }
+    });
+  }
+
+  async #checkSent(
+    ctx: Context,
+    rec: StoredRecord,
+    alias: string,
+  ): Promise<SentMessage | null> {
+    const value = parseJson(rec.data);
+    if (sentMessageProblem(value) === null) {
+      const entry = toSentMessage(value as SentMessage);
+      if (
+        entry.from_alias === alias &&
+        await this.#verified(ctx, rec.headers, entry, entry.from_alias)
+      ) {
+        return entry;
+      }
+    }
+    await this.#forged(ctx, this.names.streams.sent, rec.seq);
+    return null;
   }
 
   /**
