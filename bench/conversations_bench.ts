@@ -2,7 +2,7 @@
  * What conversations cost (issue 14, docs/design.md#conversations): `send`
  * with the sent log and `poll_inbox` with receipts, against the same calls
  * with both switched off (the store's `appendSent` and `appendReceipts` made
- * no-ops: the path as it was before them); and `message_status` of 100 ids
+ * no-ops: what they themselves cost); and `message_status` of 100 ids
  * in a sent log of 10,000.
  *
  * @module
@@ -144,7 +144,7 @@ export const conversationsGroup: BenchGroup = {
           ),
         ],
         notes: [
-          'One process, `Broker` called directly, cases interleaved after 100 warm-up runs each. "Off" is the same broker over the same store with `appendSent` and `appendReceipts` made no-ops: the path as it was before the sent log and receipts. Recipients hold live leases. The loop guard (issue 14, built separately) is not in these rows.',
+          'One process, `Broker` called directly, cases interleaved after 100 warm-up runs each. "Off" is the same broker over the same store with `appendSent` and `appendReceipts` made no-ops: what the sent log and receipts themselves cost. Recipients hold live leases. The loop guard (issue 14, built separately) is not in these rows.',
         ],
       };
       const statusTable = await measureStatus(on, from, other, quick);

@@ -138,7 +138,11 @@ export function openFile(
 ): Deno.FsFile | null {
   checkParents(path);
   for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
-    if (create) {
+    // Look first: most opens find the file there, and a refused exclusive
+    // create costs a thrown error.
+    const before = lstatOrNull(path);
+    if (before === null) {
+      if (!create) return null;
       try {
         return Deno.openSync(path, {
           ...access,
@@ -151,12 +155,8 @@ export function openFile(
           continue;
         }
         if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        continue; // created meanwhile: look again
       }
-    }
-    const before = lstatOrNull(path);
-    if (before === null) {
-      if (create) continue;
-      return null;
     }
     refuseUnlessFile(path, before);
     let file: Deno.FsFile;

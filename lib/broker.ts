@@ -326,14 +326,14 @@ function peerStatus(
 const MAX_CLIENT_NAME_LENGTH = 64;
 const SESSION_ID_SHAPE = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,127}$/;
 
-/** Throws unless `replyTo` looks like a message id. */
-function checkReplyTo(replyTo: unknown): void {
+/** Throws unless `value` (the argument `name`) looks like a message id. */
+function checkMessageId(value: unknown, name = "reply_to"): void {
   if (
-    typeof replyTo !== "string" || replyTo.length === 0 ||
-    replyTo.length > MAX_REPLY_TO_LENGTH || !MESSAGE_ID.test(replyTo)
+    typeof value !== "string" || value.length === 0 ||
+    value.length > MAX_REPLY_TO_LENGTH || !MESSAGE_ID.test(value)
   ) {
     throw new InvalidArgumentError(
-      `reply_to must be the id of a message (up to ${MAX_REPLY_TO_LENGTH} of A-Z a-z 0-9 _ . : -)`,
+      `${name} must be the id of a message (up to ${MAX_REPLY_TO_LENGTH} of A-Z a-z 0-9 _ . : -)`,
     );
   }
 }
@@ -828,7 +828,7 @@ export class Broker {
     return this.#op("send", async () => {
       await this.#checkSize(args.content);
       const toAlias = validateAlias(args.to_alias);
-      if (args.reply_to !== undefined) checkReplyTo(args.reply_to);
+      if (args.reply_to !== undefined) checkMessageId(args.reply_to);
       const config = await this.config();
       return this.store.viewRegistry(async (view) => {
         const me = this.#sender(view.rows, sessionId, args.from_alias);
@@ -1249,7 +1249,7 @@ export class Broker {
         ? undefined
         : validateAlias(args.peer);
       const thread = args.thread_id;
-      if (thread !== undefined) checkReplyTo(thread);
+      if (thread !== undefined) checkMessageId(thread, "thread_id");
       const me = await this.#me(sessionId);
       if (limit === 0) return { messages: [] };
       const filtered = peer !== undefined || thread !== undefined;
@@ -1296,7 +1296,7 @@ export class Broker {
             `ids must be a list of at most ${MAX_STATUS_IDS} message ids`,
           );
         }
-        for (const id of args.ids) checkReplyTo(id);
+        for (const id of args.ids) checkMessageId(id, "each id");
       }
       const last = positiveInt(
         "last",
