@@ -131,6 +131,15 @@ export class FileStore implements Store {
   constructor(root: string) {
     this.paths = brokerPaths(root);
     ensureDir(root, true); // the root itself may be a symlink by choice
+    // Made now rather than by a process's first send or drain: a watcher of
+    // the root (c2c ui) then sees no directory appear in the middle of
+    // traffic, whose first files it could miss. Best effort: an append makes
+    // them when missing anyway.
+    for (const dir of [this.paths.sentDir, this.paths.receiptsDir]) {
+      try {
+        ensureDir(dir);
+      } catch { /* made on first use */ }
+    }
   }
 
   /**
