@@ -55,7 +55,7 @@ export const SERVER_VERSION = "0.1.0";
 
 /** What the server tells every agent in `initialize`. */
 export const INSTRUCTIONS: string = [
-  "c2c connects you with other AI agents on this machine. whoami shows your alias; register picks one; list shows live peers.",
+  "c2c connects you with other AI agents working beside you (on this machine, or on others sharing its broker). whoami shows your alias; register picks one; list shows live peers.",
   "Send with send (to_alias, content), send_all, or rooms (join_room, send_room). Read with poll_inbox; messages may also arrive on their own as <c2c …> envelopes.",
   'Before editing files others may edit too, claim them (claim: paths, reason); claims lists who holds what, release frees yours when done. A refused path names its holder, who is told (an event="claim" envelope); git refuses commits over others\' claims where c2c guard is installed.',
   "A DM to a peer that is restarting is queued for its next session. Answer with send reply_to=<id> to stay in a thread; history shows both sides (peer, thread_id filters); message_status tells whether what you sent was delivered.",

@@ -125,7 +125,7 @@ export function toolHelp(): string {
   );
   const internal = COMMANDS.filter((c) => c.internal).map((c) => c.name);
   return [
-    "c2c — messages between AI coding agents on this machine",
+    "c2c — messages between AI coding agents, on one machine or across several",
     "",
     "Usage: c2c <command> [arguments] [options]",
     "",
