@@ -12,8 +12,8 @@
  *   named by its file (`<session>.inbox.jsonl`), an archive by
  *   `archive/<session>.jsonl`, a room by `rooms/<room>/…`, a lease by
  *   `leases/<session>.lock` — the kernel closes a dead holder's lease file,
- *   which the watch reports, so a death is seen at once (as is every probe
- *   of that lease: probes open and close it too).
+ *   which the watch reports, so a death is seen at once (probes open the
+ *   file read-only, whose close makes no event).
  * - A store with a feed of its own (the NATS store: its streams and KV
  *   watches) implements {@linkcode BrokerChangeSource} and is used as is.
  * - Any other store, or a file watch that fails: `{kind: "unknown"}` every

@@ -72,11 +72,16 @@ export function openLocked(path: string, exclusive: boolean): Deno.FsFile {
 /**
  * Whether some process holds the lock on a sidecar, without keeping it.
  *
+ * The file is opened read-only (`flock` needs no write access): closing a
+ * read-only file makes no file-system event, so probes are invisible to
+ * watchers of the broker (`c2c ui`), which see only a holder's own close —
+ * its death (docs/design.md#live-view).
+ *
  * @param path The sidecar.
  * @returns `true` held, `false` free, `null` when the file does not exist.
  */
 export function isLockHeld(path: string): boolean | null {
-  const file = openFile(path, { read: true, write: true });
+  const file = openFile(path, { read: true });
   if (file === null) return null;
   try {
     return !file.tryLockSync(true);

@@ -162,19 +162,12 @@ const MAX_READ = 5000;
 /** Recent messages of each inbox, archive and room read at start. */
 const START_DEPTH = 200;
 /**
- * A probe opens and closes the lease file, which the file store's watch
- * reports like a death: each probe of the view's own expects one such
- * event within this long, and that event is not probed again (else the
- * view would probe forever). An expectation that is not met in time is
- * dropped, so it cannot swallow a later death.
- */
-const OWN_PROBE_MS = 100;
-/**
  * The kernel reports a dead holder's closed lease file a moment before it
- * drops the lock: a lease that still reads held is probed once more after
- * this long.
+ * drops the lock — a moment that grows on a busy machine: a lease that
+ * still reads held after its event is probed again after each of these
+ * delays (about 2 s in all; the periodic probe covers what is left).
  */
-const RECHECK_MS = 30;
+const RECHECK_DELAYS_MS = [30, 60, 120, 250, 500, 1000];
 
 interface Dirty {
   all: boolean;
@@ -184,7 +177,8 @@ interface Dirty {
   archives: Map<string, { session_id?: string; alias?: string }>;
   rooms: Set<string>;
   leases: Set<string>;
-  rechecks: Set<string>;
+  /** Sessions to probe again, with the index of their next follow-up delay. */
+  rechecks: Map<string, number>;
 }
 
 function clean(): Dirty {
@@ -196,7 +190,7 @@ function clean(): Dirty {
     archives: new Map(),
     rooms: new Set(),
     leases: new Set(),
-    rechecks: new Set(),
+    rechecks: new Map(),
   };
 }
 
@@ -235,13 +229,13 @@ export class LiveView implements Disposable {
   #seen = new Map<string, true>();
   #seq = 0;
   #published = 0;
-  #ownProbes = new Map<string, number[]>();
   #dirty = clean();
   #running: Promise<void> | null = null;
   #again = false;
   #watch: BrokerWatch | null = null;
   #every: ReturnType<typeof setInterval> | undefined;
   #agentsTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #recheckTimers = new Set<ReturnType<typeof setTimeout>>();
   #agentsAt = -Infinity;
   #agentsSent = "";
   #roomsSent = "";
@@ -287,7 +281,11 @@ export class LiveView implements Disposable {
     this.#agentsSent = JSON.stringify(this.agents());
     this.#roomsSent = JSON.stringify(this.rooms());
     this.#every = setInterval(() => {
-      for (const row of this.#rows) this.#dirty.rechecks.add(row.session_id);
+      for (const row of this.#rows) {
+        if (!this.#dirty.rechecks.has(row.session_id)) {
+          this.#dirty.rechecks.set(row.session_id, RECHECK_DELAYS_MS.length);
+        }
+      }
       this.#runSoon();
     }, this.#o.livenessEveryMs);
   }
@@ -374,6 +372,8 @@ export class LiveView implements Disposable {
     this.#watch?.close();
     clearInterval(this.#every);
     clearTimeout(this.#agentsTimer);
+    for (const timer of this.#recheckTimers) clearTimeout(timer);
+    this.#recheckTimers.clear();
     this.#listeners.clear();
   }
 
@@ -384,7 +384,6 @@ export class LiveView implements Disposable {
 
   #hint(changes: readonly BrokerChange[]): void {
     const d = this.#dirty;
-    const now = performance.now();
     for (const c of changes) {
       switch (c.kind) {
         case "unknown":
@@ -400,7 +399,7 @@ export class LiveView implements Disposable {
           d.rooms.add(c.room_id);
           break;
         case "lease":
-          if (!this.#ownProbe(c.session_id, now)) d.leases.add(c.session_id);
+          d.leases.add(c.session_id);
           break;
         case "inbox":
           d.inboxes.set(`${c.session_id}\0${c.alias}`, c);
@@ -445,9 +444,9 @@ export class LiveView implements Disposable {
       await this.#load(false, fresh);
     } else {
       if (d.registry) await this.#readRegistry();
-      for (const sessionId of d.leases) await this.#probe(sessionId, true);
-      for (const sessionId of d.rechecks) {
-        if (!d.leases.has(sessionId)) await this.#probe(sessionId, false);
+      for (const sessionId of d.leases) await this.#probe(sessionId, 0);
+      for (const [sessionId, next] of d.rechecks) {
+        if (!d.leases.has(sessionId)) await this.#probe(sessionId, next);
       }
       for (const who of d.inboxes.values()) await this.#readInbox(who, fresh);
       for (const who of d.archives.values()) {
@@ -504,10 +503,8 @@ export class LiveView implements Disposable {
       Promise.all(rows.map((r) => store.liveness(r))),
       store.pendingCounts(rows.map(owner)),
     ]);
-    const now = performance.now();
     const agents = new Map<string, AgentView>();
     rows.forEach((r, i) => {
-      this.#probed(r.session_id, now);
       agents.set(r.session_id, {
         alias: r.alias,
         session_id: r.session_id,
@@ -521,39 +518,25 @@ export class LiveView implements Disposable {
     });
     this.#rows = rows;
     this.#agents = agents;
-    for (const id of this.#ownProbes.keys()) {
-      if (!agents.has(id)) this.#ownProbes.delete(id);
-    }
   }
 
-  async #probe(sessionId: string, recheck: boolean): Promise<void> {
+  /**
+   * Probes a session's lease; while it reads held, probes it again after
+   * `RECHECK_DELAYS_MS[next]` (none when `next` is past the list).
+   */
+  async #probe(sessionId: string, next: number): Promise<void> {
     const agent = this.#agents.get(sessionId);
     if (!agent) return;
     agent.alive = await this.#broker.store.liveness({ session_id: sessionId });
-    this.#probed(sessionId, performance.now());
-    if (recheck && agent.alive === true) {
-      setTimeout(() => {
-        this.#dirty.rechecks.add(sessionId);
+    if (next < RECHECK_DELAYS_MS.length && agent.alive === true) {
+      if (this.#closed) return;
+      const timer = setTimeout(() => {
+        this.#recheckTimers.delete(timer);
+        this.#dirty.rechecks.set(sessionId, next + 1);
         this.#runSoon();
-      }, RECHECK_MS);
+      }, RECHECK_DELAYS_MS[next]);
+      this.#recheckTimers.add(timer);
     }
-  }
-
-  /** Notes a probe of the view's own, whose lease event is to be ignored. */
-  #probed(sessionId: string, at: number): void {
-    const list = this.#ownProbes.get(sessionId) ?? [];
-    list.push(at);
-    // A store whose probes make no event: expectations only pile up.
-    if (list.length > 16) list.shift();
-    this.#ownProbes.set(sessionId, list);
-  }
-
-  /** Whether a lease event at `at` is (most likely) one of the view's probes. */
-  #ownProbe(sessionId: string, at: number): boolean {
-    const list = this.#ownProbes.get(sessionId);
-    if (!list) return false;
-    while (list.length > 0 && at - list[0] > OWN_PROBE_MS) list.shift();
-    return list.shift() !== undefined;
   }
 
   /** The registration a hint names (by session, else alias). */
