@@ -9,6 +9,8 @@
  * `reply_to` and the question's `thread_id` — in the asker's next model
  * request, drained by the wait (`delivered_via: "wait"`); then the asker's
  * model calls `message_status` for the question and must read `delivered`.
+ * The asker's wait must have begun (audit log: end − duration) before the
+ * answer was sent: it was pending, not a look at an inbox already holding it.
  *
  * The wait uses the product's default `timeout_s` (docs/design.md#waiting):
  * no scenario-specific timeout, so the clients' own tool-call timeouts are
@@ -117,6 +119,7 @@ export async function runAskWait(
     path: DELIVERY[answerer],
     seen_in: [],
     wait_ms: null,
+    pending_ms: null,
     status: null,
     ms: 0,
   };
@@ -237,6 +240,24 @@ export async function runAskWait(
       `the wait returned ${
         JSON.stringify(m)
       }; want the answer with reply_to and thread_id ${questionId}`,
+      a.report(),
+    );
+    // The audit log stamps an operation's end and duration: the wait began
+    // at ts − ms, which must be before the answer was sent (it was pending).
+    const waits = (await broker.tailLog({ limit: 500 })).entries
+      .filter((e) => e.tool === "wait_for_message");
+    check(
+      waits.length === 1 && waits[0].ok,
+      `the audit log has ${waits.length} wait_for_message call(s), want 1 that succeeded: ${
+        JSON.stringify(waits)
+      }`,
+    );
+    const began = Date.parse(waits[0].ts) - waits[0].ms;
+    result.pending_ms = Date.parse(got.ts) - Math.round(began);
+    check(
+      result.pending_ms > 0,
+      `the answer was sent ${-result
+        .pending_ms} ms before the asker's wait began: the wait was not pending`,
       a.report(),
     );
     const via = (got as Message & { delivered_via?: string }).delivered_via;

@@ -76,6 +76,8 @@ export interface AskResult {
   seen_in: string[];
   /** Milliseconds from the answer's send to the asker's next model request. */
   wait_ms: number | null;
+  /** How long the asker's wait had been pending when the answer was sent. */
+  pending_ms: number | null;
   /** The question's `message_status` as the asker's model read it. */
   status: string | null;
   /** Wall time, setup included. */
@@ -300,12 +302,14 @@ export function renderMatrixDoc(report: MatrixReport, previous = ""): string {
     "`wait`) with `reply_to` and the question's `thread_id`, its body exactly",
     "once in the asker's next model request and never more than once later,",
     "and the asker's `message_status` for the question then reads",
-    "`delivered` via the answerer's hook. Answered in: from the answer's send",
-    "to the asker's next model request (the wait waking, returning, and the",
+    "`delivered` via the answerer's hook; the wait must have begun before the",
+    "answer was sent (audit log). Pending: how long the wait had been",
+    "pending when the answer was sent. Answered in: from the answer's send to",
+    "the asker's next model request (the wait waking, returning, and the",
     "client's own work).",
     "",
-    "| asker → answerer | result | question reached the answerer through | where the asker's model saw the answer | answered in | question's status | time |",
-    "|---|---|---|---|---|---|---|",
+    "| asker → answerer | result | question reached the answerer through | where the asker's model saw the answer | pending | answered in | question's status | time |",
+    "|---|---|---|---|---|---|---|---|",
   );
   for (const r of report.ask) {
     lines.push(
@@ -317,7 +321,7 @@ export function renderMatrixDoc(report: MatrixReport, previous = ""): string {
     );
   }
   if (report.ask.length === 0) {
-    lines.push("| — | ✗ not run | — | — | — | — | — |");
+    lines.push("| — | ✗ not run | — | — | — | — | — | — |");
   }
   lines.push(
     "",
