@@ -316,8 +316,10 @@ export function renderMatrixDoc(report: MatrixReport, previous = ""): string {
       `| ${title(r.asker)} → ${title(r.answerer)} | ${
         mark(r.ok, r.reason)
       } | ${r.path} | ${cellText(r.seen_in.join("; ") || "—")} | ${
-        r.wait_ms === null ? "—" : `${r.wait_ms} ms`
-      } | ${r.status ?? "—"} | ${seconds(r.ms)} |`,
+        r.pending_ms === null ? "—" : `${r.pending_ms} ms`
+      } | ${r.wait_ms === null ? "—" : `${r.wait_ms} ms`} | ${
+        r.status ?? "—"
+      } | ${seconds(r.ms)} |`,
     );
   }
   if (report.ask.length === 0) {
