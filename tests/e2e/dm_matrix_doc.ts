@@ -60,6 +60,30 @@ export interface GroupResult {
   ms: number;
 }
 
+/** Ask and wait: one client asks another and waits for the answer. */
+export interface AskResult {
+  /** The client whose model calls `send`, then `wait_for_message`. */
+  asker: ClientName;
+  /** The client whose model answers with `send` and `reply_to`. */
+  answerer: ClientName;
+  /** Whether every check passed. */
+  ok: boolean;
+  /** Why not (one line), or `null`. */
+  reason: string | null;
+  /** How the question reached the answerer's model. */
+  path: string;
+  /** Where the asker's model saw the answer (`whereSeen`). */
+  seen_in: string[];
+  /** Milliseconds from the answer's send to the asker's next model request. */
+  wait_ms: number | null;
+  /** How long the asker's wait had been pending when the answer was sent. */
+  pending_ms: number | null;
+  /** The question's `message_status` as the asker's model read it. */
+  status: string | null;
+  /** Wall time, setup included. */
+  ms: number;
+}
+
 /** Everything the document shows. */
 export interface MatrixReport {
   /** When the run started (ISO 8601). */
@@ -76,6 +100,8 @@ export interface MatrixReport {
   config_only: ConfigOnlyResult[];
   /** Idle wake, per installable client. */
   wake: WakeResult[];
+  /** Ask and wait (issue 14), per asker → answerer pair run. */
+  ask: AskResult[];
   /** How many scenarios ran at once. */
   jobs: number;
   /** Wall time of the whole run. */
@@ -262,6 +288,42 @@ export function renderMatrixDoc(report: MatrixReport, previous = ""): string {
       "",
       ...groupTable(group),
     );
+  }
+  lines.push(
+    "",
+    "## Ask and wait: `send`, then `wait_for_message`; the peer answers in thread",
+    "",
+    "The answerer is alive, its model request held. The asker's model calls",
+    "`send` (the question), then `wait_for_message({reply_to: <the id send",
+    "returned>})` with the default `timeout_s`. Then the answerer is released:",
+    "its model calls `whoami`, its hook shows it the question's envelope, and",
+    "it calls `send` with `reply_to` = the id in that envelope. Proven when",
+    "the asker's pending wait returns that answer (recorded as delivered by",
+    "`wait`) with `reply_to` and the question's `thread_id`, its body exactly",
+    "once in the asker's next model request and never more than once later,",
+    "and the asker's `message_status` for the question then reads",
+    "`delivered` via the answerer's hook; the wait must have begun before the",
+    "answer was sent (audit log). Pending: how long the wait had been",
+    "pending when the answer was sent. Answered in: from the answer's send to",
+    "the asker's next model request (the wait waking, returning, and the",
+    "client's own work).",
+    "",
+    "| asker → answerer | result | question reached the answerer through | where the asker's model saw the answer | pending | answered in | question's status | time |",
+    "|---|---|---|---|---|---|---|---|",
+  );
+  for (const r of report.ask) {
+    lines.push(
+      `| ${title(r.asker)} → ${title(r.answerer)} | ${
+        mark(r.ok, r.reason)
+      } | ${r.path} | ${cellText(r.seen_in.join("; ") || "—")} | ${
+        r.pending_ms === null ? "—" : `${r.pending_ms} ms`
+      } | ${r.wait_ms === null ? "—" : `${r.wait_ms} ms`} | ${
+        r.status ?? "—"
+      } | ${seconds(r.ms)} |`,
+    );
+  }
+  if (report.ask.length === 0) {
+    lines.push("| — | ✗ not run | — | — | — | — | — | — |");
   }
   lines.push(
     "",

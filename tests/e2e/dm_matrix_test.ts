@@ -13,6 +13,11 @@
 //   posts exactly once through its own delivery path.
 // - A broadcast: each of the four calls `send_all` once, each sees the three
 //   others' broadcasts exactly once.
+// - Ask and wait (issue 14, `ask_wait.ts`): Claude Code asks Codex with
+//   `send`, then `wait_for_message({reply_to})`; Codex, told by its hook,
+//   answers in thread; the pending wait returns the answer once, and
+//   `message_status` reads the question delivered. Codex asks Claude Code
+//   the same way.
 // - Crush and Kimi Code (not installable here): config-file checks.
 // - Idle wake (issue 9, `idle_wake.ts`): Claude Code, Codex and OpenCode TUIs
 //   idle at their prompt in tmux, Gemini `-p` with its AfterAgent hook; one
@@ -54,6 +59,7 @@ import {
   seenOnce,
 } from "./dm_cell.ts";
 import {
+  type AskResult,
   type CellResult,
   type GroupResult,
   type MatrixReport,
@@ -61,6 +67,7 @@ import {
   renderMatrixDoc,
 } from "./dm_matrix_doc.ts";
 import { type Step, toolResults } from "./fake_model.ts";
+import { askTitle, runAskWait } from "./ask_wait.ts";
 import { runGeminiWake, runTuiWake, type WakeResult } from "./idle_wake.ts";
 import { runRewakeWake } from "./rewake_wake.ts";
 import { LiveAgent } from "./live_agent.ts";
@@ -76,6 +83,21 @@ const DOC_PATH = `${REPO_DIR}/docs/dm-matrix.md`;
  */
 const JOBS = Number(Deno.env.get("C2C_E2E_JOBS")) ||
   Math.min(4, Math.max(2, navigator.hardwareConcurrency));
+
+/** The ask-and-wait pairs (asker, answerer): both hook clients, both ways. */
+const ASK_PAIRS: readonly (readonly [ClientName, ClientName])[] = [
+  ["claude", "codex"],
+  ["codex", "claude"],
+];
+
+/** Ask and wait in a project of its own. */
+async function runLocalAsk(
+  asker: ClientName,
+  answerer: ClientName,
+): Promise<Outcome<AskResult>> {
+  await using place = await oneMachine(`c2c-e2e-ask-${asker}-${answerer}-`);
+  return await runAskWait(asker, answerer, place);
+}
 
 /** One DM cell in a project of its own. */
 async function runLocalCell(
@@ -256,7 +278,8 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
     | { kind: "cell"; outcome: Outcome<CellResult> }
     | { kind: "group"; outcome: Outcome<GroupResult> }
     | { kind: "config"; result: ConfigOnlyResult }
-    | { kind: "wake"; outcome: Outcome<WakeResult> };
+    | { kind: "wake"; outcome: Outcome<WakeResult> }
+    | { kind: "ask"; outcome: Outcome<AskResult> };
   const jobs: (() => Promise<Job>)[] = [
     // Idle wake (issue 9): the OpenCode TUI is the longest scenario.
     async () => ({ kind: "wake", outcome: await runTuiWake("opencode") }),
@@ -267,6 +290,10 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
     async () => ({ kind: "wake", outcome: await runGeminiWake() }),
     async () => ({ kind: "group", outcome: await runGroup("room") }),
     async () => ({ kind: "group", outcome: await runGroup("broadcast") }),
+    ...ASK_PAIRS.map(([asker, answerer]) => async (): Promise<Job> => ({
+      kind: "ask",
+      outcome: await runLocalAsk(asker, answerer),
+    })),
     ...order.map((pair) => async (): Promise<Job> => ({
       kind: "cell",
       outcome: await runLocalCell(pair[0], pair[1], pairs.indexOf(pair) + 1),
@@ -284,6 +311,7 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
   const broadcast = groups.find((g) => g.result.name === "broadcast")!;
   const configOnly = done.flatMap((j) => j.kind === "config" ? [j.result] : []);
   const wakes = done.flatMap((j) => j.kind === "wake" ? [j.outcome] : []);
+  const asks = done.flatMap((j) => j.kind === "ask" ? [j.outcome] : []);
   const report: MatrixReport = {
     date,
     deno: Deno.version.deno,
@@ -292,6 +320,7 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
     broadcast: broadcast.result,
     config_only: configOnly,
     wake: wakes.map((w) => w.result),
+    ask: asks.map((a) => a.result),
     jobs: JOBS,
     total_ms: Math.round(performance.now() - started),
   };
@@ -306,6 +335,12 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
       wakes.map((w) =>
         `${w.result.client}${w.result.variant ? ` ${w.result.variant}` : ""} ${
           w.result.ok ? `ok ${w.result.single_ms} ms` : "FAILED"
+        }`
+      ).join(", ")
+    }; ask and wait ${
+      asks.map((a) =>
+        `${a.result.asker} → ${a.result.answerer} ${
+          a.result.ok ? `ok ${a.result.wait_ms} ms` : "FAILED"
         }`
       ).join(", ")
     }; wrote ${DOC_PATH}`,
@@ -337,6 +372,16 @@ Deno.test("DM matrix: each real client's send reaches each other client's model 
             }\n${detail}`,
           );
         }
+      },
+    );
+  }
+  for (const { result: ask, detail } of asks) {
+    await t.step(
+      `ask and wait: ${
+        askTitle(ask)
+      } with send then wait_for_message; the answer in thread returns from the pending wait once, and the question reads delivered`,
+      () => {
+        if (!ask.ok) throw new Error(`${ask.reason}\n${detail}`);
       },
     );
   }

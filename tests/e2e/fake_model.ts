@@ -50,8 +50,15 @@ export interface Step {
    * `raw`, the exact tool name instead.
    */
   call?: string;
-  /** Tool arguments (default `{}`). */
-  args?: Record<string, unknown>;
+  /**
+   * Tool arguments (default `{}`), or a function computing them from the
+   * turn's request when they depend on what the model was told (an id a
+   * previous tool returned, a message a hook delivered). A function that
+   * throws fails the turn with its message, like a tool not offered.
+   */
+  args?:
+    | Record<string, unknown>
+    | ((request: RecordedRequest) => Record<string, unknown>);
   /** Treat `call` as the client's exact tool name. */
   raw?: boolean;
   /** Plain-text answer that ends the turn (used when `call` is absent). */
@@ -357,7 +364,21 @@ export class FakeModel implements AsyncDisposable {
       return ["text", turnText(api, body, text, stream, this.#id("msg"))];
     }
     let tool = resolveTool(offered, step.call, step.raw ?? false);
-    let args = step.args ?? {};
+    let args: Record<string, unknown>;
+    try {
+      args = typeof step.args === "function"
+        ? step.args(record)
+        : step.args ?? {};
+    } catch (e) {
+      const error = `turn ${turn}: arguments of '${step.call}': ${
+        (e as Error).message
+      }`;
+      this.errors.push(error);
+      return [
+        "error",
+        turnText(api, body, `FAKE MODEL ERROR: ${error}`, stream, "err"),
+      ];
+    }
     if (!tool) {
       // Claude Code 2.1.3xx may defer MCP tools behind ToolSearch: select the
       // tool first and answer this step again on the next turn. Only when

@@ -310,3 +310,48 @@ Deno.test("toolResults() reads each API's tool results", () => {
     ["A", "B", "C", '{"r":"D"}'],
   );
 });
+
+Deno.test("startFakeModel() computes a step's arguments from its request, and fails the turn when that throws", async () => {
+  await using fake = await startFakeModel([
+    {
+      call: "wait_for_message",
+      args: (request) => {
+        const id = /"id":"([^"]+)"/.exec(toolResults(request).at(-1) ?? "");
+        if (!id) throw new Error("no id in the last tool result");
+        return { reply_to: id[1] };
+      },
+    },
+    {
+      call: "wait_for_message",
+      args: () => {
+        throw new Error("no id in the last tool result");
+      },
+    },
+  ]);
+  const tools = [{ name: "mcp__c2c__wait_for_message" }];
+  const events = sseData(
+    await post(`${fake.url}/v1/messages`, {
+      stream: true,
+      tools,
+      messages: [{
+        role: "user",
+        content: [{
+          type: "tool_result",
+          tool_use_id: "t1",
+          content: '{"id":"m-42","queued":true}',
+        }],
+      }],
+    }),
+  ) as Loose[];
+  const delta = events.find((e) => e.type === "content_block_delta")!;
+  assert.deepEqual(JSON.parse(delta.delta.partial_json), { reply_to: "m-42" });
+  const failed = await post(`${fake.url}/v1/messages`, {
+    stream: true,
+    tools,
+    messages: [{ role: "user", content: "go" }],
+  });
+  assert.match(failed, /FAKE MODEL ERROR/);
+  assert.deepEqual(fake.errors, [
+    "turn 1: arguments of 'wait_for_message': no id in the last tool result",
+  ]);
+});
