@@ -42,10 +42,19 @@ export function writeGuardOff(root: string): void {
  */
 export const BENCH_CONFIG = { ...GUARD_OFF, max_inbox_bytes: 1024 ** 3 };
 
+/**
+ * Writes {@linkcode BENCH_CONFIG} as the `config.json` of a broker root,
+ * making the root (0700) if needed.
+ */
+export function writeBenchConfig(root: string): void {
+  Deno.mkdirSync(root, { recursive: true, mode: 0o700 });
+  Deno.writeTextFileSync(`${root}/config.json`, JSON.stringify(BENCH_CONFIG));
+}
+
 /** A fresh temp broker root with {@linkcode BENCH_CONFIG}. */
 export async function makeBenchRoot(): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "c2c-bench-" });
-  await Deno.writeTextFile(`${root}/config.json`, JSON.stringify(BENCH_CONFIG));
+  writeBenchConfig(root);
   return root;
 }
 

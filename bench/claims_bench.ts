@@ -14,7 +14,12 @@
  */
 
 import type { BenchGroup } from "./group.ts";
-import { type Case, measureInterleaved, registerPeers } from "./_harness.ts";
+import {
+  type Case,
+  measureInterleaved,
+  registerPeers,
+  writeBenchConfig,
+} from "./_harness.ts";
 import {
   binTrue,
   childEnv,
@@ -158,6 +163,7 @@ export const claimsGroup: BenchGroup = {
   run: async ({ quick }) => {
     // ---- claim, in the library and through the CLI ----------------------
     await using repo = await tempRepo();
+    writeBenchConfig(repo.root);
     const broker = new Broker({ root: repo.root });
     await using empty = await tempRepo();
     const emptyBroker = new Broker({ root: empty.root });

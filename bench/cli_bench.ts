@@ -18,6 +18,7 @@ import {
   type Case,
   measureInterleaved,
   registerPeers,
+  writeBenchConfig,
 } from "./_harness.ts";
 import {
   binTrue,
@@ -65,6 +66,7 @@ export const cliGroup: BenchGroup = {
   title: "The c2c command (CLI subprocesses)",
   run: async ({ quick }) => {
     await using repo = await tempRepo();
+    writeBenchConfig(repo.root);
     const broker = new Broker({ root: repo.root });
     // Four sessions: the sender, its recipient, a poller whose inbox stays
     // empty and one that gets one message before each run. The command acts

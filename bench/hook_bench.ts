@@ -19,6 +19,7 @@ import {
   type Case,
   measureInterleaved,
   registerPeers,
+  writeBenchConfig,
 } from "./_harness.ts";
 import {
   binTrue,
@@ -65,6 +66,7 @@ export const hookGroup: BenchGroup = {
   title: "Claude Code hook (bin/c2c-hook)",
   run: async ({ quick }) => {
     await using repo = await tempRepo();
+    writeBenchConfig(repo.root);
     const broker = new Broker({ root: repo.root });
     // A live peer that sends, and the hook's own session (Claude Code's
     // session id is the server's, which holds its lease).

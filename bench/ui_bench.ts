@@ -27,6 +27,7 @@
 import { parseArgs } from "node:util";
 import type { BenchGroup, BenchOptions } from "./group.ts";
 import { readMemory } from "./_mcp_harness.ts";
+import { writeBenchConfig } from "./_harness.ts";
 import { summarize } from "./stats.ts";
 import { fmtInt, fmtMs, renderTable, type Table } from "./table.ts";
 import { Broker } from "../lib/broker.ts";
@@ -56,6 +57,7 @@ async function populate(root: string): Promise<{
   broker: Broker;
   leases: SessionLease[];
 }> {
+  writeBenchConfig(root);
   const broker = new Broker({ root });
   const leases: SessionLease[] = [];
   for (let i = 0; i < AGENTS; i++) {
