@@ -209,7 +209,7 @@ const TARGETS: Target[] = [
         why:
           `the MCP SDK and zod alone (the echo server) start in ${echo}: loading the server's module graph dominates${
             row.startsWith("`c2c mcp`")
-              ? "; the launcher adds a second Deno start-up"
+              ? "; `bin/c2c` adds two shells, not a second Deno"
               : ""
           }.`,
       };
