@@ -10,6 +10,10 @@ import {
   encodeFrame,
   OPCODE,
 } from "../wake/ws_unix.ts";
+import { serverLaunch } from "../setup/launch.ts";
+import { DENO, REPO } from "./_helpers.ts";
+import { baseEnv } from "./_cli.ts";
+import { connect, type Connection } from "./_mcp.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -224,4 +228,55 @@ export class FakeCodexDaemon implements AsyncDisposable {
     } catch { /* closed */ }
     await this.#done;
   }
+}
+
+/** A c2c server started as Claude Code starts it, with its messaging socket. */
+export interface ClaudeSocketSession extends AsyncDisposable {
+  /** The server, connected over stdio. */
+  server: Connection;
+  /** The fake messaging socket it wakes through. */
+  socket: FakeClaudeSocket;
+  /** Claude Code's session status file (`{"status": "busy"}` at first). */
+  status: string;
+}
+
+/**
+ * Starts the server `c2c setup claude-code --wake claude-socket` configures,
+ * in `repoPath` (its broker the repository's), as alias `cc-me` of Claude
+ * Code session `cc-session`, whose status file reads busy.
+ */
+export async function startClaudeSocketSession(
+  repoPath: string,
+): Promise<ClaudeSocketSession> {
+  const home = `${repoPath}/home`;
+  await Deno.mkdir(`${home}/.claude/sessions`, { recursive: true });
+  const status = `${home}/.claude/sessions/4242.json`;
+  await Deno.writeTextFile(status, JSON.stringify({ status: "busy" }));
+  const socket = new FakeClaudeSocket(`${repoPath}/4242.sock`);
+  const launch = serverLaunch({
+    deno: DENO,
+    repo: REPO,
+    root: null,
+    alias: "cc-me",
+    client: "claude-code",
+    denoDir: baseEnv().DENO_DIR,
+    wake: "claude-socket",
+  });
+  const server = await connect("", {
+    ...launch.env,
+    C2C_MCP_BROKER_ROOT: "",
+    HOME: home,
+    CLAUDE_CODE_SESSION_ID: "cc-session",
+    CLAUDE_CODE_MESSAGING_SOCKET: socket.path,
+    CLAUDE_CODE_MESSAGING_TOKEN: "secret",
+  }, { command: launch.command, args: launch.args, cwd: repoPath });
+  return {
+    server,
+    socket,
+    status,
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]();
+      await socket[Symbol.asyncDispose]();
+    },
+  };
 }

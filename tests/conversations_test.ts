@@ -8,11 +8,9 @@ import assert from "node:assert/strict";
 import { Broker } from "../mod.ts";
 import type { Message } from "../lib/message.ts";
 import type { MessageStatusResult } from "../lib/types.ts";
-import { serverLaunch } from "../setup/launch.ts";
 import { DENO, REPO, waitFor } from "./_helpers.ts";
 import { connect, type Connection } from "./_mcp.ts";
 import {
-  baseEnv,
   c2c,
   exits,
   markDead,
@@ -20,7 +18,7 @@ import {
   tempDir,
   tempRepo,
 } from "./_cli.ts";
-import { FakeClaudeSocket } from "./_fake_wake.ts";
+import { startClaudeSocketSession } from "./_fake_wake.ts";
 
 /** A server that auto-registers `alias` under session `session`. */
 function agent(
@@ -228,28 +226,8 @@ Deno.test("receipts go queued → delivered by the hook (c2c-hook claude-code)",
 
 Deno.test("receipts go queued → delivered by native wake (Claude Code's messaging socket)", async () => {
   await using repo = await tempRepo();
-  const home = `${repo.path}/home`;
-  await Deno.mkdir(`${home}/.claude/sessions`, { recursive: true });
-  const status = `${home}/.claude/sessions/4242.json`;
-  await Deno.writeTextFile(status, JSON.stringify({ status: "busy" }));
-  await using socket = new FakeClaudeSocket(`${repo.path}/4242.sock`);
-  const launch = serverLaunch({
-    deno: DENO,
-    repo: REPO,
-    root: null,
-    alias: "cc-me",
-    client: "claude-code",
-    denoDir: baseEnv().DENO_DIR,
-    wake: "claude-socket",
-  });
-  await using server = await connect("", {
-    ...launch.env,
-    C2C_MCP_BROKER_ROOT: "",
-    HOME: home,
-    CLAUDE_CODE_SESSION_ID: "cc-session",
-    CLAUDE_CODE_MESSAGING_SOCKET: socket.path,
-    CLAUDE_CODE_MESSAGING_TOKEN: "secret",
-  }, { command: launch.command, args: launch.args, cwd: repo.path });
+  await using session = await startClaudeSocketSession(repo.path);
+  const { server, socket, status } = session;
   await server.ok("whoami");
   const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
   await broker.register("peer-s", { alias: "peer", leased: false });

@@ -10,7 +10,11 @@ import { serverLaunch } from "../setup/launch.ts";
 import { DENO, REPO } from "./_helpers.ts";
 import { connect } from "./_mcp.ts";
 import { baseEnv, tempRepo } from "./_cli.ts";
-import { FakeClaudeSocket, FakeCodexDaemon } from "./_fake_wake.ts";
+import {
+  FakeClaudeSocket,
+  FakeCodexDaemon,
+  startClaudeSocketSession,
+} from "./_fake_wake.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,28 +31,8 @@ async function until(
 
 Deno.test("Claude Code entry: the server wakes its idle session through the messaging socket, once per burst", async () => {
   await using repo = await tempRepo();
-  const home = `${repo.path}/home`;
-  await Deno.mkdir(`${home}/.claude/sessions`, { recursive: true });
-  const status = `${home}/.claude/sessions/4242.json`;
-  await Deno.writeTextFile(status, JSON.stringify({ status: "busy" }));
-  await using socket = new FakeClaudeSocket(`${repo.path}/4242.sock`);
-  const launch = serverLaunch({
-    deno: DENO,
-    repo: REPO,
-    root: null,
-    alias: "cc-me",
-    client: "claude-code",
-    denoDir: baseEnv().DENO_DIR,
-    wake: "claude-socket",
-  });
-  await using server = await connect("", {
-    ...launch.env,
-    C2C_MCP_BROKER_ROOT: "",
-    HOME: home,
-    CLAUDE_CODE_SESSION_ID: "cc-session",
-    CLAUDE_CODE_MESSAGING_SOCKET: socket.path,
-    CLAUDE_CODE_MESSAGING_TOKEN: "secret",
-  }, { command: launch.command, args: launch.args, cwd: repo.path });
+  await using session = await startClaudeSocketSession(repo.path);
+  const { server, socket, status } = session;
   await server.ok("whoami");
   const broker = new Broker({ root: `${repo.path}/.git/c2c/mcp` });
   const me = (await broker.registrationByAlias("cc-me"))!;
