@@ -204,3 +204,37 @@ export function markDead(root: string, sessionId: string): void {
   Deno.mkdirSync(`${root}/leases`, { recursive: true });
   Deno.writeTextFileSync(`${root}/leases/${sessionId}.lock`, "");
 }
+
+/** Git with no user or system configuration, and an identity. */
+export function gitEnv(): Record<string, string> {
+  return {
+    ...baseEnv(),
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@example.com",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@example.com",
+    C2C_DENO: DENO,
+  };
+}
+
+/** Runs git in `cwd` with {@linkcode gitEnv}; stdout and stderr together. */
+export async function git(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  const out = await new Deno.Command("git", {
+    args,
+    cwd,
+    clearEnv: true,
+    env: { ...gitEnv(), ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) +
+    new TextDecoder().decode(out.stderr);
+  return { code: out.code, out: text };
+}

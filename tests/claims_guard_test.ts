@@ -7,45 +7,19 @@
 
 import assert from "node:assert/strict";
 import { DENO, REPO } from "./_helpers.ts";
-import { baseEnv, exits, launch, type Run, tempRepo } from "./_cli.ts";
+import {
+  baseEnv,
+  exits,
+  git,
+  gitEnv,
+  launch,
+  type Run,
+  tempRepo,
+} from "./_cli.ts";
 import { start } from "./_recording_deno.ts";
 import { cliGrant, permissionFlags } from "../lib/permissions.ts";
 
 const GUARD = `${REPO}/bin/c2c-guard`;
-
-/** Git with no user or system configuration, and an identity. */
-function gitEnv(): Record<string, string> {
-  return {
-    ...baseEnv(),
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_AUTHOR_NAME: "t",
-    GIT_AUTHOR_EMAIL: "t@example.com",
-    GIT_COMMITTER_NAME: "t",
-    GIT_COMMITTER_EMAIL: "t@example.com",
-    C2C_DENO: DENO,
-  };
-}
-
-/** Runs git in `cwd`; stdout and stderr together. */
-async function git(
-  cwd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command("git", {
-    args,
-    cwd,
-    clearEnv: true,
-    env: { ...gitEnv(), ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) +
-    new TextDecoder().decode(out.stderr);
-  return { code: out.code, out: text };
-}
 
 /** `bin/c2c` in the repository, with the test's git settings. */
 function c2cIn(

@@ -23,7 +23,15 @@ import { connect as natsConnect } from "../lib/store/nats/transport.ts";
 import type * as types from "../lib/types.ts";
 import { DENO, REPO, waitFor } from "./_helpers.ts";
 import { connect, type Connection } from "./_mcp.ts";
-import { baseEnv, exits, launch, tempDir, tempRepo } from "./_cli.ts";
+import {
+  baseEnv,
+  exits,
+  git,
+  gitEnv,
+  launch,
+  tempDir,
+  tempRepo,
+} from "./_cli.ts";
 import { startNats } from "./_nats.ts";
 import { openWorld } from "./_stores.ts";
 import { start } from "./_recording_deno.ts";
@@ -57,39 +65,6 @@ function natsServer(
       `${REPO}/server.ts`,
     ],
   });
-}
-
-/** Git with no user or system configuration, and an identity. */
-function gitEnv(): Record<string, string> {
-  return {
-    ...baseEnv(),
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_AUTHOR_NAME: "t",
-    GIT_AUTHOR_EMAIL: "t@example.com",
-    GIT_COMMITTER_NAME: "t",
-    GIT_COMMITTER_EMAIL: "t@example.com",
-    C2C_DENO: DENO,
-  };
-}
-
-async function git(
-  cwd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string }> {
-  const out = await new Deno.Command("git", {
-    args,
-    cwd,
-    clearEnv: true,
-    env: { ...gitEnv(), ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) +
-    new TextDecoder().decode(out.stderr);
-  return { code: out.code, out: text };
 }
 
 async function stage(repo: string, path: string, text: string): Promise<void> {
