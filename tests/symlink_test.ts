@@ -141,3 +141,24 @@ Deno.test("a running server refuses a directory swapped for a link after it crea
   );
   assert.deepEqual(peek.messages.map((m) => m.content), ["two"]);
 });
+
+Deno.test("a sender's sent log replaced by a link is refused: nothing written outside, nothing sent", async () => {
+  await using dirs = await rootAndOutside();
+  await registerAll(dirs.root, ["a", "b"]);
+  const target = `${dirs.outside}/precious.txt`;
+  Deno.writeTextFileSync(target, "keep me\n");
+  Deno.mkdirSync(`${dirs.root}/archive/sent`, { recursive: true });
+  Deno.symlinkSync(target, `${dirs.root}/archive/sent/a.jsonl`);
+  const sent = exits(
+    await c2c(dirs.root, ["send", "b", "hello", "--alias", "a", "--json"]),
+    1,
+  ).error();
+  assert.equal(sent.code, "symlink_refused");
+  assert.match(sent.message, /archive\/sent\/a\.jsonl is a symlink/);
+  assert.equal(Deno.readTextFileSync(target), "keep me\n");
+  const peek = exits(
+    await c2c(dirs.root, ["peek-inbox", "--alias", "b", "--json"]),
+    0,
+  ).json() as { messages: unknown[] };
+  assert.deepEqual(peek.messages, []);
+});
